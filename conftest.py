@@ -1,0 +1,153 @@
+"""Shared fixtures: a sealed git environment and throwaway repositories with a bare hub.
+
+A session-scoped template (hub + clone, initialised with git-sessions) is built once and copied
+per test, which is far cheaper than running init and clone for every test.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pygit2
+import pytest
+
+ROOT = Path(__file__).resolve().parent
+IDENTITY = {
+    "GIT_AUTHOR_NAME": "Test Agent",
+    "GIT_AUTHOR_EMAIL": "agent@example.com",
+    "GIT_COMMITTER_NAME": "Test Agent",
+    "GIT_COMMITTER_EMAIL": "agent@example.com",
+}
+
+
+def seal(env: dict[str, str], home: Path) -> dict[str, str]:
+    """An environment with no user or system git config, a private HOME and fixed identity."""
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text(
+        "[user]\n\tname = Test Agent\n\temail = agent@example.com\n"
+        '[init]\n\tdefaultBranch = main\n[protocol "file"]\n\tallow = always\n'
+    )
+    for key in [k for k in env if k.startswith(("GIT_", "SESSION_"))]:
+        del env[key]
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_TERMINAL_PROMPT="0",
+        GIT_EDITOR="false",
+    )
+    return env
+
+
+@pytest.fixture(autouse=True)
+def sealed_env(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    home = tmp_path_factory.mktemp("home")
+    env = seal(dict(os.environ), home)
+    for key in [k for k in os.environ if k not in env]:
+        monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    # pygit2 caches its config search path at import: point it at the sealed home too.
+    levels = (
+        pygit2.enums.ConfigLevel.GLOBAL,
+        pygit2.enums.ConfigLevel.XDG,
+        pygit2.enums.ConfigLevel.SYSTEM,
+    )
+    saved = [pygit2.settings.search_path[level] for level in levels]
+    for level in levels:
+        pygit2.settings.search_path[level] = str(home)
+    yield home
+    for level, value in zip(levels, saved, strict=True):
+        pygit2.settings.search_path[level] = value
+
+
+def git(cwd: Path, *args: str, check: bool = True) -> str:
+    """Run the real git CLI (tests compare against it and use it to inspect results)."""
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+    return result.stdout
+
+
+@dataclass
+class Hub:
+    """A bare hub and a clone of it, both real repositories in a temp dir."""
+
+    hub: Path
+    repo: Path
+
+    def main(self) -> str:
+        return git(self.hub, "rev-parse", "main").strip()
+
+    def clone(self, name: str) -> Path:
+        path = self.repo.parent / name
+        git(self.repo.parent, "clone", "-q", str(self.hub), str(path))
+        return path
+
+
+def cli(repo: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run git-sessions in-process against `repo`; (exit code, stdout, stderr)."""
+    from git_sessions.cli import main
+
+    capsys.readouterr()
+    code = main(["-C", str(repo), *args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def run_process(
+    repo: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run git-sessions as a real process."""
+    return subprocess.run(
+        [sys.executable, "-m", "git_sessions", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        env=env or dict(os.environ),
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def hub_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("template")
+    env = seal(dict(os.environ), base / "home")
+    hub, repo = base / "hub.git", base / "repo"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(hub)], check=True, env=env)
+    subprocess.run(
+        ["git", "clone", "-q", str(hub), str(repo)], check=True, env=env, capture_output=True
+    )
+    (repo / "README.md").write_text("# project\n")
+    for cmd in (
+        ["add", "README.md"],
+        ["commit", "-qm", "initial commit"],
+        ["push", "-q", "origin", "main"],
+    ):
+        subprocess.run(["git", *cmd], cwd=repo, check=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "git_sessions", "-C", str(repo), "init"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    subprocess.run(["git", "pull", "-q"], cwd=repo, check=True, env=env)
+    return base
+
+
+@pytest.fixture
+def hub(hub_template: Path, tmp_path: Path) -> Iterator[Hub]:
+    """A fresh, initialised hub and clone for one test."""
+    shutil.copytree(hub_template / "hub.git", tmp_path / "hub.git", symlinks=True)
+    shutil.copytree(hub_template / "repo", tmp_path / "repo", symlinks=True)
+    git(tmp_path / "repo", "remote", "set-url", "origin", str(tmp_path / "hub.git"))
+    yield Hub(tmp_path / "hub.git", tmp_path / "repo")

@@ -1,0 +1,126 @@
+"""Sessions as read from a snapshot of main: front matter parsed into values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+import yaml
+
+from git_sessions.errors import BadInput
+from git_sessions.protocol import SESSIONS, STATES, check_slug, is_slug
+
+
+class Tree(Protocol):
+    """What the catalog needs from a snapshot (gitrepo.Snapshot provides it)."""
+
+    def listdir(self, path: str) -> list[str]: ...
+    def text(self, path: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Session:
+    slug: str
+    state: str
+    title: str
+    capabilities: tuple[str, ...]
+    priority: int
+    depends_on: tuple[str, ...]
+    parent: str | None
+    created: str
+    path: str
+    problems: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["capabilities"] = list(self.capabilities)
+        data["depends_on"] = list(self.depends_on)
+        data["problems"] = list(self.problems)
+        return data
+
+
+def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
+    """Split `---`-fenced YAML front matter from the body. Raises ValueError if malformed."""
+    if not text.startswith("---\n"):
+        return {}, text
+    end = text.find("\n---\n", 3)
+    if end < 0:
+        raise ValueError("front matter is not closed by a '---' line")
+    data = yaml.safe_load(text[4:end]) or {}
+    if not isinstance(data, dict):
+        raise ValueError("front matter is not a mapping")
+    return data, text[end + 5 :]
+
+
+def _str_list(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list):
+        return tuple(str(v) for v in value)
+    raise ValueError(f"expected a list, got {value!r}")
+
+
+def parse_session(slug: str, state: str, text: str | None) -> Session:
+    """Build a Session from SESSION.md; problems are recorded, not raised."""
+    problems: list[str] = []
+    meta: dict[str, Any] = {}
+    if text is None:
+        problems.append("SESSION.md is missing")
+    else:
+        try:
+            meta, _ = split_front_matter(text)
+        except (ValueError, yaml.YAMLError) as exc:
+            problems.append(f"SESSION.md front matter: {exc}")
+
+    def field(name: str, convert: Any, default: Any) -> Any:
+        try:
+            return convert(meta[name]) if meta.get(name) is not None else default
+        except (ValueError, TypeError) as exc:
+            problems.append(f"front matter {name}: {exc}")
+            return default
+
+    created = meta.get("created")
+    return Session(
+        slug=slug,
+        state=state,
+        title=field("title", str, slug),
+        capabilities=field("capabilities", _str_list, ()),
+        priority=field("priority", int, 0),
+        depends_on=field("depends_on", _str_list, ()),
+        parent=field("parent", str, None),
+        created=created.isoformat() if isinstance(created, dt.date) else str(created or ""),
+        path=f"{SESSIONS}/{state}/{slug}",
+        problems=tuple(problems),
+    )
+
+
+def session_names(tree: Tree, state: str) -> list[str]:
+    """The session folders in state `state` (other entries, like .gitkeep, are not sessions)."""
+    return sorted(name for name in tree.listdir(f"{SESSIONS}/{state}") if is_slug(name))
+
+
+def locate(tree: Tree, slug: str) -> list[str]:
+    """The states whose folder holds `slug` (normally exactly one)."""
+    return [s for s in STATES if slug in tree.listdir(f"{SESSIONS}/{s}")]
+
+
+def load(tree: Tree, slug: str) -> Session:
+    """The session `slug`; BadInput if there is none."""
+    check_slug(slug)
+    states = locate(tree, slug)
+    if not states:
+        raise BadInput(f"no session {slug!r}", hint="see the sessions with: git sessions list")
+    return parse_session(slug, states[0], tree.text(f"{SESSIONS}/{states[0]}/{slug}/SESSION.md"))
+
+
+def all_sessions(tree: Tree, states: tuple[str, ...] = STATES) -> list[Session]:
+    """Every session in the given states, in state order then by slug."""
+    found: list[Session] = []
+    for state in states:
+        for slug in session_names(tree, state):
+            text = tree.text(f"{SESSIONS}/{state}/{slug}/SESSION.md")
+            found.append(parse_session(slug, state, text))
+    return found

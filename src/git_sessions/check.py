@@ -1,0 +1,108 @@
+"""`check`: the invariants of DESIGN.md section 1, verified on a snapshot of main."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from git_sessions.protocol import KNOWLEDGE, LOCK_FILE, SESSIONS, STATES, is_slug, parse_lock
+
+if TYPE_CHECKING:
+    from git_sessions.gitrepo import Snapshot as History
+
+_KNOWLEDGE_FREE = (f"{KNOWLEDGE}/sessions/", f"{KNOWLEDGE}/README.md")
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    message: str
+    commit: str | None = None
+
+
+def session_slug_of(message: str) -> str | None:
+    """The `<slug>` of a `[<slug>] type: ...` subject, if any."""
+    if message.startswith("[") and "]" in message:
+        return message[1 : message.index("]")]
+    return None
+
+
+def check_layout(snap: History) -> list[Violation]:
+    found: list[Violation] = []
+    where: dict[str, list[str]] = {}
+    for state in STATES:
+        for name in snap.listdir(f"{SESSIONS}/{state}"):
+            if name == ".gitkeep":
+                continue
+            if not is_slug(name):
+                found.append(Violation("slug", f"{state}/{name} is not a valid session slug"))
+                continue
+            where.setdefault(name, []).append(state)
+            if snap.text(f"{SESSIONS}/{state}/{name}/SESSION.md") is None:
+                found.append(Violation("layout", f"{state}/{name} has no SESSION.md"))
+    for slug, states in sorted(where.items()):
+        if len(states) > 1:
+            found.append(
+                Violation("one-state", f"{slug} is in several states: {', '.join(states)}")
+            )
+    entries, bad = parse_lock(snap.text(LOCK_FILE) or "")
+    for line in bad:
+        found.append(Violation("lock", f"malformed line in sessions.lock: {line!r}"))
+    counts = Counter(e.slug for e in entries)
+    active = {s for s, states in where.items() if "active" in states}
+    for slug, n in sorted(counts.items()):
+        if n > 1:
+            found.append(Violation("lock", f"{slug} is listed {n} times in sessions.lock"))
+        if slug not in active:
+            found.append(Violation("lock", f"{slug} is in sessions.lock but not active"))
+    for slug in sorted(active - set(counts)):
+        found.append(Violation("lock", f"active session {slug} is missing from sessions.lock"))
+    return found
+
+
+def check_history(snap: History, max_commits: int | None = None) -> list[Violation]:
+    """Walk main's first-parent history: frozen plans of active sessions, knowledge writes."""
+    found: list[Violation] = []
+    active = {n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)}
+    plan = {s: snap.object_id(f"{SESSIONS}/active/{s}/SESSION.md") for s in active}
+    pending = set(active)
+    child: History | None = snap
+    seen = 0
+    while child is not None and (max_commits is None or seen < max_commits):
+        parent = child.parent()
+        seen += 1
+        for slug in list(pending):
+            if parent is None or slug not in parent.listdir(f"{SESSIONS}/active"):
+                pending.discard(slug)  # `child` is the claim commit
+                claimed = child.object_id(f"{SESSIONS}/active/{slug}/SESSION.md")
+                if claimed != plan[slug]:
+                    found.append(
+                        Violation(
+                            "frozen-plan",
+                            f"SESSION.md of active session {slug} changed since its claim",
+                            child.commit,
+                        )
+                    )
+        if parent is not None:
+            owner = session_slug_of(child.message) or ""
+            touched = [
+                p
+                for p in child.changed_paths(parent, KNOWLEDGE)
+                if not p.startswith(_KNOWLEDGE_FREE)
+            ]
+            if touched and not owner.startswith("kb-"):
+                found.append(
+                    Violation(
+                        "knowledge",
+                        f"{touched[0]} changed outside a kb- session"
+                        f" ({child.message.splitlines()[0] if child.message else 'no message'})",
+                        child.commit,
+                    )
+                )
+        child = parent
+    return found
+
+
+def check(snap: History) -> list[Violation]:
+    return check_layout(snap) + check_history(snap)

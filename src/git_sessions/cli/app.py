@@ -1,0 +1,68 @@
+"""The typer app, the global options and the rendering helpers every command shares."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from git_sessions.context import Context
+
+app = typer.Typer(
+    name="git-sessions",
+    help="Coordinate many coding agents on one git repository: sessions, atomic claims, worktrees.",
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+_start = {"directory": Path(".")}
+
+
+@app.callback()
+def _root(
+    directory: Path = typer.Option(
+        Path("."), "-C", help="Run as if started in this directory.", show_default=False
+    ),
+) -> None:
+    _start["directory"] = directory
+
+
+def context() -> Context:
+    """Open the repository the command runs in (the -C directory, default the current one)."""
+    from git_sessions.context import open_context
+
+    return open_context(_start["directory"].resolve())
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def note(text: str) -> None:
+    """Progress and hints for humans go to stderr, so stdout stays parseable."""
+    sys.stderr.write(text + "\n")
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A plain aligned table; the last column is not padded."""
+    if not rows:
+        return ""
+    cells = [list(headers), *[list(r) for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers) - 1)]
+    lines = []
+    for row in cells:
+        padded = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*padded, row[-1]]).rstrip())
+    return "\n".join(lines)

@@ -1,0 +1,88 @@
+"""Commands that only read main: list, show, check."""
+
+from __future__ import annotations
+
+import typer
+
+from git_sessions.cli.app import app, context, emit_json, out, table
+from git_sessions.errors import Conflict
+from git_sessions.protocol import STATES
+
+JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _state(value: str | None) -> str | None:
+    if value is not None and value not in STATES:
+        raise typer.BadParameter(f"{value!r} is not one of {', '.join(STATES)}")
+    return value
+
+
+@app.command("list")
+def list_(
+    state: str | None = typer.Option(
+        None, "--state", "-s", callback=_state, help=f"Only this state: {', '.join(STATES)}."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """List sessions, read straight from the hub's main."""
+    from git_sessions import catalog
+
+    snap = context().main()
+    sessions = catalog.all_sessions(snap, (state,) if state else STATES)
+    if as_json:
+        emit_json([s.to_json() for s in sessions])
+        return
+    rows = [
+        [s.slug, s.state, str(s.priority), ",".join(s.capabilities) or "-", s.title]
+        for s in sessions
+    ]
+    out(table(["SLUG", "STATE", "PRI", "CAPABILITIES", "TITLE"], rows) or "no sessions")
+
+
+@app.command()
+def show(slug: str, as_json: bool = JSON) -> None:
+    """Show one session: its metadata and plan."""
+    from git_sessions import catalog
+    from git_sessions.protocol import SESSION_FILES
+
+    snap = context().main()
+    session = catalog.load(snap, slug)
+    files = {name: snap.text(f"{session.path}/{name}") for name in SESSION_FILES}
+    if as_json:
+        emit_json({**session.to_json(), "files": files, "main": snap.commit})
+        return
+    out(f"{session.slug}  [{session.state}]  priority {session.priority}")
+    out(f"title:        {session.title}")
+    out(f"capabilities: {', '.join(session.capabilities) or '-'}")
+    out(f"depends on:   {', '.join(session.depends_on) or '-'}")
+    if session.parent:
+        out(f"parent:       {session.parent}")
+    out(f"path:         {session.path}")
+    for problem in session.problems:
+        out(f"problem:      {problem}")
+    out()
+    out(files["SESSION.md"] or "")
+
+
+@app.command()
+def check(as_json: bool = JSON) -> None:
+    """Verify the protocol's invariants on the hub's main; exit 3 listing any violations."""
+    from git_sessions.check import check as run_check
+
+    snap = context().main()
+    violations = run_check(snap)
+    if as_json:
+        emit_json(
+            {
+                "ok": not violations,
+                "main": snap.commit,
+                "violations": [v.__dict__ for v in violations],
+            }
+        )
+    else:
+        for v in violations:
+            out(f"{v.rule}: {v.message}" + (f" (commit {v.commit[:10]})" if v.commit else ""))
+    if violations:
+        raise Conflict(f"{len(violations)} invariant violation(s) on main")
+    if not as_json:
+        out(f"ok: main {str(snap.commit)[:10]} satisfies every invariant")

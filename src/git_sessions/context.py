@@ -1,0 +1,54 @@
+"""What every command opens first: the user's repository, its config, the hub and main's name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from git_sessions.config import Config, load_config
+from git_sessions.edits import Identity
+from git_sessions.errors import BadInput
+from git_sessions.gitrepo import Hub, Snapshot, Workspace, hub_head_branch, open_hub
+
+
+@dataclass
+class Context:
+    ws: Workspace
+    config: Config
+
+    @cached_property
+    def branch(self) -> str:
+        """main's name: config, else the hub's HEAD, else the local branch, else 'main'."""
+        return self.config.main_branch or hub_head_branch(self.ws, self.config.remote) or "main"
+
+    @cached_property
+    def hub(self) -> Hub:
+        return open_hub(self.ws, self.config.remote, self.branch)
+
+    def main(self) -> Snapshot:
+        """A fresh snapshot of the hub's main (fetched first for a remote hub)."""
+        return self.hub.snapshot(self.hub.tip())
+
+    def identity(self, name: str | None = None, email: str | None = None) -> Identity:
+        """The acting agent: explicit name/email, else git config user.name/user.email."""
+        configured = self.ws.identity()
+        name = name or (configured.name if configured else None)
+        email = email or (configured.email if configured else None)
+        if not name or not email:
+            raise BadInput(
+                "no agent identity",
+                hint="pass --agent NAME --email E, or set git config user.name and user.email",
+            )
+        if "\n" in name or "\n" in email or "<" in name + email or ">" in name + email:
+            raise BadInput("an agent name or email may not contain newlines or angle brackets")
+        return Identity(name, email)
+
+    @property
+    def worktree_root(self) -> Path:
+        return self.ws.root / self.config.worktree_root
+
+
+def open_context(start: Path) -> Context:
+    ws = Workspace(start)
+    return Context(ws, load_config(ws.root))

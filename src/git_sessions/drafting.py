@@ -1,0 +1,87 @@
+"""Authoring sessions: `new` drafts one from the templates, `ready` and `unready` move it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from git_sessions import catalog, templates, transitions
+from git_sessions.context import Context
+from git_sessions.edits import Change, Identity
+from git_sessions.errors import BadInput
+from git_sessions.protocol import SESSION_FILES, check_slug, make_slug
+from git_sessions.publish import Published, Snapshot, update_main
+
+_CAPABILITY = re.compile(r"[a-z0-9][a-z0-9_.+-]*")
+
+
+@dataclass(frozen=True)
+class Draft:
+    words: tuple[str, ...]
+    title: str | None = None
+    capabilities: tuple[str, ...] = ()
+    priority: int = 0
+    depends_on: tuple[str, ...] = ()
+    parent: str | None = None
+    date: dt.date | None = None
+    context: str = ""
+    problem: str = ""
+    criteria: tuple[str, ...] = ()
+
+
+def check_capability(name: str) -> str:
+    if not _CAPABILITY.fullmatch(name):
+        raise BadInput(
+            f"invalid capability {name!r}",
+            hint="capabilities are lowercase words such as python, docs, frontend",
+        )
+    return name
+
+
+def session_context(slug: str, draft: Draft, today: dt.date) -> dict[str, object]:
+    """Every variable the session templates may use."""
+    return {
+        "SESSION_SLUG": slug,
+        "TITLE": draft.title or " ".join(draft.words).strip() or slug,
+        "CAPABILITIES": list(draft.capabilities),
+        "PRIORITY": draft.priority,
+        "DEPENDS_ON": list(draft.depends_on),
+        "PARENT": draft.parent,
+        "CREATED": today.isoformat(),
+        "CONTEXT": draft.context,
+        "PROBLEM_STATEMENT": draft.problem,
+        "ACCEPTANCE_CRITERIA": list(draft.criteria),
+        "SUBSESSIONS": "",
+        "RISKS": "",
+        "DEPENDENCIES": ", ".join(draft.depends_on),
+        "EDGE_CASES": "",
+        "NOTES": "",
+    }
+
+
+def draft_change(snap: Snapshot, draft: Draft, author: Identity, today: dt.date) -> Change:
+    slug = make_slug(list(draft.words), draft.date or today)
+    for name in draft.capabilities:
+        check_capability(name)
+    for other in (*draft.depends_on, *([draft.parent] if draft.parent else [])):
+        if not catalog.locate(snap, check_slug(other)):
+            raise BadInput(f"no session {other!r} (named as a dependency or parent)")
+    context = session_context(slug, draft, today)
+    files = {name: templates.render(f"{name}.j2", context, snap.text) for name in SESSION_FILES}
+    return transitions.draft(snap, slug, files, author)
+
+
+def new_session(
+    ctx: Context, draft: Draft, author: Identity, today: dt.date
+) -> tuple[str, Published]:
+    """Create drafting/<slug>/ on main; returns the slug and the published commit."""
+    slug = make_slug(list(draft.words), draft.date or today)
+    published = update_main(ctx.hub, lambda snap: draft_change(snap, draft, author, today))
+    return slug, published
+
+
+def move_session(ctx: Context, slug: str, dst: str, author: Identity) -> Published:
+    """Move `slug` to state `dst` (ready: planned, unready: drafting)."""
+    check_slug(slug)
+    return update_main(ctx.hub, lambda snap: transitions.move(snap, slug, dst, author))

@@ -1,0 +1,135 @@
+"""The protocol on disk, as pure values: states, legal transitions, slugs, paths, the lock file."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from git_sessions.errors import BadInput, Conflict
+
+AGENTS = "_AGENTS"
+SESSIONS = f"{AGENTS}/sessions"
+LOCK_FILE = f"{SESSIONS}/sessions.lock"
+TEMPLATES_DIR = f"{SESSIONS}/_templates"
+BIN_DIR = f"{SESSIONS}/_bin"
+KNOWLEDGE = f"{AGENTS}/knowledge"
+CONFIG_FILE = f"{AGENTS}/config.yaml"
+
+STATES = ("drafting", "planned", "active", "completed", "abandoned")
+
+# (from, to) -> the verb that names the move in commit messages and errors.
+TRANSITIONS: dict[tuple[str, str], str] = {
+    ("drafting", "planned"): "ready",
+    ("planned", "drafting"): "unready",
+    ("planned", "active"): "claim",
+    ("active", "planned"): "release",
+    ("active", "completed"): "complete",
+    ("active", "abandoned"): "abandon",
+}
+
+SESSION_FILES = ("SESSION.md", "worklog.md", "active-plan.md", "subsessions.md")
+ENV_FILE = ".session-env"
+
+_SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")
+_WORD = re.compile(r"[a-z0-9]+")
+MAX_SLUG = 100
+
+
+def check_state(state: str) -> str:
+    if state not in STATES:
+        raise BadInput(f"unknown state {state!r}", hint=f"use one of: {', '.join(STATES)}")
+    return state
+
+
+def is_slug(name: str) -> bool:
+    try:
+        check_slug(name)
+    except BadInput:
+        return False
+    return True
+
+
+def check_slug(slug: str) -> str:
+    """Return `slug` if it is a valid session slug; raise BadInput otherwise.
+
+    A valid slug is one path component that cannot escape `_AGENTS/`: `YYYY-MM-DD-words`
+    or `kb-YYYY-MM-DD-words`, lowercase letters, digits and single dashes, a real date.
+    """
+    match = _SLUG.fullmatch(slug)
+    if match is None or len(slug) > MAX_SLUG:
+        raise BadInput(
+            f"invalid session slug {slug!r}",
+            hint="a slug looks like 2025-10-14-auth-system or kb-2025-10-14-merge-topic",
+        )
+    try:
+        dt.date.fromisoformat(match.group(2))
+    except ValueError:
+        raise BadInput(f"invalid date in session slug {slug!r}") from None
+    return slug
+
+
+def make_slug(words: list[str], date: dt.date, *, kb: bool = False) -> str:
+    """Build a slug from free words: lowercased, non-alphanumerics become dashes."""
+    parts = [w for word in words for w in _WORD.findall(word.lower())]
+    if not parts:
+        raise BadInput(
+            "a session needs a name made of letters or digits", hint="e.g. new auth system"
+        )
+    slug = f"{'kb-' if kb else ''}{date.isoformat()}-{'-'.join(parts)}"
+    return check_slug(slug[:MAX_SLUG].rstrip("-"))
+
+
+def session_dir(state: str, slug: str) -> str:
+    return f"{SESSIONS}/{check_state(state)}/{check_slug(slug)}"
+
+
+def transition_verb(src: str, dst: str, slug: str) -> str:
+    """Return the verb for src -> dst, or raise Conflict if the move is illegal."""
+    verb = TRANSITIONS.get((src, dst))
+    if verb is None:
+        legal = sorted(d for (s, d) in TRANSITIONS if s == src)
+        hint = f"from {src} a session can go to: {', '.join(legal)}" if legal else f"{src} is final"
+        raise Conflict(f"session {slug} is {src}; it cannot move to {dst}", hint=hint)
+    return verb
+
+
+def commit_message(slug: str, verb: str) -> str:
+    return f"[{slug}] chore: {verb} session"
+
+
+@dataclass(frozen=True)
+class LockEntry:
+    slug: str
+    since: int
+
+
+def parse_lock(text: str) -> tuple[list[LockEntry], list[str]]:
+    """Parse sessions.lock into entries and the malformed lines (for `check` to report)."""
+    entries: list[LockEntry] = []
+    bad: list[str] = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        slug, sep, stamp = line.strip().rpartition(":")
+        if sep and _SLUG.fullmatch(slug) and stamp.isdigit():
+            entries.append(LockEntry(slug, int(stamp)))
+        else:
+            bad.append(line)
+    return entries, bad
+
+
+def format_lock(entries: list[LockEntry]) -> str:
+    return "".join(f"{e.slug}:{e.since}\n" for e in entries)
+
+
+def lock_add(text: str, slug: str, now: int) -> str:
+    entries, _ = parse_lock(text)
+    if any(e.slug == slug for e in entries):
+        raise Conflict(f"session {slug} is already in sessions.lock")
+    return format_lock([*entries, LockEntry(slug, now)])
+
+
+def lock_remove(text: str, slug: str) -> str:
+    entries, _ = parse_lock(text)
+    return format_lock([e for e in entries if e.slug != slug])

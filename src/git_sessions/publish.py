@@ -1,0 +1,83 @@
+"""The central mechanism: one commit built on the fresh tip of main, moved by compare-and-swap.
+
+`update_main` fetches main, asks `build` for the change against that snapshot (so legality is
+re-checked on every attempt), writes the commit and publishes it. A lost race retries with
+jittered exponential backoff until `deadline` seconds have passed.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from git_sessions.edits import Change
+from git_sessions.errors import Conflict
+
+
+class Snapshot(Protocol):
+    commit: str | None
+
+    def listdir(self, path: str) -> list[str]: ...
+    def text(self, path: str) -> str | None: ...
+    def read(self, path: str) -> bytes | None: ...
+
+
+class Hub(Protocol):
+    def tip(self) -> str | None: ...
+    def snapshot(self, commit: str | None) -> Snapshot: ...
+    def commit(self, base: str | None, change: Change) -> str: ...
+    def publish(self, base: str | None, new: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Published:
+    commit: str  # the new tip (or the unchanged tip when there was nothing to do)
+    base: str | None
+    attempts: int
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Timing:
+    deadline: float = 30.0
+    first_backoff: float = 0.005
+    max_backoff: float = 0.25
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+    jitter: Callable[[], float] = random.random
+
+
+def backoff(attempt: int, timing: Timing) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(max, first * 2**attempt)]."""
+    ceiling = min(timing.max_backoff, timing.first_backoff * (2**attempt))
+    return float(ceiling * timing.jitter())
+
+
+def update_main(
+    hub: Hub, build: Callable[[Snapshot], Change | None], timing: Timing = Timing()
+) -> Published:
+    """Publish the change `build` returns for the current main; retry lost races.
+
+    `build` returning None means nothing to do (an idempotent repeat); its errors propagate.
+    """
+    start = timing.clock()
+    attempt = 0
+    while True:
+        attempt += 1
+        base = hub.tip()
+        snapshot = hub.snapshot(base)
+        change = build(snapshot)
+        if change is None:
+            return Published(base or "", base, attempt, changed=False)
+        new = hub.commit(base, change)
+        if hub.publish(base, new):
+            return Published(new, base, attempt, changed=True)
+        if timing.clock() - start > timing.deadline:
+            raise Conflict(
+                f"lost the race for main {attempt} times in {timing.deadline:.0f}s",
+                hint="the hub is very busy; try again",
+            )
+        timing.sleep(backoff(attempt, timing))

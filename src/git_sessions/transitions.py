@@ -1,0 +1,100 @@
+"""Each protocol commit as a pure function of a snapshot of main: the edits, or a typed error."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from git_sessions import catalog
+from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
+from git_sessions.errors import BadInput, Conflict
+from git_sessions.protocol import (
+    LOCK_FILE,
+    check_slug,
+    commit_message,
+    lock_add,
+    lock_remove,
+    session_dir,
+    transition_verb,
+)
+from git_sessions.publish import Snapshot
+
+
+def current_state(snap: Snapshot, slug: str) -> str:
+    """The one state folder holding `slug`; BadInput if none, Conflict if several."""
+    check_slug(slug)
+    states = catalog.locate(snap, slug)
+    if not states:
+        raise BadInput(f"no session {slug!r}", hint="see the sessions with: git sessions list")
+    if len(states) > 1:
+        raise Conflict(
+            f"session {slug} is in several states at once: {', '.join(states)}",
+            hint="repair main by hand, then run: git sessions check",
+        )
+    return states[0]
+
+
+def draft(snap: Snapshot, slug: str, files: Mapping[str, str], author: Identity) -> Change:
+    """Create drafting/<slug>/ with the rendered files; the slug must be unused in every state."""
+    check_slug(slug)
+    taken = catalog.locate(snap, slug)
+    if taken:
+        raise BadInput(
+            f"a session {slug} already exists ({taken[0]})",
+            hint="choose other words, or another --date",
+        )
+    folder = session_dir("drafting", slug)
+    edits = tuple(Write(f"{folder}/{name}", text.encode()) for name, text in files.items())
+    return Change(edits, commit_message(slug, "draft"), author)
+
+
+def move(
+    snap: Snapshot,
+    slug: str,
+    dst: str,
+    author: Identity,
+    *,
+    extra: Sequence[Edit] = (),
+    verb: str | None = None,
+) -> Change:
+    """Move a session to state `dst` if that transition is legal from where it is now."""
+    src = current_state(snap, slug)
+    legal_verb = transition_verb(src, dst, slug)
+    edits: tuple[Edit, ...] = (Move(session_dir(src, slug), session_dir(dst, slug)), *extra)
+    return Change(edits, commit_message(slug, verb or legal_verb), author)
+
+
+def lock_text(snap: Snapshot) -> str:
+    return snap.text(LOCK_FILE) or ""
+
+
+def claim(snap: Snapshot, slug: str, author: Identity, now: int, env_text: str) -> Change:
+    """planned -> active, the lock line and the .session-env, in one commit."""
+    state = current_state(snap, slug)
+    if state == "active":
+        raise Conflict(f"session {slug} is already claimed")
+    transition_verb(state, "active", slug)
+    lock = lock_add(lock_text(snap), slug, now)
+    env_path = f"{session_dir('active', slug)}/.session-env"
+    return move(
+        snap,
+        slug,
+        "active",
+        author,
+        extra=(Write(LOCK_FILE, lock.encode()), Write(env_path, env_text.encode())),
+    )
+
+
+def release(snap: Snapshot, slug: str, author: Identity, *, verb: str = "release") -> Change:
+    """active -> planned: the lock line and .session-env go, the plan stays."""
+    lock = lock_remove(lock_text(snap), slug)
+    return move(
+        snap,
+        slug,
+        "planned",
+        author,
+        extra=(
+            Write(LOCK_FILE, lock.encode()),
+            Remove(f"{session_dir('planned', slug)}/.session-env"),
+        ),
+        verb=verb,
+    )
