@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from git_sessions.history import claim_commits
 from git_sessions.protocol import KNOWLEDGE, LOCK_FILE, SESSIONS, STATES, is_slug, parse_lock
 
 if TYPE_CHECKING:
@@ -61,29 +62,29 @@ def check_layout(snap: History) -> list[Violation]:
     return found
 
 
-def check_history(snap: History, max_commits: int | None = None) -> list[Violation]:
-    """Walk main's first-parent history: frozen plans of active sessions, knowledge writes."""
+def check_frozen_plans(snap: History) -> list[Violation]:
+    """SESSION.md of every active session is byte-identical to its version at the claim."""
+    active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
     found: list[Violation] = []
-    active = {n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)}
-    plan = {s: snap.object_id(f"{SESSIONS}/active/{s}/SESSION.md") for s in active}
-    pending = set(active)
+    for slug, claimed in sorted(claim_commits(snap, active).items()):
+        path = f"{SESSIONS}/active/{slug}/SESSION.md"
+        if claimed.object_id(path) != snap.object_id(path):
+            found.append(
+                Violation(
+                    "frozen-plan",
+                    f"SESSION.md of active session {slug} changed since its claim",
+                    claimed.commit,
+                )
+            )
+    return found
+
+
+def check_knowledge(snap: History) -> list[Violation]:
+    """Only kb- sessions change _AGENTS/knowledge/ outside knowledge/sessions/ (all of history)."""
+    found: list[Violation] = []
     child: History | None = snap
-    seen = 0
-    while child is not None and (max_commits is None or seen < max_commits):
+    while child is not None:
         parent = child.parent()
-        seen += 1
-        for slug in list(pending):
-            if parent is None or slug not in parent.listdir(f"{SESSIONS}/active"):
-                pending.discard(slug)  # `child` is the claim commit
-                claimed = child.object_id(f"{SESSIONS}/active/{slug}/SESSION.md")
-                if claimed != plan[slug]:
-                    found.append(
-                        Violation(
-                            "frozen-plan",
-                            f"SESSION.md of active session {slug} changed since its claim",
-                            child.commit,
-                        )
-                    )
         if parent is not None:
             owner = session_slug_of(child.message) or ""
             touched = [
@@ -92,11 +93,11 @@ def check_history(snap: History, max_commits: int | None = None) -> list[Violati
                 if not p.startswith(_KNOWLEDGE_FREE)
             ]
             if touched and not owner.startswith("kb-"):
+                subject = child.message.splitlines()[0] if child.message else "no message"
                 found.append(
                     Violation(
                         "knowledge",
-                        f"{touched[0]} changed outside a kb- session"
-                        f" ({child.message.splitlines()[0] if child.message else 'no message'})",
+                        f"{touched[0]} changed outside a kb- session ({subject})",
                         child.commit,
                     )
                 )
@@ -105,4 +106,4 @@ def check_history(snap: History, max_commits: int | None = None) -> list[Violati
 
 
 def check(snap: History) -> list[Violation]:
-    return check_layout(snap) + check_history(snap)
+    return check_layout(snap) + check_frozen_plans(snap) + check_knowledge(snap)

@@ -10,8 +10,9 @@ from git_sessions import catalog, templates, transitions
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
 from git_sessions.errors import BadInput
+from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import SESSION_FILES, check_slug, make_slug
-from git_sessions.publish import Published, Snapshot, update_main
+from git_sessions.publish import Published, update_main
 
 _CAPABILITY = re.compile(r"[a-z0-9][a-z0-9_.+-]*")
 

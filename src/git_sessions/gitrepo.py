@@ -478,6 +478,9 @@ class Workspace:
             self.repo.remotes[remote].push([f":{ref}"], callbacks=callbacks)
         return callbacks.statuses.get(ref, "missing") is None
 
+    def snapshot(self, commit: str | None) -> Snapshot:
+        return Snapshot(self.repo, commit)
+
     # local refs, branches and worktrees (callers hold the workspace lock)
     def has_commit(self, commit: str) -> bool:
         return pygit2.Oid(hex=commit) in self.repo
@@ -516,17 +519,20 @@ class Workspace:
             ref = self.repo.lookup_reference(f"refs/heads/{branch}")
             self.repo.add_worktree(name, str(path), ref)
 
+    def prune_worktree(self, name: str) -> None:
+        """Drop the administrative entry of worktree `name` (its folder is left alone)."""
+        with git_errors(f"pruning worktree {name}"):
+            admin = self.common_dir / "worktrees" / name
+            if admin.exists():
+                shutil.rmtree(admin)
+
     def remove_worktree(self, name: str, path: Path) -> None:
         """Delete a worktree's folder and its administrative entry."""
         with git_errors(f"removing worktree {path}"):
             if path.exists():
                 _make_writable(path)
                 shutil.rmtree(path)
-            with contextlib.suppress(KeyError, pygit2.GitError):
-                self.repo.lookup_worktree(name).prune(True)
-            admin = self.common_dir / "worktrees" / name
-            if admin.exists():
-                shutil.rmtree(admin)
+        self.prune_worktree(name)
 
     def status_dirty(self, path: Path) -> list[str]:
         """Tracked files with uncommitted changes in the worktree at `path`."""

@@ -11,18 +11,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from git_sessions.edits import Change
 from git_sessions.errors import Conflict
 
-
-class Snapshot(Protocol):
-    commit: str | None
-
-    def listdir(self, path: str) -> list[str]: ...
-    def text(self, path: str) -> str | None: ...
-    def read(self, path: str) -> bytes | None: ...
+if TYPE_CHECKING:
+    from git_sessions.gitrepo import Snapshot
 
 
 class Hub(Protocol):

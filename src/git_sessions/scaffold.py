@@ -10,6 +10,7 @@ from git_sessions.config import DEFAULT_CONFIG
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Write
 from git_sessions.errors import BadInput, GitFailure
+from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import (
     AGENTS,
     BIN_DIR,
@@ -20,7 +21,7 @@ from git_sessions.protocol import (
     STATES,
     TEMPLATES_DIR,
 )
-from git_sessions.publish import Snapshot, update_main
+from git_sessions.publish import update_main
 
 WRAPPERS = {
     "claim-session": "claim",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from git_sessions import catalog
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
@@ -16,7 +17,9 @@ from git_sessions.protocol import (
     session_dir,
     transition_verb,
 )
-from git_sessions.publish import Snapshot
+
+if TYPE_CHECKING:
+    from git_sessions.gitrepo import Snapshot
 
 
 def current_state(snap: Snapshot, slug: str) -> str:

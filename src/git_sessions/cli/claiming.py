@@ -1,0 +1,88 @@
+"""Commands that take and give back sessions: claim, env, release."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import typer
+
+from git_sessions.cli.app import app, context, emit_json, note, out
+from git_sessions.cli.authoring import AGENT, EMAIL, JSON
+
+
+@app.command()
+def claim(
+    slug: str | None = typer.Argument(None, help="The session to claim (or use --next)."),
+    next_: bool = typer.Option(False, "--next", help="Claim the best claimable session."),
+    capability: list[str] = typer.Option(
+        [], "--capability", "-c", help="A capability this agent has (repeatable)."
+    ),
+    agent: str | None = AGENT,
+    email: str | None = EMAIL,
+    no_worktree: bool = typer.Option(False, "--no-worktree", help="Only claim; no worktree."),
+    as_json: bool = JSON,
+) -> None:
+    """Claim a planned session atomically, then create its worktree and .session-env."""
+    from git_sessions import claiming
+    from git_sessions.errors import BadInput
+
+    if (slug is None) == (not next_):
+        raise BadInput("name a session or pass --next (not both)")
+    ctx = context()
+    caps = capability or list(ctx.config.capabilities)
+    result = claiming.claim(
+        ctx,
+        slug,
+        ctx.identity(agent, email),
+        capabilities=caps,
+        make_worktree=not no_worktree,
+    )
+    if as_json:
+        emit_json(result.to_json())
+        return
+    verb = "already held" if result.already_held else "claimed"
+    out(
+        f"{verb} {result.slug} as {result.agent.name} <{result.agent.email}> ({result.commit[:10]})"
+    )
+    if result.worktree and result.env_file:
+        out(f"worktree {result.worktree} on branch {result.branch}")
+        rel = result.env_file.relative_to(result.worktree)
+        out(f"cd {shlex.quote(str(result.worktree))} && source {shlex.quote(str(rel))}")
+    else:
+        out(f'eval "$(git sessions env {result.slug})"')
+
+
+@app.command()
+def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID).")) -> None:
+    """Print the session's environment as export lines, for eval "$(git sessions env)"."""
+    from git_sessions import claiming
+
+    ctx = context()
+    name = claiming.current_slug(slug, Path.cwd(), dict(os.environ))
+    text = claiming.env_text(ctx, name)
+    out("\n".join(line for line in text.splitlines() if line.startswith("export ")))
+
+
+@app.command()
+def release(
+    slug: str,
+    force: bool = typer.Option(
+        False, "--force", help="Release even if the session branch has commits (kept)."
+    ),
+    agent: str | None = AGENT,
+    email: str | None = EMAIL,
+    as_json: bool = JSON,
+) -> None:
+    """Give a claim back: active -> planned, lock line removed, worktree removed."""
+    from git_sessions import claiming
+
+    ctx = context()
+    result = claiming.release(ctx, slug, ctx.identity(agent, email), force=force)
+    if as_json:
+        emit_json(result.__dict__)
+        return
+    out(f"released {slug} ({result.commit[:10]}); it is planned again")
+    if result.branch_kept:
+        note(f"kept branch session/{slug} with its commits")
