@@ -15,6 +15,7 @@ import contextlib
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +75,10 @@ class Snapshot:
     def __init__(self, repo: pygit2.Repository, commit: str | None) -> None:
         self._repo = repo
         self.commit = commit
-        self._tree = repo[commit].peel(pygit2.Tree) if commit else None
+        try:
+            self._tree = repo[commit].peel(pygit2.Tree) if commit else None
+        except KeyError:
+            raise GitFailure(f"commit {commit} is not in the repository") from None
 
     def _object(self, path: str) -> pygit2.Object | None:
         if self._tree is None:
@@ -295,8 +299,11 @@ class LocalHub:
         except pygit2.AlreadyExistsError:
             return False
         except (pygit2.GitError, OSError) as exc:
-            if "does not match" in str(exc) or "lock" in str(exc).lower():
+            if "does not match" in str(exc):
                 return False
+            if "lock" in str(exc).lower():
+                _refuse_stale_lock(self.path / f"{self.ref}.lock")
+                return False  # another writer holds the ref for a moment: a lost race
             raise GitFailure(f"updating the hub's main: {exc}") from exc
 
     def delete_ref(self, ref: str) -> None:
@@ -312,6 +319,38 @@ class LocalHub:
                 for r in self.repo.references
                 if r.startswith("refs/heads/")
             }
+
+
+STALE_LOCK_SECONDS = 10.0
+
+
+def _lock_age(lock: Path) -> float | None:
+    try:
+        return time.time() - lock.stat().st_mtime
+    except FileNotFoundError:
+        return None
+
+
+def _refuse_stale_lock(lock: Path) -> None:
+    """A ref lock is held for microseconds; one this old was left by a killed writer.
+
+    On the shared hub we do not remove it ourselves (a wrong guess could let two writers
+    interleave); we stop retrying and say what to do, as git does.
+    """
+    age = _lock_age(lock)
+    if age is not None and age > STALE_LOCK_SECONDS:
+        raise GitFailure(
+            f"{lock} has been locked for {age:.0f}s",
+            hint="a git process was killed while updating it; if none is running, delete the file",
+        )
+
+
+def clear_stale_lock(lock: Path) -> None:
+    """Remove a stale ref lock in our own repository (callers hold the workspace lock)."""
+    age = _lock_age(lock)
+    if age is not None and age > STALE_LOCK_SECONDS:
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
 
 
 class _Callbacks(pygit2.RemoteCallbacks):
@@ -444,6 +483,7 @@ class Workspace:
     def fetch(self, remote: str, branch: str) -> str | None:
         """Fetch `branch` into refs/remotes/<remote>/<branch>; its commit, or None if absent."""
         tracking = f"refs/remotes/{remote}/{branch}"
+        clear_stale_lock(self.common_dir / f"{tracking}.lock")
         with git_errors(f"fetching {branch} from {remote}"):
             self.repo.remotes[remote].fetch(
                 [f"+refs/heads/{branch}:{tracking}"], callbacks=_Callbacks()
@@ -490,6 +530,7 @@ class Workspace:
         return str(found.target) if found is not None else None
 
     def set_ref(self, ref: str, commit: str) -> None:
+        clear_stale_lock(self.common_dir / f"{ref}.lock")
         with git_errors(f"updating {ref}"):
             self.repo.references.create(ref, commit, force=True)
 
