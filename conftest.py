@@ -77,6 +77,24 @@ def git(cwd: Path, *args: str, check: bool = True) -> str:
     return result.stdout
 
 
+def push_files(repo: Path, files: dict[str, str | None], message: str) -> str:
+    """Commit `files` (None deletes) in clone `repo` on top of the hub's main and push; the commit.
+
+    Uses the real git CLI, so tests can put on main what git-sessions itself would refuse to.
+    """
+    git(repo, "pull", "-q", "--ff-only")
+    for path, text in files.items():
+        if text is None:
+            git(repo, "rm", "-rq", path)
+        else:
+            (repo / path).parent.mkdir(parents=True, exist_ok=True)
+            (repo / path).write_text(text)
+            git(repo, "add", path)
+    git(repo, "commit", "-qm", message)
+    git(repo, "push", "-q", "origin", "HEAD:main")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
 @dataclass
 class Hub:
     """A bare hub and a clone of it, both real repositories in a temp dir."""
@@ -101,6 +119,26 @@ def cli(repo: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int
     code = main(["-C", str(repo), *args])
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+def cli_error(
+    hub: Hub, *args: str, code: int, capsys: pytest.CaptureFixture[str], repo: Path | None = None
+) -> str:
+    """Run a command that must fail cleanly; its stderr.
+
+    Exit `code`, the hub's main unchanged, and stderr exactly one `error: ...` line plus at most
+    one `hint: ...` line: no traceback.
+    """
+    before = hub.main()
+    result, _, err = cli(repo or hub.repo, *args, capsys=capsys)
+    assert result == code, err
+    lines = err.splitlines()
+    assert 1 <= len(lines) <= 2, err
+    assert lines[0].startswith("error: ") and len(lines[0]) > len("error: "), err
+    assert len(lines) == 1 or lines[1].startswith("hint: "), err
+    assert "Traceback" not in err
+    assert hub.main() == before
+    return err
 
 
 def run_process(
@@ -151,3 +189,60 @@ def hub(hub_template: Path, tmp_path: Path) -> Iterator[Hub]:
     shutil.copytree(hub_template / "repo", tmp_path / "repo", symlinks=True)
     git(tmp_path / "repo", "remote", "set-url", "origin", str(tmp_path / "hub.git"))
     yield Hub(tmp_path / "hub.git", tmp_path / "repo")
+
+
+@pytest.fixture(scope="session")
+def plain_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like hub_template, but git-sessions has not been initialised: one commit on main."""
+    base = tmp_path_factory.mktemp("plain")
+    env = seal(dict(os.environ), base / "home")
+    hub, repo = base / "hub.git", base / "repo"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(hub)], check=True, env=env)
+    subprocess.run(
+        ["git", "clone", "-q", str(hub), str(repo)], check=True, env=env, capture_output=True
+    )
+    (repo / "README.md").write_text("# project\n")
+    for cmd in (
+        ["add", "README.md"],
+        ["commit", "-qm", "initial commit"],
+        ["push", "-q", "origin", "main"],
+    ):
+        subprocess.run(["git", *cmd], cwd=repo, check=True, env=env)
+    return base
+
+
+@pytest.fixture
+def plain(plain_template: Path, tmp_path: Path) -> Iterator[Hub]:
+    """A fresh hub and clone for one test, before `git-sessions init`."""
+    shutil.copytree(plain_template / "hub.git", tmp_path / "hub.git", symlinks=True)
+    shutil.copytree(plain_template / "repo", tmp_path / "repo", symlinks=True)
+    git(tmp_path / "repo", "remote", "set-url", "origin", str(tmp_path / "hub.git"))
+    yield Hub(tmp_path / "hub.git", tmp_path / "repo")
+
+
+SESSION_MD = """---
+title: task {n}
+capabilities: []
+priority: {priority}
+depends_on: []
+parent: null
+created: 2026-01-01
+---
+# task {n}
+"""
+
+
+def add_planned(repo: Path, count: int) -> list[str]:
+    """Put `count` planned sessions on the hub's main in one commit (fast, via plain git)."""
+    git(repo, "pull", "-q")
+    slugs = [f"2026-01-01-task-{n:03d}" for n in range(count)]
+    for n, slug in enumerate(slugs):
+        folder = repo / "_AGENTS/sessions/planned" / slug
+        folder.mkdir(parents=True)
+        (folder / "SESSION.md").write_text(SESSION_MD.format(n=n, priority=n % 3))
+        for name in ("worklog.md", "active-plan.md", "subsessions.md"):
+            (folder / name).write_text(f"# {name}\n")
+    git(repo, "add", "_AGENTS")
+    git(repo, "commit", "-qm", "plan sessions")
+    git(repo, "push", "-q", "origin", "main")
+    return slugs

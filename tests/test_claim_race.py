@@ -18,19 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from conftest import Hub, git, run_process
-
-SESSION_MD = """---
-title: task {n}
-capabilities: []
-priority: {priority}
-depends_on: []
-parent: null
-created: 2026-01-01
----
-# task {n}
-"""
+from conftest import Hub, add_planned, git, run_process
 
 AGENT_LOOP = r"""
 import json, subprocess, sys
@@ -48,22 +36,6 @@ while True:
         print("FAILED", r.returncode, r.stderr.replace("\n", " "), flush=True)
         break
 """
-
-
-def add_planned(repo: Path, count: int) -> list[str]:
-    """Put `count` planned sessions on the hub's main in one commit (fast, via plain git)."""
-    git(repo, "pull", "-q")
-    slugs = [f"2026-01-01-task-{n:03d}" for n in range(count)]
-    for n, slug in enumerate(slugs):
-        folder = repo / "_AGENTS/sessions/planned" / slug
-        folder.mkdir(parents=True)
-        (folder / "SESSION.md").write_text(SESSION_MD.format(n=n, priority=n % 3))
-        for name in ("worklog.md", "active-plan.md", "subsessions.md"):
-            (folder / name).write_text(f"# {name}\n")
-    git(repo, "add", "_AGENTS")
-    git(repo, "commit", "-qm", "plan sessions")
-    git(repo, "push", "-q", "origin", "main")
-    return slugs
 
 
 def race(repos: list[Path], extra: list[str] = ()) -> dict[str, list[dict[str, object]]]:  # type: ignore[assignment]
