@@ -149,7 +149,7 @@ def test_claim_refusals(hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = cli(hub.repo, "claim", "--next", capsys=capsys)
     assert code == 1 and err.startswith("error: no claimable session")
     code, _, _ = cli(hub.repo, "claim", capsys=capsys)
-    assert code == 1
+    assert code == 2
     assert hub.main() == before
 
 
@@ -227,3 +227,48 @@ def test_bin_claim_session_wrapper(hub: Hub) -> None:
     assert f"claimed {slug}" in result.stdout
     wrapper = hub.repo / "_AGENTS/sessions/_bin/claim-session"
     assert os.access(wrapper, os.X_OK)
+
+
+def test_explicit_claim_waits_for_dependencies(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = new_planned(hub, capsys, "first")
+    later = new_planned(hub, capsys, "second", depends_on=base)
+    before = hub.main()
+    code, _, err = cli(hub.repo, "claim", later, capsys=capsys)
+    assert code == 1 and f"depends on {base}" in err
+    assert hub.main() == before
+
+
+def test_reclaim_after_forced_release_continues_the_kept_branch(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slug = new_planned(hub, capsys, "handover")
+    wt = Path(str(claim_json(hub, slug, capsys=capsys)["worktree"]))
+    worklog = wt / f"_AGENTS/sessions/active/{slug}/worklog.md"
+    worklog.write_text(worklog.read_text() + "- first agent was here\n")
+    (wt / "work.txt").write_text("first\n")
+    git(wt, "add", "-A")
+    git(wt, "commit", "-qm", f"[{slug}] feat: first half")
+    assert cli(hub.repo, "release", slug, "--force", capsys=capsys)[0] == 0
+    data = claim_json(hub, slug, "--agent", "Second", "--email", "second@x.test", capsys=capsys)
+    wt = Path(str(data["worktree"]))
+    assert (wt / "work.txt").read_text() == "first\n"
+    assert "first agent was here" in worklog.read_text()
+    env = (wt / f"_AGENTS/sessions/active/{slug}/.session-env").read_text()
+    assert "GIT_AUTHOR_EMAIL=second@x.test" in env
+    assert git(wt, "status", "--porcelain") == ""
+    assert (
+        git(hub.repo, "merge-base", "--is-ancestor", str(data["commit"]), "HEAD", check=False) == ""
+    )
+
+
+def test_release_refuses_untracked_files_in_the_worktree(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slug = new_planned(hub, capsys, "untracked")
+    wt = Path(str(claim_json(hub, slug, capsys=capsys)["worktree"]))
+    (wt / "notes.txt").write_text("unsaved thoughts\n")
+    code, _, err = cli(hub.repo, "release", slug, capsys=capsys)
+    assert code == 1 and "notes.txt" in err
+    assert (wt / "notes.txt").exists()

@@ -42,6 +42,7 @@ class Session:
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     """Split `---`-fenced YAML front matter from the body. Raises ValueError if malformed."""
+    text = text.replace("\r\n", "\n")  # a plan saved with CRLF keeps its metadata
     if not text.startswith("---\n"):
         return {}, text
     end = text.find("\n---\n", 3)

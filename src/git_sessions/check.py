@@ -12,7 +12,8 @@ from git_sessions.protocol import KNOWLEDGE, LOCK_FILE, SESSIONS, STATES, is_slu
 if TYPE_CHECKING:
     from git_sessions.gitrepo import Snapshot as History
 
-_KNOWLEDGE_FREE = (f"{KNOWLEDGE}/sessions/", f"{KNOWLEDGE}/README.md")
+_SESSION_KNOWLEDGE = f"{KNOWLEDGE}/sessions/"
+_KNOWLEDGE_README = f"{KNOWLEDGE}/README.md"  # init may create it; only kb- sessions change it
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,10 @@ def check_layout(snap: History) -> list[Violation]:
             found.append(
                 Violation("one-state", f"{slug} is in several states: {', '.join(states)}")
             )
-    entries, bad = parse_lock(snap.text(LOCK_FILE) or "")
+    lock = snap.text(LOCK_FILE)
+    if lock is None:
+        found.append(Violation("layout", f"{LOCK_FILE} is missing (run: git sessions init)"))
+    entries, bad = parse_lock(lock or "")
     for line in bad:
         found.append(Violation("lock", f"malformed line in sessions.lock: {line!r}"))
     counts = Counter(e.slug for e in entries)
@@ -90,9 +94,10 @@ def check_knowledge(snap: History) -> list[Violation]:
             touched = [
                 p
                 for p in child.changed_paths(parent, KNOWLEDGE)
-                if not p.startswith(_KNOWLEDGE_FREE)
+                if not p.startswith(_SESSION_KNOWLEDGE)
+                and not (p == _KNOWLEDGE_README and parent.read(p) is None)
             ]
-            if touched and not owner.startswith("kb-"):
+            if touched and not (owner.startswith("kb-") and is_slug(owner)):
                 subject = child.message.splitlines()[0] if child.message else "no message"
                 found.append(
                     Violation(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from git_sessions import queue, templates, transitions, worktree
+from git_sessions import catalog, queue, templates, transitions, worktree
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
 from git_sessions.errors import BadInput, Conflict
@@ -91,7 +91,19 @@ def _claim_change(
     ctx: Context, snap: Snapshot, slug: str, who: Identity, now: int
 ) -> Change | None:
     """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat)."""
-    if transitions.current_state(snap, slug) == "active":
+    state = transitions.current_state(snap, slug)
+    if state == "planned":
+        blocked = [
+            d
+            for d in catalog.load(snap, slug).depends_on
+            if "completed" not in catalog.locate(snap, d)
+        ]
+        if blocked:
+            raise BadInput(
+                f"session {slug} depends on {', '.join(blocked)}, not completed yet",
+                hint="claim it once its dependencies are completed",
+            )
+    if state == "active":
         owner = holder(snap, slug)
         if owner is not None and owner.email == who.email and owner.name == who.name:
             return None
@@ -134,8 +146,8 @@ def claim(
     target = chosen[0]
     path = worktree_path(ctx, target) if make_worktree else None
     if path is not None:
-        start = _branch_start(ctx, target, published.commit)
-        worktree.ensure_worktree(ctx.ws, target, start, path)
+        claim_commit = _claim_commit(ctx, target, published.commit, held=not published.changed)
+        worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
         worktree.freeze_plan(worktree.session_folder(path, "active", target))
     env_file = worktree.session_folder(path, "active", target) / ENV_FILE if path else None
     return Claim(
@@ -150,13 +162,13 @@ def claim(
     )
 
 
-def _branch_start(ctx: Context, slug: str, tip: str) -> str:
-    """Where session/<slug> starts: the claim commit, fetched into the local repository."""
-    if ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}") is not None:
-        return tip  # the branch exists and is kept as it is
+def _claim_commit(ctx: Context, slug: str, tip: str, *, held: bool) -> str:
+    """The commit that claimed `slug` (`tip` itself unless this was a repeat), fetched locally."""
     if not ctx.ws.has_commit(tip):
         with ctx.ws.lock():
             ctx.ws.fetch(ctx.config.remote, ctx.branch)
+    if not held:
+        return tip
     found = claim_commits(ctx.ws.snapshot(tip), [slug]).get(slug)
     return found.commit if found is not None and found.commit else tip
 
@@ -175,7 +187,7 @@ def release(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> R
     check_slug(slug)
     path = worktree_path(ctx, slug)
     if path.exists():
-        dirty = ctx.ws.status_dirty(path)
+        dirty = ctx.ws.status_dirty(path, untracked=True)
         if dirty:
             raise BadInput(
                 f"worktree {path} has uncommitted changes ({', '.join(dirty[:3])})",

@@ -11,7 +11,7 @@ from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
 from git_sessions.errors import BadInput
 from git_sessions.gitrepo import Snapshot
-from git_sessions.protocol import SESSION_FILES, check_slug, make_slug
+from git_sessions.protocol import LOCK_FILE, SESSION_FILES, check_slug, make_slug
 from git_sessions.publish import Published, update_main
 
 _CAPABILITY = re.compile(r"[a-z0-9][a-z0-9_.+-]*")
@@ -63,6 +63,8 @@ def session_context(slug: str, draft: Draft, today: dt.date) -> dict[str, object
 
 def draft_change(snap: Snapshot, draft: Draft, author: Identity, today: dt.date) -> Change:
     slug = make_slug(list(draft.words), draft.date or today)
+    if snap.read(LOCK_FILE) is None:
+        raise BadInput("git-sessions is not initialised on main", hint="run: git sessions init")
     for name in draft.capabilities:
         check_capability(name)
     for other in (*draft.depends_on, *([draft.parent] if draft.parent else [])):

@@ -45,3 +45,5 @@ class Change:
     edits: tuple[Edit, ...]
     message: str
     author: Identity
+    start_tree: str | None = None  # build on this tree instead of the base commit's
+    merged: tuple[str, ...] = ()  # extra parents after the base (a merge commit)

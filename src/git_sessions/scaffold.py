@@ -104,8 +104,14 @@ def connect_hub(ctx: Context, hub_path: Path) -> Path | None:
             hint="drop --hub to use it, or remove the remote first",
         )
     created = not path.exists()
-    gitrepo.init_bare(path, ctx.config.main_branch or ctx.ws.head_branch() or "main")
+    branch = ctx.config.main_branch or ctx.ws.head_branch() or "main"
+    gitrepo.init_bare(path, branch)
     ctx.ws.add_remote(ctx.config.remote, str(path))
+    local = ctx.ws.head_branch()
+    if local is not None and ctx.ws.config(f"branch.{local}.remote") is None:
+        # so that a plain `git pull` brings main's protocol commits into this checkout
+        ctx.ws.set_config(f"branch.{local}.remote", ctx.config.remote)
+        ctx.ws.set_config(f"branch.{local}.merge", f"refs/heads/{branch}")
     return path if created else None
 
 

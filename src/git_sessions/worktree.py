@@ -6,7 +6,8 @@ import os
 import time
 from pathlib import Path
 
-from git_sessions.errors import GitFailure
+from git_sessions.edits import Change, Identity
+from git_sessions.errors import Conflict
 from git_sessions.gitrepo import Workspace
 from git_sessions.protocol import SESSIONS
 
@@ -25,20 +26,23 @@ def _usable(ws: Workspace, slug: str, path: Path) -> bool:
     return (path / ".git").is_file() and admin.is_dir() and (admin / "index").is_file()
 
 
-def ensure_worktree(ws: Workspace, slug: str, start: str, path: Path) -> None:
-    """Make branch session/<slug> (at `start` if new) checked out at `path`; idempotent.
+def ensure_worktree(ws: Workspace, slug: str, claim: str, path: Path, who: Identity) -> None:
+    """Check out branch session/<slug>, holding claim commit `claim`, at `path`; idempotent.
 
-    Debris of an interrupted creation (kill -9 mid-checkout) is cleared first; a folder that
-    is in the way but is not a worktree is moved aside, never deleted.
+    A new branch starts at the claim. A branch that already exists (work kept by a release or
+    a reap) continues: the claim is merged into it, so it carries the new .session-env.
+    Debris of an interrupted creation (kill -9 mid-checkout) is cleared first; a folder in the
+    way is moved aside, never deleted.
     """
     with ws.lock():
-        if not ws.has_commit(start):
-            raise GitFailure(f"commit {start[:10]} is missing from the local repository")
-        branch = f"refs/heads/{branch_name(slug)}"
-        if ws.ref_target(branch) is None:
-            ws.set_ref(branch, start)
         if _usable(ws, slug, path):
             return
+        ref = f"refs/heads/{branch_name(slug)}"
+        tip = ws.ref_target(ref)
+        if tip is None:
+            ws.set_ref(ref, claim)
+        elif not ws.objects.is_ancestor(claim, tip):
+            ws.set_ref(ref, _absorb(ws, slug, tip, claim, who))
         if path.exists() and any(path.iterdir()):
             path.rename(path.with_name(f"{path.name}.orphaned-{int(time.time())}"))
         elif path.exists():
@@ -46,6 +50,22 @@ def ensure_worktree(ws: Workspace, slug: str, start: str, path: Path) -> None:
         ws.prune_worktree(slug)
         path.parent.mkdir(parents=True, exist_ok=True)
         ws.add_worktree(slug, path, branch_name(slug))
+
+
+def _absorb(ws: Workspace, slug: str, tip: str, claim: str, who: Identity) -> str:
+    """Bring claim commit `claim` into a session branch at `tip`: fast-forward or merge."""
+    if ws.objects.is_ancestor(tip, claim):
+        return claim
+    merged = ws.objects.merge(ws.objects.merge_base(tip, claim), tip, claim)
+    if merged.tree is None:
+        raise Conflict(
+            f"the kept branch {branch_name(slug)} conflicts with the new claim in "
+            f"{', '.join(merged.conflicts)}",
+            hint=f"rename the branch (git branch -m {branch_name(slug)} OLD) and claim again",
+        )
+    message = f"[{slug}] chore: continue session after a new claim"
+    change = Change((), message, who, start_tree=merged.tree, merged=(claim,))
+    return ws.objects.write(tip, change)
 
 
 def freeze_plan(folder: Path) -> None:

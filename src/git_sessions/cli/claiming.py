@@ -26,10 +26,9 @@ def claim(
 ) -> None:
     """Claim a planned session atomically, then create its worktree and .session-env."""
     from git_sessions import claiming
-    from git_sessions.errors import BadInput
 
     if (slug is None) == (not next_):
-        raise BadInput("name a session or pass --next (not both)")
+        raise typer.BadParameter("name a session or pass --next (not both)")
     ctx = context()
     caps = capability or list(ctx.config.capabilities)
     result = claiming.claim(

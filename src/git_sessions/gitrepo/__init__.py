@@ -1,0 +1,33 @@
+"""The only package that talks to git (pygit2). What it returns is ours: str oids, bytes, values.
+
+Split by noun: `objects` (snapshots, in-memory commits), `transport` (remote callbacks, stale
+locks), `workspace` (the user's repository), `hubs` (where the shared main lives).
+"""
+
+from git_sessions.gitrepo.hubs import (
+    Hub,
+    LocalHub,
+    RemoteHub,
+    hub_head_branch,
+    init_bare,
+    is_local_url,
+    local_path,
+    open_hub,
+)
+from git_sessions.gitrepo.objects import Snapshot, git_errors
+from git_sessions.gitrepo.workspace import Workspace, WorktreeInfo
+
+__all__ = [
+    "Hub",
+    "LocalHub",
+    "RemoteHub",
+    "Snapshot",
+    "Workspace",
+    "WorktreeInfo",
+    "git_errors",
+    "hub_head_branch",
+    "init_bare",
+    "is_local_url",
+    "local_path",
+    "open_hub",
+]

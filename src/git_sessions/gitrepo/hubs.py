@@ -1,0 +1,180 @@
+"""Two kinds of hub hold the shared main (DESIGN.md section 2):
+- `LocalHub`, a bare repository on this filesystem. Commits are built inside it and main is moved
+  with a compare-and-swap ref update (libgit2's `create_matching`). We never push to it with
+  libgit2: its local transport force-writes the ref and loses racing updates.
+- `RemoteHub`, anything behind git://, http(s):// or ssh://. Commits are built in the local
+  repository and pushed without force; receive-pack checks the old value under its lock, and the
+  verdict per ref arrives only through `push_update_reference`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from pathlib import Path
+
+import pygit2
+
+from git_sessions.edits import Change
+from git_sessions.errors import BadInput, GitFailure
+from git_sessions.gitrepo.objects import Objects, Snapshot, git_errors, write_commit
+from git_sessions.gitrepo.transport import refuse_stale_lock
+from git_sessions.gitrepo.workspace import Workspace
+
+_REMOTE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/]+@[^/]+:", re.IGNORECASE)
+
+
+def is_local_url(url: str) -> bool:
+    """True for a path or file:// URL, false for git://, http(s)://, ssh:// and user@host:path."""
+    return url.startswith("file://") or not _REMOTE_URL.match(url)
+
+
+def local_path(url: str, base: Path) -> Path:
+    path = url.removeprefix("file://")
+    return (base / path).resolve() if not os.path.isabs(path) else Path(path)
+
+
+def init_bare(path: Path, branch: str) -> None:
+    """Create a bare hub repository whose HEAD names `branch`."""
+    if path.exists() and any(path.iterdir()):
+        with git_errors(f"opening hub {path}"):
+            pygit2.Repository(str(path))
+        return
+    with git_errors(f"creating hub {path}"):
+        pygit2.init_repository(str(path), bare=True, initial_head=branch)
+
+
+# --------------------------------------------------------------------------- hubs
+
+
+class LocalHub:
+    """A bare hub on this filesystem: build commits inside it, move main by compare-and-swap."""
+
+    def __init__(self, path: Path, branch: str) -> None:
+        with git_errors(f"opening hub {path}"):
+            self.repo = pygit2.Repository(str(path))
+        self.path = path
+        self.branch = branch
+        self.ref = f"refs/heads/{branch}"
+        self.objects = Objects(self.repo)
+
+    def tip(self) -> str | None:
+        """The current commit of main on the hub (None if main does not exist yet)."""
+        with git_errors("reading the hub's main"):
+            ref = self.repo.references.get(self.ref)
+            return str(ref.target) if ref is not None else None
+
+    def snapshot(self, commit: str | None) -> Snapshot:
+        return Snapshot(self.repo, commit)
+
+    def commit(self, base: str | None, change: Change) -> str:
+        with git_errors("building a commit on the hub"):
+            return write_commit(self.repo, base, change)
+
+    def publish(self, base: str | None, new: str) -> bool:
+        """Move main from `base` to `new` atomically; False if main moved first (a lost race)."""
+        try:
+            if base is None:
+                self.repo.references.create(self.ref, new, force=False)
+                return True
+            ref = self.repo.lookup_reference(self.ref)
+            if str(ref.target) != base:
+                return False
+            # set_target is create_matching against the value loaded above: it fails if the
+            # ref moved in between, so a success here is a real compare-and-swap.
+            ref.set_target(new, "git-sessions")
+            return True
+        except pygit2.AlreadyExistsError:
+            return False
+        except (pygit2.GitError, OSError) as exc:
+            if "does not match" in str(exc):
+                return False
+            if "lock" in str(exc).lower():
+                refuse_stale_lock(self.path / f"{self.ref}.lock")
+                return False  # another writer holds the ref for a moment: a lost race
+            raise GitFailure(f"updating the hub's main: {exc}") from exc
+
+    def delete_ref(self, ref: str) -> None:
+        with git_errors(f"deleting {ref} on the hub"):
+            found = self.repo.references.get(ref)
+            if found is not None:
+                found.delete()
+
+    def heads(self) -> dict[str, str]:
+        with git_errors("listing the hub's branches"):
+            return {
+                r: str(self.repo.references[r].target)
+                for r in self.repo.references
+                if r.startswith("refs/heads/")
+            }
+
+
+class RemoteHub:
+    """A hub behind a network transport: fetch to read, push without force to write."""
+
+    def __init__(self, workspace: Workspace, remote: str, branch: str) -> None:
+        self.ws = workspace
+        self.objects = workspace.objects
+        self.remote = remote
+        self.branch = branch
+        self.ref = f"refs/heads/{branch}"
+        self.tracking = f"refs/remotes/{remote}/{branch}"
+
+    def tip(self) -> str | None:
+        """Fetch main and return its commit (None if the hub has no main yet)."""
+        with self.ws.lock():
+            return self.ws.fetch(self.remote, self.branch)
+
+    def snapshot(self, commit: str | None) -> Snapshot:
+        return Snapshot(self.ws.repo, commit)
+
+    def commit(self, base: str | None, change: Change) -> str:
+        with git_errors("building a commit"):
+            return write_commit(self.ws.repo, base, change)
+
+    def publish(self, base: str | None, new: str) -> bool:
+        """Push `new` to main without force; False if the hub rejected it as not a fast-forward."""
+        del base  # the hub's receive-pack compares against its own current value
+        ok = self.ws.push(self.remote, new, self.ref)
+        if ok:
+            with self.ws.lock():
+                self.ws.set_ref(self.tracking, new)
+        return ok
+
+    def heads(self) -> dict[str, str]:
+        return self.ws.list_heads(self.remote)
+
+
+Hub = LocalHub | RemoteHub
+
+
+def open_hub(workspace: Workspace, remote: str, branch: str) -> Hub:
+    """The hub behind `remote`: a LocalHub for paths and file://, a RemoteHub otherwise."""
+    url = workspace.remote_url(remote)
+    if url is None:
+        raise BadInput(
+            f"this repository has no remote {remote!r}",
+            hint=f"add one with: git remote add {remote} URL  (or: git sessions init --hub PATH)",
+        )
+    if is_local_url(url):
+        path = local_path(url, workspace.root)
+        if not path.exists():
+            raise BadInput(f"the hub {path} (remote {remote}) does not exist")
+        return LocalHub(path, branch)
+    return RemoteHub(workspace, remote, branch)
+
+
+def hub_head_branch(workspace: Workspace, remote: str) -> str | None:
+    """The branch the hub's HEAD names, if it can be told without a network round trip."""
+    url = workspace.remote_url(remote)
+    if url is not None and is_local_url(url):
+        path = local_path(url, workspace.root)
+        with contextlib.suppress(pygit2.GitError, OSError):
+            target = pygit2.Repository(str(path)).references["HEAD"].target
+            if isinstance(target, str):
+                return target.removeprefix("refs/heads/")
+    tracked = workspace.repo.references.get(f"refs/remotes/{remote}/HEAD")
+    if tracked is not None and isinstance(tracked.target, str):
+        return tracked.target.removeprefix(f"refs/remotes/{remote}/")
+    return None
