@@ -194,9 +194,8 @@ def test_move_of_a_missing_path_fails(bare: LocalHub) -> None:
         apply(bare, Move("nope", "z"))
 
 
-# Edits apply in order, so a Move must see what earlier edits in the same commit did.
-# gitrepo's _flatten reads a Move's source from the base tree instead (pending writes are
-# lost, removed files come back, moved folders cannot be moved on): a patch is proposed.
+# Edits apply in order, so a Move must see what earlier edits in the same commit did: pending
+# writes inside the source, removals above it, and a folder moved earlier in the same commit.
 ORDERED_MOVES = {
     "write then move the folder": (
         (Write("a/new.txt", b"n"), Move("a", "z")),

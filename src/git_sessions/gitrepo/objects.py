@@ -32,13 +32,16 @@ def git_errors(action: str) -> Iterator[None]:
 class Snapshot:
     """A read-only view of one commit's tree (or of nothing, when main does not exist yet)."""
 
-    def __init__(self, repo: pygit2.Repository, commit: str | None) -> None:
+    def __init__(
+        self, repo: pygit2.Repository, commit: str | None, tree: str | None = None
+    ) -> None:
         self._repo = repo
         self.commit = commit
         try:
-            self._tree = repo[commit].peel(pygit2.Tree) if commit else None
+            start = tree or commit
+            self._tree = repo[start].peel(pygit2.Tree) if start else None
         except KeyError:
-            raise GitFailure(f"commit {commit} is not in the repository") from None
+            raise GitFailure(f"object {tree or commit} is not in the repository") from None
 
     def _object(self, path: str) -> pygit2.Object | None:
         if self._tree is None:
@@ -267,6 +270,10 @@ class Objects:
 
     def snapshot(self, commit: str | None) -> Snapshot:
         return Snapshot(self.repo, commit)
+
+    def snapshot_tree(self, tree: str) -> Snapshot:
+        """A snapshot of a bare tree (a merge result not yet committed)."""
+        return Snapshot(self.repo, None, tree)
 
     def has(self, commit: str) -> bool:
         return pygit2.Oid(hex=commit) in self.repo

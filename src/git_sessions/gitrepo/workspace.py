@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 from filelock import FileLock
 
-from git_sessions.edits import Identity
+from git_sessions.edits import Change, Identity, Write
 from git_sessions.errors import BadInput, GitFailure
 from git_sessions.gitrepo.objects import Objects, Snapshot, git_errors
 from git_sessions.gitrepo.transport import LOST_RACE, Callbacks, clear_stale_lock
@@ -129,6 +130,38 @@ class Workspace:
         with git_errors(f"deleting {ref} on {remote}"):
             self.repo.remotes[remote].push([f":{ref}"], callbacks=callbacks)
         return callbacks.statuses.get(ref, "missing") is None
+
+    def commit_on_branch(
+        self,
+        branch: str,
+        files: Mapping[str, bytes],
+        message: str,
+        author: Identity,
+        worktree: Path | None,
+    ) -> str:
+        """Commit `files` on top of `branch` in memory and move the branch (callers hold the
+        workspace lock). In `worktree`, the files and their index entries follow, so the
+        worktree stays clean and other staged or unstaged work is left as it was."""
+        ref = f"refs/heads/{branch}"
+        tip = self.ref_target(ref)
+        if tip is None:
+            raise BadInput(f"there is no branch {branch}", hint="claim the session first")
+        edits = tuple(Write(path, data) for path, data in files.items())
+        new = self.objects.write(tip, Change(edits, message, author))
+        with git_errors(f"updating {branch}"):
+            self.repo.lookup_reference(ref).set_target(new, message.split("\n")[0])
+            if worktree is not None:
+                wt = pygit2.Repository(str(worktree))
+                for path, data in files.items():
+                    target = worktree / path
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+                    temp.write_bytes(data)
+                    os.replace(temp, target)
+                    wt.index.read()
+                    wt.index.add(path)
+                    wt.index.write()
+        return new
 
     def snapshot(self, commit: str | None) -> Snapshot:
         return Snapshot(self.repo, commit)

@@ -1,0 +1,331 @@
+"""Ending a session: `complete` (squash merge, patch, drift, archive, KB session) and `abandon`.
+
+Both are one protocol commit on main built on the fresh tip and published by compare-and-swap;
+a lost race redoes the merge on the new tip. Local cleanup follows only after that succeeds, so
+nothing is lost if the commit does not land.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from git_sessions import catalog, templates, transitions, worktree
+from git_sessions import drift as drift_mod
+from git_sessions.claiming import worktree_path
+from git_sessions.context import Context
+from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
+from git_sessions.errors import BadInput, Conflict
+from git_sessions.gitrepo import LocalHub, Snapshot
+from git_sessions.gitrepo.objects import Objects
+from git_sessions.history import claim_commits
+from git_sessions.journal import learnings_file
+from git_sessions.patch import PatchCommit, format_series
+from git_sessions.protocol import (
+    ENV_FILE,
+    LOCK_FILE,
+    SESSION_FILES,
+    lock_remove,
+    make_slug,
+    session_dir,
+)
+from git_sessions.publish import update_main
+
+COMMIT_TYPES = ("feat", "fix", "refactor", "docs", "test", "chore", "perf", "build")
+
+
+@dataclass(frozen=True)
+class Work:
+    """A session's work as the hub sees it: the claim, the branch tip and the commits between."""
+
+    slug: str
+    claim: str
+    tip: str
+    objects: Objects
+
+    def commits(self) -> list[PatchCommit]:
+        """Non-merge commits after the claim, oldest first, each with its diff."""
+        found = []
+        for info in self.objects.log(self.claim, self.tip):
+            if len(info.parents) != 1:
+                continue
+            found.append(
+                PatchCommit(
+                    info.id,
+                    info.author.name,
+                    info.author.email,
+                    info.time,
+                    info.offset,
+                    info.message,
+                    self.objects.diff_text(info.parents[0], info.id),
+                )
+            )
+        return found
+
+    def subjects(self) -> list[str]:
+        return [c.subject for c in self.objects.log(self.claim, self.tip) if len(c.parents) == 1]
+
+
+def gather(ctx: Context, slug: str) -> Work:
+    """Check the session can end from here and put its branch where the hub can merge it."""
+    snap = ctx.main()
+    state = transitions.current_state(snap, slug)
+    if state != "active":
+        raise Conflict(f"session {slug} is {state}, not active")
+    path = worktree_path(ctx, slug)
+    if path.exists():
+        dirty = ctx.ws.status_dirty(path, untracked=True)
+        if dirty:
+            raise BadInput(
+                f"uncommitted changes in {path}: {', '.join(dirty[:5])}",
+                hint=f'commit them first: git -C {path} commit -am "[{slug}] ..."',
+            )
+    branch = worktree.branch_name(slug)
+    tip = ctx.ws.ref_target(f"refs/heads/{branch}")
+    if tip is None:
+        raise BadInput(
+            f"there is no local branch {branch}", hint=f"claim it: git sessions claim {slug}"
+        )
+    hub = ctx.hub
+    if isinstance(hub, LocalHub):
+        # The hub builds the merge commit, so it needs the branch's objects; the pushed
+        # branch is also a backup until the session is archived.
+        ctx.ws.push(ctx.config.remote, tip, f"refs/heads/{branch}", force=True)
+    claimed = claim_commits(hub.snapshot(snap.commit), [slug]).get(slug)
+    if claimed is None or claimed.commit is None:
+        raise Conflict(f"cannot find the commit that claimed {slug} on main")
+    return Work(slug, claimed.commit, tip, hub.objects)
+
+
+def session_drift(work: Work, now: int) -> drift_mod.Drift:
+    then = work.objects.snapshot(work.claim)
+    tip = work.objects.snapshot(work.tip)
+    folder = session_dir("active", work.slug)
+    notes = ("worklog.md", *drift_mod.SCOPE_FILES)
+    return drift_mod.compute(
+        work.slug,
+        then.text(f"{folder}/SESSION.md") or "",
+        tip.text(f"{folder}/SESSION.md") or "",
+        {n: then.text(f"{folder}/{n}") or "" for n in notes},
+        {n: tip.text(f"{folder}/{n}") or "" for n in notes},
+        work.objects.changed_files(work.claim, work.tip),
+        started=work.objects.info(work.claim).time,
+        ended=now,
+        commits=len(work.subjects()),
+    )
+
+
+def has_learnings(text: str | None) -> bool:
+    return bool(text) and any(
+        line.strip() and not line.startswith("#") for line in (text or "").splitlines()
+    )
+
+
+def kb_session(snap: Snapshot, source: str, when: dt.datetime) -> tuple[str, list[Edit]]:
+    """A planned kb- session that merges `source`'s learnings into the knowledge base."""
+    topic = source.split("-", 3)[3]
+    base = make_slug(["merge", topic], when.date(), kb=True)
+    slug, n = base, 1
+    while catalog.locate(snap, slug):
+        n += 1
+        slug = f"{base}-{n}"
+    context = {
+        "TOPIC": topic,
+        "SOURCE_SESSION": source,
+        "TIMESTAMP": when.isoformat(timespec="seconds"),
+        "SESSION_SLUG": slug,
+    }
+    folder = session_dir("planned", slug)
+    names = {"SESSION.md": "kb-merge-SESSION.md.j2"} | {n: f"{n}.j2" for n in SESSION_FILES[1:]}
+    edits: list[Edit] = [
+        Write(f"{folder}/{name}", templates.render(template, context, snap.text).encode())
+        for name, template in names.items()
+    ]
+    return slug, edits
+
+
+@dataclass(frozen=True)
+class Completion:
+    slug: str
+    commit: str
+    patch: str
+    drift: str
+    kb_session: str | None
+    commits: int
+    attempts: int
+    worktree_removed: bool
+
+
+def complete(
+    ctx: Context,
+    slug: str,
+    who: Identity,
+    *,
+    message: str | None = None,
+    kind: str = "feat",
+    clock: Callable[[], float] = time.time,
+) -> Completion:
+    """Squash-merge the session into main with its patch, drift report and archive."""
+    if kind not in COMMIT_TYPES:
+        raise BadInput(
+            f"unknown commit type {kind!r}", hint=f"use one of: {', '.join(COMMIT_TYPES)}"
+        )
+    work = gather(ctx, slug)
+    now = int(clock())
+    patch_text = format_series(work.commits())
+    subjects = work.subjects()
+    kb_slug: list[str | None] = [None]
+
+    def build(snap: Snapshot) -> Change:
+        state = transitions.current_state(snap, slug)
+        if state != "active":
+            raise Conflict(f"session {slug} is {state}, not active")
+        assert snap.commit is not None
+        merged = work.objects.merge(
+            work.objects.merge_base(snap.commit, work.tip), snap.commit, work.tip
+        )
+        if merged.tree is None:
+            raise Conflict(
+                f"completing {slug} conflicts with main in: {', '.join(merged.conflicts)}",
+                hint="merge main into the session branch, resolve, commit, and complete again",
+            )
+        result = work.objects.snapshot_tree(merged.tree)
+        title = message or _title(result, slug)
+        done = session_dir("completed", slug)
+        report = drift_mod.render(session_drift(work, now))
+        edits: list[Edit] = [
+            Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
+            Remove(f"{session_dir('active', slug)}/{ENV_FILE}"),
+            Move(session_dir("active", slug), done),
+            Write(f"{done}/{slug}.patch", patch_text.encode()),
+            Write(f"{done}/drift.md", report.encode()),
+        ]
+        kb_slug[0] = None
+        if not slug.startswith("kb-") and has_learnings(result.text(learnings_file(slug))):
+            when = dt.datetime.fromtimestamp(now, dt.UTC)
+            kb_slug[0], kb_edits = kb_session(snap, slug, when)
+            edits += kb_edits
+        body = "\n".join(f"- {s}" for s in subjects)
+        text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n" if body else "")
+        return Change(tuple(edits), text, who, start_tree=merged.tree)
+
+    published = update_main(ctx.hub, build)
+    removed = _cleanup(ctx, slug, keep_branch=False)
+    return Completion(
+        slug,
+        published.commit,
+        f"{session_dir('completed', slug)}/{slug}.patch",
+        f"{session_dir('completed', slug)}/drift.md",
+        kb_slug[0],
+        len(subjects),
+        published.attempts,
+        removed,
+    )
+
+
+def _title(snap: Snapshot, slug: str) -> str:
+    return catalog.parse_session(
+        slug, "active", snap.text(f"{session_dir('active', slug)}/SESSION.md")
+    ).title
+
+
+def _cleanup(ctx: Context, slug: str, *, keep_branch: bool) -> bool:
+    """Remove the worktree; delete the session branch here and on the hub unless kept."""
+    path = worktree_path(ctx, slug)
+    ref = f"refs/heads/{worktree.branch_name(slug)}"
+    with ctx.ws.lock():
+        removed = path.exists() or (ctx.ws.common_dir / "worktrees" / slug).exists()
+        ctx.ws.remove_worktree(slug, path)
+        if not keep_branch:
+            ctx.ws.delete_ref(ref)
+            ctx.ws.delete_ref(f"refs/remotes/{ctx.config.remote}/{worktree.branch_name(slug)}")
+    if not keep_branch:
+        hub = ctx.hub
+        if isinstance(hub, LocalHub):
+            hub.delete_ref(ref)
+        elif ref in hub.heads():
+            ctx.ws.delete_remote_branch(ctx.config.remote, ref)
+    return removed
+
+
+@dataclass(frozen=True)
+class Abandonment:
+    slug: str
+    commit: str
+    patch: str
+    branch: str
+
+
+def abandon(
+    ctx: Context, slug: str, who: Identity, reason: str, *, clock: Callable[[], float] = time.time
+) -> Abandonment:
+    """active -> abandoned: reason in worklog.md, partial work kept as a patch and a branch."""
+    if not reason.strip():
+        raise BadInput("abandoning needs a reason", hint='pass --reason "why"')
+    work = gather(ctx, slug)
+    if not isinstance(ctx.hub, LocalHub):
+        ctx.ws.push(
+            ctx.config.remote, work.tip, f"refs/heads/{worktree.branch_name(slug)}", force=True
+        )
+    patch_text = format_series(work.commits())
+    stamp = dt.datetime.fromtimestamp(int(clock()), dt.UTC).isoformat(timespec="seconds")
+
+    def build(snap: Snapshot) -> Change:
+        state = transitions.current_state(snap, slug)
+        if state != "active":
+            raise Conflict(f"session {slug} is {state}, not active")
+        src, dst = session_dir("active", slug), session_dir("abandoned", slug)
+        tip = work.objects.snapshot(work.tip)
+        edits: list[Edit] = [
+            Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
+            Remove(src),
+        ]
+        for path, data in tip.files(src):
+            name = path[len(src) + 1 :]
+            if name == ENV_FILE:
+                continue
+            if name == "worklog.md":
+                data += (
+                    f"\n## {stamp} Abandoned\n\nBy {who.name} <{who.email}>."
+                    f" Reason: {reason.strip()}\n"
+                    f"Work kept on branch {worktree.branch_name(slug)} and in {slug}.patch.\n"
+                ).encode()
+            edits.append(Write(f"{dst}/{name}", data))
+        edits.append(Write(f"{dst}/{slug}.patch", patch_text.encode()))
+        return Change(tuple(edits), f"[{slug}] chore: abandon session", who)
+
+    published = update_main(ctx.hub, build)
+    _cleanup(ctx, slug, keep_branch=True)
+    return Abandonment(
+        slug,
+        published.commit,
+        f"{session_dir('abandoned', slug)}/{slug}.patch",
+        worktree.branch_name(slug),
+    )
+
+
+def drift_report(
+    ctx: Context, slug: str, clock: Callable[[], float] = time.time
+) -> drift_mod.Drift | dict[str, object]:
+    """Drift of an active session now, or the report stored when it completed."""
+    snap = ctx.main()
+    state = transitions.current_state(snap, slug)
+    if state in ("completed", "abandoned"):
+        stored = snap.text(f"{session_dir(state, slug)}/drift.md")
+        if stored is None:
+            raise BadInput(f"session {slug} has no drift report", hint="it ended without one")
+        return drift_mod.parse(stored)
+    if state != "active":
+        raise Conflict(f"session {slug} is {state}: drift starts at the claim")
+    if snap.commit is None or not ctx.ws.has_commit(snap.commit):
+        with ctx.ws.lock():
+            ctx.ws.fetch(ctx.config.remote, ctx.branch)
+    assert snap.commit is not None
+    objects = ctx.ws.objects
+    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}") or snap.commit
+    claimed = claim_commits(objects.snapshot(snap.commit), [slug]).get(slug)
+    if claimed is None or claimed.commit is None:
+        raise Conflict(f"cannot find the commit that claimed {slug} on main")
+    return session_drift(Work(slug, claimed.commit, tip, objects), int(clock()))

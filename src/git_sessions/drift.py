@@ -1,0 +1,180 @@
+"""Drift: the frozen plan against what happened (pure over texts and file lists)."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import yaml
+
+from git_sessions.catalog import split_front_matter
+
+_CHECKBOX = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$")
+_PATHLIKE = re.compile(r"`((?:[\w.\-]+/)+[\w.\-]*|[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z0-9]{1,8})`")
+SCOPE_FILES = ("subsessions.md", "active-plan.md")
+
+
+@dataclass(frozen=True)
+class Criterion:
+    text: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class Drift:
+    slug: str
+    plan_changed: bool
+    plan_diff: str
+    criteria: tuple[Criterion, ...]
+    planned_files: tuple[str, ...]
+    touched_files: tuple[str, ...]
+    unplanned_files: tuple[str, ...]
+    untouched_planned_files: tuple[str, ...]
+    scope_added: dict[str, list[str]]
+    started: int
+    ended: int
+    duration_seconds: int
+    commits: int
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["criteria"] = [asdict(c) for c in self.criteria]
+        for key in ("planned_files", "touched_files", "unplanned_files", "untouched_planned_files"):
+            data[key] = list(data[key])
+        data["criteria_met"] = sum(c.checked for c in self.criteria)
+        return data
+
+
+def criteria(plan: str) -> list[Criterion]:
+    """The checkboxes of the plan's "Acceptance criteria" section (the whole plan if none)."""
+    _, body = split_front_matter(plan) if plan.startswith("---\n") else ({}, plan)
+    section = re.search(r"^#+\s*Acceptance criteria\s*$(.*?)(?=^#+\s|\Z)", body, re.M | re.S | re.I)
+    text = section.group(1) if section else body
+    found = []
+    for line in text.splitlines():
+        match = _CHECKBOX.match(line)
+        if match:
+            found.append(Criterion(match.group(2), match.group(1) != " "))
+    return found
+
+
+def _checked_anywhere(texts: Sequence[str]) -> set[str]:
+    done = set()
+    for text in texts:
+        for line in text.splitlines():
+            match = _CHECKBOX.match(line)
+            if match and match.group(1) != " ":
+                done.add(match.group(2).strip().lower())
+    return done
+
+
+def planned_files(plan: str) -> list[str]:
+    """Paths the plan names in backticks, such as `src/app.py` or `docs/`."""
+    return sorted({m.rstrip("/") for m in _PATHLIKE.findall(plan)})
+
+
+def added_lines(before: str, after: str) -> list[str]:
+    diff = difflib.ndiff(before.splitlines(), after.splitlines())
+    return [line[2:] for line in diff if line.startswith("+ ") and line[2:].strip()]
+
+
+def compute(
+    slug: str,
+    plan_then: str,
+    plan_now: str,
+    notes_then: Mapping[str, str],
+    notes_now: Mapping[str, str],
+    touched: Sequence[str],
+    started: int,
+    ended: int,
+    commits: int,
+) -> Drift:
+    """Compare the plan frozen at the claim with the session's state now."""
+    done = _checked_anywhere([plan_now, *notes_now.values()])
+    crits = tuple(
+        Criterion(c.text, c.checked or c.text.strip().lower() in done) for c in criteria(plan_then)
+    )
+    planned = planned_files(plan_then)
+    touched_code = sorted(p for p in touched if not p.startswith("_AGENTS/"))
+
+    def named(path: str) -> bool:
+        return any(path == p or path.startswith(p + "/") for p in planned)
+
+    plan_diff = "".join(
+        difflib.unified_diff(
+            plan_then.splitlines(keepends=True),
+            plan_now.splitlines(keepends=True),
+            "SESSION.md (at claim)",
+            "SESSION.md (now)",
+        )
+    )
+    return Drift(
+        slug=slug,
+        plan_changed=plan_then != plan_now,
+        plan_diff=plan_diff,
+        criteria=crits,
+        planned_files=tuple(planned),
+        touched_files=tuple(touched_code),
+        unplanned_files=tuple(p for p in touched_code if not named(p)),
+        untouched_planned_files=tuple(
+            p for p in planned if not any(t == p or t.startswith(p + "/") for t in touched_code)
+        ),
+        scope_added={
+            name: added_lines(notes_then.get(name, ""), notes_now.get(name, ""))
+            for name in SCOPE_FILES
+            if added_lines(notes_then.get(name, ""), notes_now.get(name, ""))
+        },
+        started=started,
+        ended=ended,
+        duration_seconds=max(0, ended - started),
+        commits=commits,
+    )
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h {rest // 60:02d}m" if hours else f"{rest // 60}m {rest % 60:02d}s"
+
+
+def render(drift: Drift) -> str:
+    """drift.md: the numbers as YAML front matter (for --json), then a report for reviewers."""
+    meta = yaml.safe_dump(drift.to_json(), sort_keys=True, allow_unicode=True)
+    met = sum(c.checked for c in drift.criteria)
+    lines = [
+        f"---\n{meta}---",
+        f"# Drift: {drift.slug}",
+        "",
+        f"- Duration: {_duration(drift.duration_seconds)}, {drift.commits} commit(s)",
+        f"- Acceptance criteria met: {met} of {len(drift.criteria)}",
+        f"- Plan changed after the claim: {'yes' if drift.plan_changed else 'no'}",
+        "",
+        "## Acceptance criteria",
+        *[f"- [{'x' if c.checked else ' '}] {c.text}" for c in drift.criteria],
+        *([] if drift.criteria else ["_The plan lists no checkable criteria._"]),
+        "",
+        "## Files",
+        f"- Named in the plan: {', '.join(drift.planned_files) or 'none'}",
+        f"- Touched: {', '.join(drift.touched_files) or 'none'}",
+        f"- Touched but not in the plan: {', '.join(drift.unplanned_files) or 'none'}",
+        f"- In the plan but untouched: {', '.join(drift.untouched_planned_files) or 'none'}",
+        "",
+        "## Scope added",
+    ]
+    for name, added in drift.scope_added.items():
+        lines += [f"### {name}", *[f"    {line}" for line in added]]
+    if not drift.scope_added:
+        lines.append("_None._")
+    lines += ["", "## SESSION.md since the claim"]
+    lines += (
+        ["```diff", drift.plan_diff.rstrip("\n"), "```"] if drift.plan_diff else ["_Unchanged._"]
+    )
+    return "\n".join(lines) + "\n"
+
+
+def parse(text: str) -> dict[str, Any]:
+    """The numbers stored in a drift.md's front matter."""
+    meta, _ = split_front_matter(text)
+    return meta

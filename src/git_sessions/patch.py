@@ -1,0 +1,57 @@
+"""A `git format-patch` style mbox, from commit metadata and diff text (pure)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.header import Header
+
+from git_sessions import __version__
+
+# The fixed date git format-patch puts on every "From <sha>" separator line.
+_MBOX_DATE = "Mon Sep 17 00:00:00 2001"
+
+
+@dataclass(frozen=True)
+class PatchCommit:
+    id: str
+    author_name: str
+    author_email: str
+    time: int
+    offset: int  # minutes east of UTC
+    message: str
+    diff: str
+
+
+def _header(text: str) -> str:
+    """RFC 2047-encode a header value only when it is not plain ASCII."""
+    return text if text.isascii() else Header(text, "utf-8").encode()
+
+
+def _date(seconds: int, offset_minutes: int) -> str:
+    zone = dt.timezone(dt.timedelta(minutes=offset_minutes))
+    return email.utils.format_datetime(dt.datetime.fromtimestamp(seconds, zone))
+
+
+def format_series(commits: Sequence[PatchCommit]) -> str:
+    """The commits as one mbox that `git am` applies in order; empty diffs are left out."""
+    series = [c for c in commits if c.diff.strip()]
+    parts: list[str] = []
+    for number, commit in enumerate(series, start=1):
+        subject, _, body = commit.message.partition("\n")
+        prefix = f"[PATCH {number}/{len(series)}]" if len(series) > 1 else "[PATCH]"
+        body = body.strip("\n")
+        diff = commit.diff if commit.diff.endswith("\n") else commit.diff + "\n"
+        parts.append(
+            f"From {commit.id} {_MBOX_DATE}\n"
+            f"From: {_header(commit.author_name)} <{commit.author_email}>\n"
+            f"Date: {_date(commit.time, commit.offset)}\n"
+            f"Subject: {_header(f'{prefix} {subject.strip()}')}\n"
+            "\n" + (f"{body}\n\n" if body else "") + "---\n"
+            f"{diff}"
+            "-- \n"
+            f"git-sessions {__version__}\n\n"
+        )
+    return "".join(parts)
