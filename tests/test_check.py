@@ -9,9 +9,10 @@ active/<slug> and adds the lock line.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
-from conftest import Hub, cli, cli_error, git, push_files
+from conftest import Hub, cli, cli_error, git, push_files, run_process
 
 from git_sessions.check import Violation, check, session_slug_of
 from git_sessions.edits import Change, Identity, Move, Write
@@ -297,3 +298,32 @@ def test_every_violation_is_reported_at_once(hub: Hub, capsys: Capsys) -> None:
 )
 def test_session_slug_of(message: str, slug: str | None) -> None:
     assert session_slug_of(message) == slug
+
+
+def test_a_claim_commit_that_edits_the_plan_is_caught(hub: Hub, capsys: Capsys) -> None:
+    slug = planned(hub, "sneaky", capsys)
+    git(hub.repo, "pull", "-q", "--ff-only")
+    git(hub.repo, "mv", f"{SESSIONS}/planned/{slug}", f"{SESSIONS}/active/{slug}")
+    (hub.repo / f"{SESSIONS}/active/{slug}/SESSION.md").write_text(PLAN)
+    with (hub.repo / LOCK_FILE).open("a") as lock:
+        lock.write(f"{slug}:1760400000\n")
+    git(hub.repo, "add", "-A")
+    git(hub.repo, "commit", "-qm", f"[{slug}] chore: claim session")
+    git(hub.repo, "push", "-q", "origin", "HEAD:main")
+    found = violations(hub)
+    assert [v.rule for v in found] == ["frozen-plan"]
+    assert "edited by the commit that claimed it" in found[0].message
+
+
+def test_knowledge_history_before_init_is_not_judged(tmp_path: Path) -> None:
+    hub_path, repo = tmp_path / "hub.git", tmp_path / "repo"
+    git(tmp_path, "init", "-q", "--bare", "-b", "main", str(hub_path))
+    git(tmp_path, "clone", "-q", str(hub_path), str(repo))
+    (repo / KNOWLEDGE).mkdir(parents=True)
+    (repo / KNOWLEDGE / "old.md").write_text("written before git-sessions\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "seed-era knowledge")
+    git(repo, "push", "-q", "origin", "main")
+    assert run_process(repo, "init").returncode == 0
+    result = run_process(repo, "check")
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -120,8 +120,8 @@ def test_retries_after_lost_races_with_backoff() -> None:
     assert [base for base, _ in hub.commits.values()] == build.seen
     assert hub.main == result.commit == "ours4" and result.base == "rival0"
     assert hub.published == ["ours4"]
-    # Full jitter over 5 ms * 2**attempt: half of 10, 20 and 40 ms.
-    assert clock.sleeps == pytest.approx([0.005, 0.01, 0.02])
+    # Full jitter over 5 ms * 2**(retry - 1): half of 5, 10 and 20 ms.
+    assert clock.sleeps == pytest.approx([0.0025, 0.005, 0.01])
 
 
 def test_build_runs_again_so_legality_is_rechecked() -> None:
@@ -173,12 +173,12 @@ def test_gives_up_with_conflict_after_the_deadline() -> None:
         update_main(hub, build, clock.timing(deadline=1.0, jitter=1.0))
     assert info.value.exit_code == 3
     assert info.value.hint
-    # Sleeps double from 10 ms up to the 250 ms cap; the loop stops at the first lost race
+    # Sleeps double from 5 ms up to the 250 ms cap; the loop stops at the first lost race
     # found more than a second after it started.
-    assert clock.sleeps == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.16, 0.25, 0.25, 0.25])
+    assert clock.sleeps == pytest.approx([0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.25, 0.25, 0.25])
     assert sum(clock.sleeps[:-1]) <= 1.0 < sum(clock.sleeps)
-    assert len(build.seen) == 9
-    assert "9 times" in info.value.message
+    assert len(build.seen) == 10
+    assert "10 times" in info.value.message
     assert hub.published == []
 
 

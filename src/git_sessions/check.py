@@ -7,7 +7,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from git_sessions.history import claim_commits
-from git_sessions.protocol import KNOWLEDGE, LOCK_FILE, SESSIONS, STATES, is_slug, parse_lock
+from git_sessions.protocol import (
+    INIT_SUBJECT,
+    KNOWLEDGE,
+    LOCK_FILE,
+    SESSIONS,
+    STATES,
+    is_slug,
+    parse_lock,
+)
 
 if TYPE_CHECKING:
     from git_sessions.gitrepo import Snapshot as History
@@ -72,6 +80,16 @@ def check_frozen_plans(snap: History) -> list[Violation]:
     found: list[Violation] = []
     for slug, claimed in sorted(claim_commits(snap, active).items()):
         path = f"{SESSIONS}/active/{slug}/SESSION.md"
+        before = claimed.parent()
+        planned = before.object_id(f"{SESSIONS}/planned/{slug}/SESSION.md") if before else None
+        if planned is not None and claimed.object_id(path) != planned:
+            found.append(
+                Violation(
+                    "frozen-plan",
+                    f"SESSION.md of {slug} was edited by the commit that claimed it",
+                    claimed.commit,
+                )
+            )
         if claimed.object_id(path) != snap.object_id(path):
             found.append(
                 Violation(
@@ -84,10 +102,14 @@ def check_frozen_plans(snap: History) -> list[Violation]:
 
 
 def check_knowledge(snap: History) -> list[Violation]:
-    """Only kb- sessions change _AGENTS/knowledge/ outside knowledge/sessions/ (all of history)."""
+    """Only kb- sessions change _AGENTS/knowledge/ outside knowledge/sessions/.
+
+    History is judged from the commit that initialised git-sessions on: a repository that
+    adopts the protocol is not failed for what it did before.
+    """
     found: list[Violation] = []
     child: History | None = snap
-    while child is not None:
+    while child is not None and not child.message.startswith(INIT_SUBJECT):
         parent = child.parent()
         if parent is not None:
             owner = session_slug_of(child.message) or ""

@@ -30,6 +30,7 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 
 SESSION_FILES = ("SESSION.md", "worklog.md", "active-plan.md", "subsessions.md")
 ENV_FILE = ".session-env"
+INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 
 _SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")
 _WORD = re.compile(r"[a-z0-9]+")

@@ -75,4 +75,4 @@ def update_main(
                 f"lost the race for main {attempt} times in {timing.deadline:.0f}s",
                 hint="the hub is very busy; try again",
             )
-        timing.sleep(backoff(attempt, timing))
+        timing.sleep(backoff(attempt - 1, timing))  # the first retry waits up to first_backoff

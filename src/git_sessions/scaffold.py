@@ -12,9 +12,9 @@ from git_sessions.edits import Change, Edit, Identity, Write
 from git_sessions.errors import BadInput, GitFailure
 from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import (
-    AGENTS,
     BIN_DIR,
     CONFIG_FILE,
+    INIT_SUBJECT,
     KNOWLEDGE,
     LOCK_FILE,
     SESSIONS,
@@ -81,7 +81,7 @@ def scaffold_change(snap: Snapshot, worktree_root: str, author: Identity) -> Cha
         edits.append(Write(".gitignore", f"{ignores}{sep}{line}\n".encode()))
     if not edits:
         return None
-    return Change(tuple(edits), f"[{AGENTS}] chore: initialise git-sessions", author)
+    return Change(tuple(edits), INIT_SUBJECT, author)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,11 @@ def _root(
     _start["directory"] = directory
 
 
+def start_directory() -> Path:
+    """The -C directory (default: the current one); relative paths in options resolve here."""
+    return _start["directory"]
+
+
 def context() -> Context:
     """Open the repository the command runs in (the -C directory, default the current one)."""
     from git_sessions.context import open_context

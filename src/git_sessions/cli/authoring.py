@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from git_sessions.cli.app import _start, app, context, emit_json, note, out
+from git_sessions.cli.app import app, context, emit_json, note, out, start_directory
 
 AGENT = typer.Option(None, "--agent", help="Agent name (default: git config user.name).")
 EMAIL = typer.Option(None, "--email", help="Agent email (default: git config user.email).")
@@ -28,7 +28,7 @@ def init(
 
     ctx = context()
     if hub is not None and not hub.is_absolute():
-        hub = _start["directory"] / hub  # like git -C: relative to the -C directory
+        hub = start_directory() / hub  # like git -C: relative to the -C directory
     result = scaffold.init(ctx, ctx.identity(agent, email), hub_path=hub)
     if as_json:
         emit_json(
