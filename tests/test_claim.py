@@ -115,6 +115,7 @@ def test_env_lines_and_session_id_default(
         "SESSION_BRANCH",
         "SESSION_WORKTREE",
         "SESSION_DIR",
+        "SESSION_PORT",
     ]
     monkeypatch.delenv("SESSION_ID")
     code, _, err = cli(hub.repo, "env", capsys=capsys)

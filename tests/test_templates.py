@@ -137,6 +137,7 @@ def test_shquote_makes_shell_syntax_inert(tmp_path: Path) -> None:
         "USER_EMAIL": "a@b; touch pwned",
         "SESSION_BRANCH": EVIL,
         "SESSION_WORKTREE": EVIL,
+        "SESSION_PORT": 20000,
     }
     env_file = tmp_path / "session-env"
     env_file.write_text(templates.render("session-env.template.j2", context, no_override))

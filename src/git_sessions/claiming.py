@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from git_sessions import catalog, queue, templates, transitions, worktree
+from git_sessions.bootstrap import Bootstrap, bootstrap, session_port
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
 from git_sessions.errors import BadInput, Conflict
@@ -33,6 +34,7 @@ class Claim:
     agent: Identity
     attempts: int
     already_held: bool
+    bootstrap: Bootstrap | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -44,6 +46,7 @@ class Claim:
             "agent": {"name": self.agent.name, "email": self.agent.email},
             "attempts": self.attempts,
             "already_held": self.already_held,
+            "bootstrap": self.bootstrap.to_json() if self.bootstrap else None,
         }
 
 
@@ -60,6 +63,7 @@ def env_context(ctx: Context, slug: str, who: Identity) -> dict[str, object]:
         "SESSION_BRANCH": worktree.branch_name(slug),
         "SESSION_WORKTREE": str(path),
         "SESSION_DIR": str(worktree.session_folder(path, "active", slug)),
+        "SESSION_PORT": session_port(slug, ctx.config),
     }
 
 
@@ -145,10 +149,18 @@ def claim(
     published = update_main(ctx.hub, build, timing)
     target = chosen[0]
     path = worktree_path(ctx, target) if make_worktree else None
+    setup = None
     if path is not None:
         claim_commit = _claim_commit(ctx, target, published.commit, held=not published.changed)
+        _adopt_hub_branch(ctx, target)
+        fresh = not (path / ".git").exists()
         worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
         worktree.freeze_plan(worktree.session_folder(path, "active", target))
+        if fresh:
+            env = parse_env(
+                (worktree.session_folder(path, "active", target) / ENV_FILE).read_text()
+            )
+            setup = bootstrap(ctx.config, ctx.ws.root, path, env)
     env_file = worktree.session_folder(path, "active", target) / ENV_FILE if path else None
     return Claim(
         slug=target,
@@ -159,7 +171,19 @@ def claim(
         agent=who,
         attempts=published.attempts,
         already_held=not published.changed,
+        bootstrap=setup,
     )
+
+
+def _adopt_hub_branch(ctx: Context, slug: str) -> None:
+    """Continue from the session branch on the hub (a reaped or released claim's work) when
+    this repository has no local branch for the session yet."""
+    branch = worktree.branch_name(slug)
+    ref = f"refs/heads/{branch}"
+    if ctx.ws.ref_target(ref) is not None or ref not in ctx.hub.heads():
+        return
+    with ctx.ws.lock():
+        ctx.ws.fetch_refspecs(ctx.config.remote, [f"{ref}:{ref}"])
 
 
 def _claim_commit(ctx: Context, slug: str, tip: str, *, held: bool) -> str:

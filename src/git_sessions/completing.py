@@ -21,12 +21,13 @@ from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.history import claim_commits
-from git_sessions.journal import learnings_file
+from git_sessions.journal import final_handoff, learnings_file
 from git_sessions.patch import PatchCommit, format_series
 from git_sessions.protocol import (
     ENV_FILE,
     LOCK_FILE,
     SESSION_FILES,
+    append_only_paths,
     lock_remove,
     make_slug,
     session_dir,
@@ -176,6 +177,7 @@ def complete(
     now = int(clock())
     patch_text = format_series(work.commits())
     subjects = work.subjects()
+    touched = work.objects.changed_files(work.claim, work.tip)
     kb_slug: list[str | None] = [None]
 
     def build(snap: Snapshot) -> Change:
@@ -183,9 +185,9 @@ def complete(
         if state != "active":
             raise Conflict(f"session {slug} is {state}, not active")
         assert snap.commit is not None
-        merged = work.objects.merge(
-            work.objects.merge_base(snap.commit, work.tip), snap.commit, work.tip
-        )
+        base = work.objects.merge_base(snap.commit, work.tip)
+        logs = append_only_paths("active", slug)
+        merged = work.objects.merge(base, snap.commit, work.tip, union=logs)
         if merged.tree is None:
             raise Conflict(
                 f"completing {slug} conflicts with main in: {', '.join(merged.conflicts)}",
@@ -195,12 +197,16 @@ def complete(
         title = message or _title(result, slug)
         done = session_dir("completed", slug)
         report = drift_mod.render(session_drift(work, now))
+        handoff = final_handoff(
+            slug, "completed", result.text, when=now, agent=who, commits=subjects, files=touched
+        )
         edits: list[Edit] = [
             Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
             Remove(f"{session_dir('active', slug)}/{ENV_FILE}"),
             Move(session_dir("active", slug), done),
             Write(f"{done}/{slug}.patch", patch_text.encode()),
             Write(f"{done}/drift.md", report.encode()),
+            Write(f"{done}/HANDOFF.md", handoff.encode()),
         ]
         kb_slug[0] = None
         if not slug.startswith("kb-") and has_learnings(result.text(learnings_file(slug))):
@@ -208,7 +214,8 @@ def complete(
             kb_slug[0], kb_edits = kb_session(snap, slug, when)
             edits += kb_edits
         body = "\n".join(f"- {s}" for s in subjects)
-        text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n" if body else "")
+        text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n\n" if body else "")
+        text += f"Session: {slug}\n"
         return Change(tuple(edits), text, who, start_tree=merged.tree)
 
     published = update_main(ctx.hub, build)
@@ -270,6 +277,7 @@ def abandon(
             ctx.config.remote, work.tip, f"refs/heads/{worktree.branch_name(slug)}", force=True
         )
     patch_text = format_series(work.commits())
+    subjects, touched = work.subjects(), work.objects.changed_files(work.claim, work.tip)
     stamp = dt.datetime.fromtimestamp(int(clock()), dt.UTC).isoformat(timespec="seconds")
 
     def build(snap: Snapshot) -> Change:
@@ -294,6 +302,11 @@ def abandon(
                 ).encode()
             edits.append(Write(f"{dst}/{name}", data))
         edits.append(Write(f"{dst}/{slug}.patch", patch_text.encode()))
+        status = f"abandoned: {reason.strip()}"
+        handoff = final_handoff(
+            slug, status, tip.text, when=int(clock()), agent=who, commits=subjects, files=touched
+        )
+        edits.append(Write(f"{dst}/HANDOFF.md", handoff.encode()))
         return Change(tuple(edits), f"[{slug}] chore: abandon session", who)
 
     published = update_main(ctx.hub, build)

@@ -18,6 +18,13 @@ main_branch: null       # null: the hub's HEAD branch, else "main"
 worktree_root: .worktrees
 lease_ttl: 2h           # a claim with no sign of life for this long may be reaped
 capabilities: []        # default capabilities of agents working here
+bootstrap:              # run in every new worktree right after a claim
+  copy: []              #   files copied from the main checkout, e.g. [.env]
+  run: []               #   shell commands, e.g. ["pip install -e ."]
+ports:                  # SESSION_PORT: a deterministic block of ports per session
+  base: 20000
+  block: 10
+  slots: 1000
 """
 
 
@@ -28,6 +35,11 @@ class Config:
     worktree_root: str = ".worktrees"
     lease_ttl: str = "2h"
     capabilities: tuple[str, ...] = field(default_factory=tuple)
+    bootstrap_copy: tuple[str, ...] = field(default_factory=tuple)
+    bootstrap_run: tuple[str, ...] = field(default_factory=tuple)
+    port_base: int = 20000
+    port_block: int = 10
+    port_slots: int = 1000
 
 
 def parse_config(text: str) -> Config:
@@ -40,6 +52,10 @@ def parse_config(text: str) -> Config:
         raise BadInput(f"{CONFIG_FILE} must be a mapping of settings")
     known = {f.name for f in fields(Config)}
     values: dict[str, Any] = {}
+    values.update(_nested(data, "bootstrap", {"copy": "bootstrap_copy", "run": "bootstrap_run"}))
+    values.update(
+        _nested(data, "ports", {"base": "port_base", "block": "port_block", "slots": "port_slots"})
+    )
     for key, value in data.items():
         if key not in known or value is None:
             continue
@@ -62,3 +78,24 @@ def load_config(root: Path) -> Config:
     """
     path = root / CONFIG_FILE
     return parse_config(path.read_text()) if path.exists() else Config()
+
+
+def _nested(data: dict[str, Any], section: str, names: dict[str, str]) -> dict[str, Any]:
+    """Flatten `section:` mapping keys into Config fields, checking their types."""
+    block = data.get(section) or {}
+    if not isinstance(block, dict):
+        raise BadInput(f"{CONFIG_FILE}: {section} must be a mapping")
+    values: dict[str, Any] = {}
+    for key, value in block.items():
+        name = names.get(key)
+        if name is None or value is None:
+            continue
+        if name.startswith("port_"):
+            if not isinstance(value, int) or value <= 0:
+                raise BadInput(f"{CONFIG_FILE}: {section}.{key} must be a positive integer")
+            values[name] = value
+        else:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise BadInput(f"{CONFIG_FILE}: {section}.{key} must be a list of strings")
+            values[name] = tuple(value)
+    return values

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 
 from git_sessions import catalog, templates, transitions
 from git_sessions.context import Context
-from git_sessions.edits import Change, Identity
-from git_sessions.errors import BadInput
+from git_sessions.edits import Change, Identity, Write
+from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import Snapshot
-from git_sessions.protocol import LOCK_FILE, SESSION_FILES, check_slug, make_slug
+from git_sessions.protocol import LOCK_FILE, SESSION_FILES, check_slug, make_slug, session_dir
 from git_sessions.publish import Published, update_main
 
 _CAPABILITY = re.compile(r"[a-z0-9][a-z0-9_.+-]*")
@@ -88,3 +88,39 @@ def move_session(ctx: Context, slug: str, dst: str, author: Identity) -> Publish
     """Move `slug` to state `dst` (ready: planned, unready: drafting)."""
     check_slug(slug)
     return update_main(ctx.hub, lambda snap: transitions.move(snap, slug, dst, author))
+
+
+def spawn_change(
+    snap: Snapshot, draft: Draft, author: Identity, today: dt.date, *, planned: bool
+) -> Change:
+    """A child session (drafting, or planned) and its line in the parent's subsessions.md."""
+    if draft.parent is None:
+        raise BadInput("a subsession needs --parent")
+    child = draft_change(snap, draft, author, today)
+    slug = make_slug(list(draft.words), draft.date or today)
+    parent_state = transitions.current_state(snap, draft.parent)
+    if parent_state in ("completed", "abandoned"):
+        raise Conflict(f"parent {draft.parent} is {parent_state}; it takes no more subsessions")
+    path = f"{session_dir(parent_state, draft.parent)}/subsessions.md"
+    title = draft.title or " ".join(draft.words)
+    text = (snap.text(path) or "") + f"- {slug}: {title}\n"
+    edits = list(child.edits)
+    if planned:
+        edits = [
+            Write(e.path.replace("/drafting/", "/planned/", 1), e.data)
+            for e in edits
+            if isinstance(e, Write)
+        ]
+    edits.append(Write(path, text.encode()))
+    message = f"[{slug}] chore: spawn session from {draft.parent}"
+    return Change(tuple(edits), message, author)
+
+
+def spawn_session(
+    ctx: Context, draft: Draft, author: Identity, today: dt.date, *, planned: bool = False
+) -> tuple[str, Published]:
+    slug = make_slug(list(draft.words), draft.date or today)
+    published = update_main(
+        ctx.hub, lambda snap: spawn_change(snap, draft, author, today, planned=planned)
+    )
+    return slug, published

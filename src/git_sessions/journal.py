@@ -1,24 +1,44 @@
-"""Journal entries written by a session on its own branch (learnings for now)."""
+"""The session journal: worklog.md, events.jsonl, HANDOFF.md and learnings, on the session branch.
+
+Every entry is one commit built in memory on the session branch (the worktree's files and index
+follow, so it stays clean), holding the worklog line and the events.jsonl line together. Only
+the session's own folder (and its learnings file) is written, so sessions never conflict. After
+each commit the branch is pushed to the hub as a sign of life, best effort: a hub that cannot be
+reached costs a note, never the entry.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from git_sessions import worktree
+from git_sessions import events, worktree
 from git_sessions.claiming import holder, parse_env, worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Identity
-from git_sessions.errors import BadInput
-from git_sessions.protocol import ENV_FILE, KNOWLEDGE
+from git_sessions.errors import BadInput, Error
+from git_sessions.history import claim_commits
+from git_sessions.protocol import ENV_FILE, KNOWLEDGE, session_dir
+
+WORKLOG = "worklog.md"
+EVENTS = "events.jsonl"
+HANDOFF = "HANDOFF.md"
+PLAN = "active-plan.md"
+
+# current texts of the paths (None if absent) -> (their new texts, the commit message)
+Update = Callable[[Mapping[str, str | None]], tuple[Mapping[str, str], str]]
 
 
 def learnings_file(slug: str) -> str:
     return f"{KNOWLEDGE}/sessions/{slug}/learnings.md"
+
+
+def session_file(slug: str, name: str, state: str = "active") -> str:
+    return f"{session_dir(state, slug)}/{name}"
 
 
 @dataclass(frozen=True)
@@ -26,6 +46,8 @@ class Entry:
     slug: str
     path: str
     commit: str | None
+    paths: tuple[str, ...] = ()
+    note: str | None = None  # the hub did not get the branch: why
 
 
 def session_identity(ctx: Context, slug: str, environ: Mapping[str, str]) -> Identity:
@@ -42,6 +64,72 @@ def session_identity(ctx: Context, slug: str, environ: Mapping[str, str]) -> Ide
     return owner if owner is not None else ctx.identity()
 
 
+def session_worktree(ctx: Context, slug: str) -> Path | None:
+    """The session's worktree on this machine, if it has one."""
+    wt = worktree_path(ctx, slug)
+    return wt if (wt / ".git").exists() else None
+
+
+def _renew(ctx: Context, slug: str) -> str | None:
+    """Push the session branch to the hub as a sign of life; a note instead of an error."""
+    from git_sessions import leases
+
+    try:
+        leases.renew(ctx, slug)
+    except Error as exc:
+        return f"the journal entry is committed locally, but the hub was not updated: {exc.message}"
+    return None
+
+
+def edit_files(
+    ctx: Context,
+    slug: str,
+    paths: Sequence[str],
+    update: Update,
+    *,
+    commit: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> Entry:
+    """Rewrite `paths` with `update` in the session's worktree (or branch), in one commit there.
+
+    `update` runs under the workspace lock on the current texts, so concurrent writers for one
+    session serialise and none loses an entry.
+    """
+    env = dict(os.environ) if environ is None else environ
+    wt = session_worktree(ctx, slug)
+    branch = worktree.branch_name(slug)
+    if wt is None and ctx.ws.ref_target(f"refs/heads/{branch}") is None:
+        raise BadInput(
+            f"session {slug} has no worktree or branch here",
+            hint=f"claim it first: git sessions claim {slug}",
+        )
+    if wt is None and not commit:
+        raise BadInput("--no-commit needs the session's worktree on this machine")
+    with ctx.ws.lock():
+        if wt is not None:
+            current = {p: (wt / p).read_text() if (wt / p).is_file() else None for p in paths}
+        else:
+            snap = ctx.ws.snapshot(ctx.ws.ref_target(f"refs/heads/{branch}"))
+            current = {p: snap.text(p) for p in paths}
+        texts, message = update(current)
+        if not commit:
+            assert wt is not None
+            for path, text in texts.items():
+                _write_atomically(wt / path, text)
+            return Entry(slug, paths[0], None, tuple(texts))
+        who = session_identity(ctx, slug, env)
+        files = {p: t.encode() for p, t in texts.items()}
+        new = ctx.ws.commit_on_branch(branch, files, message, who, wt)
+    return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug))
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temp.write_text(text)
+    os.replace(temp, path)
+
+
 def append_entry(
     ctx: Context,
     slug: str,
@@ -54,32 +142,75 @@ def append_entry(
     environ: Mapping[str, str] | None = None,
 ) -> Entry:
     """Append `line` to `path` in the session's worktree (or branch) and commit it there."""
-    env = dict(os.environ) if environ is None else environ
-    wt: Path | None = worktree_path(ctx, slug)
-    if wt is not None and not (wt / ".git").exists():
-        wt = None
-    branch = worktree.branch_name(slug)
-    if wt is None and ctx.ws.ref_target(f"refs/heads/{branch}") is None:
-        raise BadInput(
-            f"session {slug} has no worktree or branch here",
-            hint=f"claim it first: git sessions claim {slug}",
-        )
-    with ctx.ws.lock():
-        if wt is not None:
-            current = (wt / path).read_text() if (wt / path).exists() else ""
-        else:
-            tip = ctx.ws.ref_target(f"refs/heads/{branch}")
-            current = ctx.ws.snapshot(tip).text(path) or ""
-        text = (current or header) + line
-        if not commit:
-            if wt is None:
-                raise BadInput("--no-commit needs the session's worktree on this machine")
-            (wt / path).parent.mkdir(parents=True, exist_ok=True)
-            (wt / path).write_text(text)
-            return Entry(slug, path, None)
-        who = session_identity(ctx, slug, env)
-        new = ctx.ws.commit_on_branch(branch, {path: text.encode()}, message, who, wt)
-    return Entry(slug, path, new)
+
+    def update(current: Mapping[str, str | None]) -> tuple[Mapping[str, str], str]:
+        return {path: (current[path] or header) + line}, message
+
+    return edit_files(ctx, slug, [path], update, commit=commit, environ=environ)
+
+
+# --------------------------------------------------------------------------- events
+
+MakeEvent = Callable[[Sequence[events.Event]], events.Event]
+# extra file: (its current text, every event including the new one) -> its new text
+Extra = Callable[[str | None, Sequence[events.Event]], str]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    slug: str
+    event: events.Event
+    commit: str | None
+    paths: tuple[str, ...]
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "event": self.event.to_json(),
+            "commit": self.commit,
+            "paths": list(self.paths),
+            "note": self.note,
+        }
+
+
+def _header(slug: str) -> str:
+    return f"# Worklog: {slug}\n\n"
+
+
+def record(
+    ctx: Context,
+    slug: str,
+    make: MakeEvent,
+    *,
+    extra: Mapping[str, Extra] | None = None,
+    commit: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> Recorded:
+    """Append the event `make` builds (from the events so far) to worklog.md and events.jsonl,
+    rewrite the `extra` files, and commit them all at once on the session branch."""
+    worklog, log = session_file(slug, WORKLOG), session_file(slug, EVENTS)
+    made: list[events.Event] = []
+
+    def update(current: Mapping[str, str | None]) -> tuple[Mapping[str, str], str]:
+        past = events.parse_jsonl(current[log] or "")
+        event = make(past)
+        made[:] = [event]
+        texts = {
+            worklog: events.append_worklog(current[worklog] or _header(slug), event),
+            log: (current[log] or "") + events.jsonl_line(event),
+        }
+        for path, render in (extra or {}).items():
+            texts[path] = render(current[path], [*past, event])
+        return texts, events.commit_message(slug, event)
+
+    paths = [worklog, log, *(extra or {})]
+    entry = edit_files(ctx, slug, paths, update, commit=commit, environ=environ)
+    return Recorded(slug, made[0], entry.commit, entry.paths, entry.note)
+
+
+def now_of(clock: Callable[[], float] | None) -> int:
+    return int((clock or time.time)())
 
 
 def learn(
@@ -91,17 +222,186 @@ def learn(
     clock: Callable[[], float] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Entry:
-    """Record a learning in knowledge/sessions/<slug>/learnings.md on the session branch."""
+    """Record a learning in knowledge/sessions/<slug>/learnings.md (and the journal)."""
     if not insight.strip():
         raise BadInput("a learning needs some text")
-    now = dt.datetime.fromtimestamp((clock or time.time)(), dt.UTC).strftime("%Y-%m-%d %H:%M")
-    return append_entry(
+    event = events.learning_event(" ".join(insight.split()), now_of(clock))
+    stamp = events.iso(event.time).replace("T", " ")[:16]
+    path = learnings_file(slug)
+
+    def learnings(current: str | None, _: Sequence[events.Event]) -> str:
+        return (current or f"# Learnings: {slug}\n\n") + f"- {stamp} {event.text}\n"
+
+    done = record(
+        ctx, slug, lambda _: event, extra={path: learnings}, commit=commit, environ=environ
+    )
+    return Entry(slug, path, done.commit, done.paths, done.note)
+
+
+# --------------------------------------------------------------------------- handoff, crash
+
+
+def _local_work(ctx: Context, slug: str) -> tuple[list[str], list[str]]:
+    """(subjects of the session's commits, files they touched outside _AGENTS/), from the
+    local branch alone: no hub round trip."""
+    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
+    if tip is None:
+        return [], []
+    claimed = claim_commits(ctx.ws.snapshot(tip), [slug]).get(slug)
+    base = claimed.commit if claimed is not None else None
+    log = [c for c in ctx.ws.objects.log(base, tip) if len(c.parents) == 1]
+    files = ctx.ws.objects.changed_files(base, tip) if base else []
+    return [c.subject for c in log], [f for f in files if not f.startswith("_AGENTS/")]
+
+
+def handoff_text(
+    slug: str,
+    status: str,
+    read: Callable[[str], str | None],
+    past: Sequence[events.Event],
+    facts: Mapping[str, Any],
+) -> str:
+    """HANDOFF.md for `slug` from its active folder (read through `read`) and its events."""
+    from git_sessions.catalog import parse_session
+
+    plan = read(session_file(slug, "SESSION.md"))
+    return events.render_handoff(
+        events.HandoffFacts(
+            slug=slug,
+            title=parse_session(slug, "active", plan).title,
+            status=status,
+            when=int(facts["when"]),
+            agent=facts.get("agent"),
+            commits=facts.get("commits", ()),
+            files=facts.get("files", ()),
+            uncommitted=facts.get("uncommitted", ()),
+            plan_next_steps=events.section_items(
+                read(session_file(slug, PLAN)) or "", "Next steps"
+            ),
+        ),
+        past,
+    )
+
+
+def final_handoff(
+    slug: str,
+    status: str,
+    read: Callable[[str], str | None],
+    *,
+    when: int,
+    agent: Identity,
+    commits: Sequence[str],
+    files: Sequence[str],
+) -> str:
+    """HANDOFF.md as `complete` and `abandon` write it, from the session's last tree."""
+    past = events.parse_jsonl(read(session_file(slug, EVENTS)) or "")
+    facts = {
+        "when": when,
+        "agent": f"{agent.name} <{agent.email}>",
+        "commits": list(commits),
+        "files": [f for f in files if not f.startswith("_AGENTS/")],
+    }
+    return handoff_text(slug, status, read, past, facts)
+
+
+def handoff(
+    ctx: Context,
+    slug: str,
+    next_steps: Sequence[str] = (),
+    note: str | None = None,
+    *,
+    commit: bool = True,
+    clock: Callable[[], float] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Recorded:
+    """Write HANDOFF.md (status, files touched, decisions, blockers, next steps) and log it."""
+    now = now_of(clock)
+    subjects, files = _local_work(ctx, slug)
+    wt = session_worktree(ctx, slug)
+    dirty = ctx.ws.status_dirty(wt, untracked=True) if wt else []
+    journal_files = {session_file(slug, n) for n in (WORKLOG, EVENTS, HANDOFF)}
+    env = dict(os.environ) if environ is None else environ
+    who = session_identity(ctx, slug, env)
+    facts = {
+        "when": now,
+        "agent": f"{who.name} <{who.email}>",
+        "commits": subjects,
+        "files": files,
+        "uncommitted": [f for f in dirty if f not in journal_files],
+    }
+
+    def read(path: str) -> str | None:
+        if wt is not None:
+            return (wt / path).read_text() if (wt / path).is_file() else None
+        tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
+        return ctx.ws.snapshot(tip).text(path)
+
+    def render(_: str | None, past: Sequence[events.Event]) -> str:
+        return handoff_text(slug, "active", read, past, facts)
+
+    return record(
         ctx,
         slug,
-        learnings_file(slug),
-        f"# Learnings: {slug}\n\n",
-        f"- {now} {' '.join(insight.split())}\n",
-        f"[{slug}] docs: capture learning",
+        lambda _: events.handoff_event(next_steps, note, now),
+        extra={session_file(slug, HANDOFF): render},
+        commit=commit,
+        environ=env,
+    )
+
+
+def crash(
+    ctx: Context,
+    slug: str,
+    notes: str,
+    *,
+    commit: bool = True,
+    clock: Callable[[], float] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Recorded:
+    """Record a crash and what it left uncommitted (the leftovers stay for `recover`)."""
+    wt = session_worktree(ctx, slug)
+    dirty = ctx.ws.status_dirty(wt, untracked=True) if wt else []
+    now = now_of(clock)
+    return record(
+        ctx,
+        slug,
+        lambda _: events.crash_event(notes, dirty, now),
         commit=commit,
         environ=environ,
     )
+
+
+def recover(
+    ctx: Context,
+    slug: str,
+    message: str | None = None,
+    *,
+    clock: Callable[[], float] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Recorded:
+    """Commit everything left in the worktree as `[<slug>] recover: ...`, with the journal
+    entry that says so, in one commit."""
+    wt = session_worktree(ctx, slug)
+    if wt is None:
+        raise BadInput(
+            f"session {slug} has no worktree on this machine",
+            hint="recover runs where the crashed agent worked",
+        )
+    env = dict(os.environ) if environ is None else environ
+    who = session_identity(ctx, slug, env)
+    worklog, log = session_file(slug, WORKLOG), session_file(slug, EVENTS)
+    description = " ".join((message or "").split())
+    with ctx.ws.lock():
+        leftovers = ctx.ws.status_dirty(wt, untracked=True)
+        current = {p: (wt / p).read_text() if (wt / p).is_file() else None for p in (worklog, log)}
+        past = events.parse_jsonl(current[log] or "")
+        if not description:
+            description = "commit leftover work" if leftovers else "nothing left uncommitted"
+        event = events.recover_event(leftovers, past, description, now_of(clock))
+        _write_atomically(
+            wt / worklog, events.append_worklog(current[worklog] or _header(slug), event)
+        )
+        _write_atomically(wt / log, (current[log] or "") + events.jsonl_line(event))
+        text = f"[{slug}] recover: {description}\n\nSession: {slug}\nSession-Event: recover\n"
+        new = ctx.ws.commit_all(worktree.branch_name(slug), text, who, wt)
+    return Recorded(slug, event, new, (worklog, log), _renew(ctx, slug))

@@ -29,6 +29,8 @@ TRANSITIONS: dict[tuple[str, str], str] = {
 }
 
 SESSION_FILES = ("SESSION.md", "worklog.md", "active-plan.md", "subsessions.md")
+# Session files only ever appended to: two sides' additions are both kept when merging.
+APPEND_ONLY = ("worklog.md", "events.jsonl", "subsessions.md")
 ENV_FILE = ".session-env"
 INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 
@@ -83,6 +85,10 @@ def make_slug(words: list[str], date: dt.date, *, kb: bool = False) -> str:
 
 def session_dir(state: str, slug: str) -> str:
     return f"{SESSIONS}/{check_state(state)}/{check_slug(slug)}"
+
+
+def append_only_paths(state: str, slug: str) -> tuple[str, ...]:
+    return tuple(f"{session_dir(state, slug)}/{name}" for name in APPEND_ONLY)
 
 
 def transition_verb(src: str, dst: str, slug: str) -> str:

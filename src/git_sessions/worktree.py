@@ -9,7 +9,7 @@ from pathlib import Path
 from git_sessions.edits import Change, Identity
 from git_sessions.errors import Conflict
 from git_sessions.gitrepo import Workspace
-from git_sessions.protocol import SESSIONS
+from git_sessions.protocol import SESSIONS, append_only_paths
 
 
 def branch_name(slug: str) -> str:
@@ -56,7 +56,8 @@ def _absorb(ws: Workspace, slug: str, tip: str, claim: str, who: Identity) -> st
     """Bring claim commit `claim` into a session branch at `tip`: fast-forward or merge."""
     if ws.objects.is_ancestor(tip, claim):
         return claim
-    merged = ws.objects.merge(ws.objects.merge_base(tip, claim), tip, claim)
+    logs = append_only_paths("active", slug)
+    merged = ws.objects.merge(ws.objects.merge_base(tip, claim), tip, claim, union=logs)
     if merged.tree is None:
         raise Conflict(
             f"the kept branch {branch_name(slug)} conflicts with the new claim in "

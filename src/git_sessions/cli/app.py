@@ -47,8 +47,11 @@ def context() -> Context:
     return open_context(_start["directory"].resolve())
 
 
-def emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+def emit_json(data: Any, *, line: bool = False) -> None:
+    """Pretty JSON, or with `line` one compact object per line (for event streams)."""
+    text = json.dumps(data, sort_keys=True) if line else json.dumps(data, indent=2, sort_keys=True)
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def out(text: str = "") -> None:

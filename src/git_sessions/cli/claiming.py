@@ -38,6 +38,15 @@ def claim(
         capabilities=caps,
         make_worktree=not no_worktree,
     )
+    if result.bootstrap and not result.bootstrap.ok:
+        boot = result.bootstrap
+        for name in boot.missing:
+            note(f"warning: bootstrap: {name} is not in the main checkout, not copied")
+        for ran in boot.ran:
+            if not ran.ok:
+                note(f"warning: bootstrap: `{ran.command}` failed with exit {ran.returncode}")
+                note(ran.output.rstrip())
+        note("the claim stands; fix the worktree by hand or adjust bootstrap in config.yaml")
     if as_json:
         emit_json(result.to_json())
         return

@@ -101,6 +101,19 @@ class LocalHub:
             if found is not None:
                 found.delete()
 
+    def peek(self) -> str | None:
+        """main's commit by the cheapest look (for a local hub, the same as tip)."""
+        return self.tip()
+
+    def branch_times(self, prefix: str) -> dict[str, int]:
+        """Commit time of every hub branch under refs/heads/<prefix>."""
+        with git_errors("reading the hub's branches"):
+            return {
+                ref: self.objects.info(oid).time
+                for ref, oid in self.heads().items()
+                if ref.startswith(f"refs/heads/{prefix}")
+            }
+
     def heads(self) -> dict[str, str]:
         with git_errors("listing the hub's branches"):
             return {
@@ -141,6 +154,24 @@ class RemoteHub:
             with self.ws.lock():
                 self.ws.set_ref(self.tracking, new)
         return ok
+
+    def peek(self) -> str | None:
+        """main's commit on the hub from one ref listing, without fetching objects."""
+        return self.ws.list_heads(self.remote).get(self.ref)
+
+    def branch_times(self, prefix: str) -> dict[str, int]:
+        """Commit time of every hub branch under refs/heads/<prefix> (fetched first)."""
+        tracking = f"refs/remotes/{self.remote}/"
+        with self.ws.lock():
+            self.ws.fetch_refspecs(
+                self.remote, [f"+refs/heads/{prefix}*:{tracking}{prefix}*"], prune=True
+            )
+        heads = self.ws.list_heads(self.remote)
+        return {
+            ref: self.objects.info(oid).time
+            for ref, oid in heads.items()
+            if ref.startswith(f"refs/heads/{prefix}") and self.objects.has(oid)
+        }
 
     def heads(self) -> dict[str, str]:
         return self.ws.list_heads(self.remote)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import pygit2
@@ -308,13 +308,29 @@ class Objects:
             found = self.repo.merge_base(a, b)
             return str(found) if found is not None else None
 
-    def merge(self, base: str | None, ours: str, theirs: str) -> MergeResult:
-        """Three-way merge of commit trees in memory; the tree, or the conflicting paths."""
+    def merge(
+        self, base: str | None, ours: str, theirs: str, union: Collection[str] = ()
+    ) -> MergeResult:
+        """Three-way merge of commit trees in memory; the tree, or the conflicting paths.
+
+        If every conflict is in `union` (append-only logs), both sides' lines are kept.
+        """
+        result = self._merge(base, ours, theirs, pygit2.enums.MergeFavor.NORMAL)
+        if result.conflicts and set(result.conflicts) <= set(union):
+            return self._merge(base, ours, theirs, pygit2.enums.MergeFavor.UNION)
+        return result
+
+    def _merge(
+        self, base: str | None, ours: str, theirs: str, favor: pygit2.enums.MergeFavor
+    ) -> MergeResult:
         with git_errors("merging"):
             empty = self.repo.TreeBuilder().write()
             ancestor = self.repo[base].peel(pygit2.Tree) if base else empty
             index = self.repo.merge_trees(
-                ancestor, self.repo[ours].peel(pygit2.Tree), self.repo[theirs].peel(pygit2.Tree)
+                ancestor,
+                self.repo[ours].peel(pygit2.Tree),
+                self.repo[theirs].peel(pygit2.Tree),
+                favor=favor,
             )
             if index.conflicts is not None:
                 paths = {

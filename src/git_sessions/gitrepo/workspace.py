@@ -104,6 +104,17 @@ class Workspace:
             ref = self.repo.references.get(tracking)
             return str(ref.target) if ref is not None else None
 
+    def fetch_refspecs(self, remote: str, specs: list[str], *, prune: bool = False) -> None:
+        """Fetch with explicit refspecs (callers hold the workspace lock)."""
+        with git_errors(f"fetching from {remote}"):
+            self.repo.remotes[remote].fetch(
+                specs,
+                callbacks=Callbacks(),
+                prune=pygit2.enums.FetchPrune.PRUNE
+                if prune
+                else pygit2.enums.FetchPrune.UNSPECIFIED,
+            )
+
     def list_heads(self, remote: str) -> dict[str, str]:
         """The hub's refs/heads/* -> commit, from one fresh connection (a cheap ref check)."""
         with git_errors(f"listing refs on {remote}"):
@@ -162,6 +173,27 @@ class Workspace:
                     wt.index.add(path)
                     wt.index.write()
         return new
+
+    def commit_all(self, branch: str, message: str, author: Identity, worktree: Path) -> str:
+        """Stage everything in `worktree` like `git add -A` and commit it on `branch`, which it
+        has checked out (callers hold the workspace lock)."""
+        ref = f"refs/heads/{branch}"
+        tip = self.ref_target(ref)
+        with git_errors(f"committing in {worktree}"):
+            wt = pygit2.Repository(str(worktree))
+            if tip is None or wt.references["HEAD"].target != ref:
+                raise BadInput(f"{worktree} does not have branch {branch} checked out")
+            wt.index.read()
+            for path, flags in wt.status().items():
+                if flags & pygit2.enums.FileStatus.WT_DELETED:
+                    wt.index.remove(path)
+            wt.index.add_all()
+            wt.index.write()
+            tree = wt.index.write_tree()
+            sig = pygit2.Signature(author.name, author.email)
+            new = self.repo.create_commit(None, sig, sig, message, tree, [pygit2.Oid(hex=tip)])
+            self.repo.lookup_reference(ref).set_target(new, message.split("\n")[0])
+        return str(new)
 
     def snapshot(self, commit: str | None) -> Snapshot:
         return Snapshot(self.repo, commit)

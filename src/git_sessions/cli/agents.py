@@ -1,0 +1,217 @@
+"""Commands for background agents: queue, watch, heartbeat, reap, spawn."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import typer
+
+from git_sessions.cli.app import app, context, emit_json, note, out, table
+from git_sessions.cli.authoring import AGENT, EMAIL, JSON
+
+if TYPE_CHECKING:
+    from git_sessions.watch import Event
+
+CAPABILITY = typer.Option([], "--capability", "-c", help="A capability this agent has.")
+
+
+@app.command("queue")
+def queue_(
+    capability: list[str] = CAPABILITY,
+    show_all: bool = typer.Option(False, "--all", help="Also list what is not claimable, and why."),
+    as_json: bool = JSON,
+) -> None:
+    """Claimable planned sessions in the order `claim --next` takes them."""
+    from git_sessions import queue
+
+    ctx = context()
+    caps = capability or list(ctx.config.capabilities)
+    found = [c for c in queue.candidates(ctx.main(), caps) if show_all or c.reason is None]
+    if as_json:
+        emit_json(
+            [
+                {**c.session.to_json(), "claimable": c.reason is None, "reason": c.reason}
+                for c in found
+            ]
+        )
+        return
+    rows = [
+        [
+            c.session.slug,
+            str(c.session.priority),
+            ",".join(c.session.capabilities) or "-",
+            c.reason or "claimable",
+            c.session.title,
+        ]
+        for c in found
+    ]
+    out(table(["SLUG", "PRI", "CAPABILITIES", "STATUS", "TITLE"], rows) or "nothing claimable")
+
+
+@app.command()
+def watch(
+    capability: list[str] = CAPABILITY,
+    interval: float = typer.Option(10.0, "--interval", min=0.05, help="Seconds between polls."),
+    do_claim: bool = typer.Option(False, "--claim", help="Claim the next matching session."),
+    command: str | None = typer.Option(
+        None, "--exec", help="With --claim: run this in the new worktree, with its environment."
+    ),
+    once: bool = typer.Option(False, "--once", help="Exit after the first claim (or find)."),
+    agent: str | None = AGENT,
+    email: str | None = EMAIL,
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per event."),
+) -> None:
+    """Poll planned/ for matching work; optionally claim it and run a command. Stops on
+    SIGINT/SIGTERM."""
+    from git_sessions.watch import watch as run_watch
+
+    if command and not do_claim:
+        raise typer.BadParameter("--exec needs --claim")
+    ctx = context()
+    caps = capability or list(ctx.config.capabilities)
+    who = ctx.identity(agent, email)
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopped.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+
+    def emit(event: Event) -> None:
+        if as_json:
+            data: dict[str, object] = {
+                "event": event.kind,
+                "slug": event.slug,
+                "detail": event.detail,
+            }
+            if event.claim:
+                data["claim"] = event.claim.to_json()
+            if event.ran:
+                data["returncode"], data["output"] = event.ran.returncode, event.ran.output
+            emit_json(data, line=True)
+        elif event.kind == "claimed" and event.claim:
+            out(f"claimed {event.slug} in {event.claim.worktree}")
+        elif event.kind == "found":
+            out(f"claimable: {event.slug} ({event.detail})")
+        elif event.kind == "ran" and event.ran:
+            out(f"ran in {event.slug}: exit {event.ran.returncode}")
+            if event.ran.output:
+                out(event.ran.output.rstrip())
+        elif event.kind in ("lost", "stopped"):
+            note(f"{event.kind}: {event.detail}".rstrip(": "))
+
+    run_watch(
+        ctx,
+        caps,
+        who,
+        interval=interval,
+        do_claim=do_claim,
+        command=command,
+        once=once,
+        emit=emit,
+        stop=stopped.is_set,
+        sleep=stopped.wait,
+    )
+
+
+@app.command()
+def heartbeat(
+    slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID)."),
+    as_json: bool = JSON,
+) -> None:
+    """Show life: push the session branch to the hub and renew the lease on main."""
+    from git_sessions.claiming import current_slug
+    from git_sessions.leases import renew
+
+    ctx = context()
+    result = renew(ctx, current_slug(slug, Path.cwd(), dict(os.environ)), force=True)
+    if as_json:
+        emit_json(result.__dict__)
+    else:
+        out(f"{result.slug}: alive" + (" (lease renewed on main)" if result.renewed else ""))
+
+
+@app.command()
+def reap(
+    older_than: str = typer.Option(..., "--older-than", help="e.g. 30m, 2h, 1d."),
+    to: str = typer.Option("planned", "--to", help="planned (default) or abandoned."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only list what would be reaped."),
+    agent: str | None = AGENT,
+    email: str | None = EMAIL,
+    as_json: bool = JSON,
+) -> None:
+    """Return claims with no sign of life for --older-than to planned (or abandon them)."""
+    from git_sessions.leases import parse_duration
+    from git_sessions.leases import reap as run_reap
+
+    if to not in ("planned", "abandoned"):
+        raise typer.BadParameter("--to must be planned or abandoned")
+    ctx = context()
+    results = run_reap(
+        ctx, parse_duration(older_than), ctx.identity(agent, email), to=to, dry_run=dry_run
+    )
+    if as_json:
+        emit_json(
+            [
+                {
+                    "slug": r.slug,
+                    "outcome": r.outcome,
+                    "commit": r.commit,
+                    "last_life": r.last_life,
+                    "holder": f"{r.holder.name} <{r.holder.email}>" if r.holder else None,
+                }
+                for r in results
+            ]
+        )
+        return
+    if not results:
+        out("no stale claims")
+    for r in results:
+        since = dt.datetime.fromtimestamp(r.last_life, dt.UTC).isoformat(timespec="seconds")
+        out(f"{r.outcome}: {r.slug} (last sign of life {since})")
+
+
+@app.command()
+def spawn(
+    words: list[str] = typer.Argument(..., help="Words that name the subsession."),
+    parent: str = typer.Option(..., "--parent", help="The session this one comes from."),
+    planned: bool = typer.Option(False, "--planned", help="Create it ready to claim."),
+    title: str | None = typer.Option(None, "--title"),
+    capability: list[str] = CAPABILITY,
+    priority: int = typer.Option(0, "--priority", "-p"),
+    agent: str | None = AGENT,
+    email: str | None = EMAIL,
+    as_json: bool = JSON,
+) -> None:
+    """Create a subsession of --parent and record it in the parent's subsessions.md."""
+    from git_sessions.drafting import Draft, spawn_session
+
+    ctx = context()
+    draft = Draft(
+        words=tuple(words),
+        title=title,
+        capabilities=tuple(capability),
+        priority=priority,
+        parent=parent,
+    )
+    slug, published = spawn_session(
+        ctx, draft, ctx.identity(agent, email), dt.date.today(), planned=planned
+    )
+    if as_json:
+        emit_json(
+            {
+                "slug": slug,
+                "parent": parent,
+                "state": "planned" if planned else "drafting",
+                "commit": published.commit,
+            }
+        )
+    else:
+        out(slug)

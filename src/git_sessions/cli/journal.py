@@ -1,0 +1,357 @@
+"""Journal and tracing commands: log, decision, milestone, blocker, unblock, metric, crash,
+recover, handoff (entries on the session branch); history, status, search; hooks install."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import typer
+
+from git_sessions.cli.app import app, context, emit_json, note, out, start_directory
+from git_sessions.cli.authoring import JSON
+
+if TYPE_CHECKING:
+    from git_sessions.events import Event
+    from git_sessions.journal import Recorded
+    from git_sessions.tracing import Item, Status
+
+SESSION = typer.Option(
+    None, "--session", "-s", help="Session slug (default: $SESSION_ID or the worktree you are in)."
+)
+NO_COMMIT = typer.Option(False, "--no-commit", help="Only write the files; commit them later.")
+SLUG = typer.Argument(None, help="The session (default: $SESSION_ID or the worktree you are in).")
+
+
+def _slug(slug: str | None) -> str:
+    from git_sessions.claiming import current_slug
+
+    return current_slug(slug, start_directory().resolve(), dict(os.environ))
+
+
+def _record(
+    session: str | None,
+    make: Callable[[Sequence[Event]], Event],
+    no_commit: bool,
+    as_json: bool,
+) -> None:
+    from git_sessions.journal import record
+
+    slug = _slug(session)
+    _report(record(context(), slug, make, commit=not no_commit), as_json)
+
+
+def _report(done: Recorded, as_json: bool) -> None:
+    from git_sessions.events import worklog_lines
+
+    if as_json:
+        emit_json(done.to_json())  # done.note is in it
+    else:
+        where = f"({done.commit[:10]})" if done.commit else "(written, not committed)"
+        out(f"{worklog_lines(done.event)[0].removeprefix('- ')}  {where}")
+    if done.note:
+        note(f"note: {done.note}")
+
+
+def _now() -> int:
+    import time
+
+    return int(time.time())
+
+
+@app.command()
+def log(
+    message: str = typer.Argument(..., help="What was done, in one line."),
+    category: str | None = typer.Option(
+        None,
+        "--category",
+        "-c",
+        help="implementation, testing, planning, bugfix, refactor or documentation.",
+    ),
+    session: str | None = SESSION,
+    no_commit: bool = NO_COMMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Add a timestamped entry to the session's worklog and events, committed on its branch."""
+    from git_sessions.events import log_event
+
+    _record(session, lambda _: log_event(message, category, _now()), no_commit, as_json)
+
+
+@app.command()
+def decision(
+    message: str = typer.Argument(..., help="What was decided."),
+    rationale: str | None = typer.Option(None, "--rationale", "-r", help="Why (required)."),
+    session: str | None = SESSION,
+    no_commit: bool = NO_COMMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Record a decision and its rationale."""
+    from git_sessions.events import decision_event
+
+    _record(session, lambda _: decision_event(message, rationale, _now()), no_commit, as_json)
+
+
+@app.command()
+def milestone(
+    message: str = typer.Argument(..., help="The milestone."),
+    done: bool = typer.Option(False, "--done", help="It is reached (else: set as a goal)."),
+    session: str | None = SESSION,
+    no_commit: bool = NO_COMMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Set a milestone, or mark it reached with --done (a checkbox line in the worklog)."""
+    from git_sessions.events import milestone_event
+
+    _record(session, lambda _: milestone_event(message, done=done, now=_now()), no_commit, as_json)
+
+
+@app.command()
+def blocker(
+    message: str = typer.Argument(..., help="What blocks the work."),
+    session: str | None = SESSION,
+    no_commit: bool = NO_COMMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Record a blocker; it stays open until `unblock`."""
+    from git_sessions.events import blocker_event
+
+    _record(session, lambda _: blocker_event(message, _now()), no_commit, as_json)
+
+
+@app.command()
+def unblock(
+    which: str | None = typer.Argument(None, help="Text of the blocker (default: the newest)."),
+    session: str | None = SESSION,
+    no_commit: bool = NO_COMMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Resolve an open blocker."""
+    from git_sessions.events import unblock_event
+
+    _record(session, lambda past: unblock_event(past, which, _now()), no_commit, as_json)
+
+
+@app.command()
+def metric(
+    name: str = typer.Argument(..., help="Metric name, e.g. tokens_used or cost_usd."),
+    value: str = typer.Argument(..., help="A number; status shows the total per name."),
+    session: str | None = SESSION,
+    no_commit: bool = NO_COMMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Record a metric value."""
+    from git_sessions.events import metric_event
+
+    _record(session, lambda _: metric_event(name, value, _now()), no_commit, as_json)
+
+
+@app.command()
+def crash(
+    notes: str = typer.Argument(..., help="What happened."),
+    session: str | None = SESSION,
+    no_commit: bool = NO_COMMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Record a crash and what it left uncommitted; then run `recover`."""
+    from git_sessions import journal
+
+    ctx = context()
+    _report(journal.crash(ctx, _slug(session), notes, commit=not no_commit), as_json)
+
+
+@app.command()
+def recover(
+    message: str | None = typer.Option(
+        None, "--message", "-m", help="Describe the leftover work (default: generic)."
+    ),
+    session: str | None = SESSION,
+    as_json: bool = JSON,
+) -> None:
+    """After a crash: commit all leftover work as `[<slug>] recover: ...`, log it, show where
+    the session stands."""
+    from git_sessions import journal, tracing
+
+    ctx = context()
+    slug = _slug(session)
+    done = journal.recover(ctx, slug, message)
+    standing = tracing.status(ctx, slug)
+    if as_json:
+        emit_json({**done.to_json(), "status": standing.to_json()})
+        return
+    _report(done, as_json=False)
+    out()
+    _print_status(standing, verbose=False)
+
+
+@app.command()
+def handoff(
+    next_step: list[str] = typer.Option([], "--next", "-n", help="A next step (repeatable)."),
+    note_text: str | None = typer.Option(None, "--note", help="Free text for the next agent."),
+    session: str | None = SESSION,
+    no_commit: bool = NO_COMMIT,
+    as_json: bool = JSON,
+) -> None:
+    """Write HANDOFF.md: status, files touched, decisions, milestones, blockers, next steps."""
+    from git_sessions import journal
+
+    ctx = context()
+    slug = _slug(session)
+    done = journal.handoff(ctx, slug, next_step, note_text, commit=not no_commit)
+    _report(done, as_json)
+
+
+# --------------------------------------------------------------------------- tracing
+
+
+def _when(seconds: int) -> str:
+    from git_sessions.events import iso
+
+    return iso(seconds).replace("T", " ").removesuffix("Z")
+
+
+def _duration(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h {rest // 60:02d}m" if hours else f"{rest // 60}m {rest % 60:02d}s"
+
+
+def _line(item: Item) -> str:
+    from git_sessions.events import worklog_lines
+    from git_sessions.tracing import CommitItem
+
+    if isinstance(item, CommitItem):
+        return f"{_when(item.time)}  {item.kind:<9}  {item.id[:10]}  {item.subject}"
+    text = worklog_lines(item.event)[0].removeprefix("- ")
+    text = text.split(" ", 1)[1] if item.event.kind != "milestone" else text
+    linked = item.commit[:10] if item.commit else "uncommitted"
+    return f"{_when(item.time)}  {item.event.kind:<9}  {linked:<10}  {text}"
+
+
+@app.command()
+def history(slug: str | None = SLUG, as_json: bool = JSON) -> None:
+    """The session's commits and journal events in time order."""
+    from git_sessions import tracing
+
+    found = tracing.trace(context(), _slug(slug))
+    if as_json:
+        emit_json(found.to_json())
+        return
+    out(f"{found.slug}  [{found.state}]  read from the {found.source}")
+    _print_items(found.items())
+
+
+def _print_items(items: Sequence[Item]) -> None:
+    """One line each; a journal commit shows as the event it recorded."""
+    from git_sessions.tracing import CommitItem
+
+    for item in items:
+        if not (isinstance(item, CommitItem) and item.kind == "journal"):
+            out(_line(item))
+
+
+def _print_status(found: Status, *, verbose: bool) -> None:
+    data = found.to_json(verbose=verbose)
+    t = found.trace
+    out(f"{t.slug}  [{t.state}]")
+    out(f"goal:        {t.title}")
+    out(f"owner:       {f'{t.owner.name} <{t.owner.email}>' if t.owner else '-'}")
+    if t.claimed:
+        span = f"{_when(t.claimed)} - {_when(t.ended) if t.ended else 'now'}"
+        out(f"claimed:     {span} ({_duration(found.duration() or 0)})")
+    out(
+        f"commits:     {data['commits']} ({data['commits_with_trailer']} with a Session trailer),"
+        f" {data['journal_commits']} journal"
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in data["events"].items())
+    out(f"events:      {counts or 'none'}")
+    metrics = ", ".join(f"{k} {v}" for k, v in data["metrics"].items())
+    out(f"metrics:     {metrics or 'none'}")
+    done, todo = data["milestones"]["done"], data["milestones"]["open"]
+    out(f"milestones:  {len(done)} of {len(done) + len(todo)} reached")
+    for text in todo:
+        out(f"  [ ] {text}")
+    out(f"blockers:    {len(data['blockers']) or 'none'}")
+    for text in data["blockers"]:
+        out(f"  - {text}")
+    for step in data["next_steps"]:
+        out(f"next:        {step}")
+    last = found.last_activity()
+    out(f"last:        {_line(last) if last else '-'}")
+    if verbose:
+        out("")
+        _print_items(t.items())
+
+
+@app.command()
+def status(
+    slug: str | None = SLUG,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also list every item."),
+    as_json: bool = JSON,
+) -> None:
+    """State, owner, goal, duration, commits, events by kind, metric totals, last activity."""
+    from git_sessions import tracing
+
+    found = tracing.status(context(), _slug(slug))
+    if as_json:
+        emit_json(found.to_json(verbose=verbose))
+    else:
+        _print_status(found, verbose=verbose)
+
+
+@app.command()
+def search(
+    text: str = typer.Argument(..., help="Text to find (any case)."),
+    state: list[str] = typer.Option([], "--state", help="Only sessions in this state."),
+    as_json: bool = JSON,
+) -> None:
+    """Search every session's plan, worklog, handoff and learnings, read from the hub."""
+    from git_sessions import tracing
+    from git_sessions.protocol import STATES, check_state
+
+    hits = tracing.search(context(), text, [check_state(s) for s in state] or STATES)
+    if as_json:
+        emit_json([h.to_json() for h in hits])
+        return
+    for hit in hits:
+        out(f"{hit.slug} [{hit.state}] {hit.path.rsplit('/', 1)[-1]}:{hit.line}: {hit.text}")
+    if not hits:
+        note("no match")
+
+
+hooks_app = typer.Typer(help="Git hooks that link commits to sessions.", no_args_is_help=True)
+app.add_typer(hooks_app, name="hooks")
+
+
+@hooks_app.command("install")
+def hooks_install(
+    force: bool = typer.Option(
+        False, "--force", help="Keep a foreign commit-msg hook as commit-msg.local, run first."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Install the commit-msg hook for every worktree of this repository."""
+    from git_sessions import hooks
+
+    done = hooks.install(context().ws, force=force)
+    if as_json:
+        emit_json(
+            {
+                "path": str(done.path),
+                "chained": str(done.chained or "") or None,
+                "updated": done.updated,
+            }
+        )
+        return
+    out(f"{'updated' if done.updated else 'installed'} {done.path}")
+    if done.chained:
+        note(f"it runs {done.chained} first")
+
+
+@hooks_app.command("uninstall")
+def hooks_uninstall() -> None:
+    """Remove the commit-msg hook (putting back one it had chained)."""
+    from git_sessions import hooks
+
+    removed = hooks.uninstall(context().ws)
+    out(f"removed {removed}" if removed else "no git-sessions hook installed")

@@ -1,0 +1,381 @@
+"""Journal events as plain values: one record each, its worklog lines and its events.jsonl line.
+
+Pure over values: the clock is a parameter (`now`, Unix seconds) and nothing touches git. The
+worklog is only ever appended to (grouped under one `## YYYY-MM-DD` heading per day, UTC), so
+two writers' additions merge as a union; the same holds for events.jsonl.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from git_sessions.errors import BadInput
+
+CATEGORIES = ("implementation", "testing", "planning", "bugfix", "refactor", "documentation")
+KINDS = (
+    "log",
+    "decision",
+    "milestone",
+    "blocker",
+    "unblock",
+    "metric",
+    "crash",
+    "recover",
+    "handoff",
+    "learning",
+)
+_METRIC_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+_DAY_HEADING = re.compile(r"^## (\S.*?)\s*$", re.M)
+SUBJECT_LIMIT = 72
+
+
+@dataclass(frozen=True)
+class Event:
+    time: int  # Unix seconds
+    kind: str
+    text: str
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "time": iso(self.time),
+            "kind": self.kind,
+            "text": self.text,
+            "metadata": dict(self.metadata),
+        }
+
+
+def iso(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str) -> int:
+    return int(dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp())
+
+
+def _text(text: str, what: str) -> str:
+    cleaned = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    if not cleaned:
+        raise BadInput(f"{what} needs some text")
+    return cleaned
+
+
+# --------------------------------------------------------------------------- making events
+
+
+def log_event(text: str, category: str | None, now: int) -> Event:
+    if category is not None and category not in CATEGORIES:
+        raise BadInput(
+            f"unknown category {category!r}", hint=f"use one of: {', '.join(CATEGORIES)}"
+        )
+    meta = {"category": category} if category else {}
+    return Event(now, "log", _text(text, "a log entry"), meta)
+
+
+def decision_event(text: str, rationale: str | None, now: int) -> Event:
+    decided = _text(text, "a decision")
+    if rationale is None or not rationale.strip():
+        raise BadInput("a decision needs a rationale", hint='say why: --rationale "because ..."')
+    return Event(now, "decision", decided, {"rationale": _text(rationale, "a rationale")})
+
+
+def milestone_event(text: str, *, done: bool, now: int) -> Event:
+    return Event(now, "milestone", _text(text, "a milestone"), {"done": done})
+
+
+def blocker_event(text: str, now: int) -> Event:
+    return Event(now, "blocker", _text(text, "a blocker"))
+
+
+def unblock_event(past: Sequence[Event], which: str | None, now: int) -> Event:
+    """Resolve the newest open blocker (the newest one containing `which`, if given)."""
+    candidates = [
+        b for b in reversed(open_blockers(past)) if not which or which.lower() in b.lower()
+    ]
+    if not candidates:
+        wanted = f" matching {which!r}" if which else ""
+        raise BadInput(f"no open blocker{wanted}", hint="see them with: git sessions status")
+    return Event(now, "unblock", candidates[0])
+
+
+def metric_event(name: str, value: str, now: int) -> Event:
+    if not _METRIC_NAME.fullmatch(name):
+        raise BadInput(
+            f"invalid metric name {name!r}", hint="lowercase words joined by _, e.g. tokens_used"
+        )
+    number: int | float
+    try:
+        number = int(value)
+    except ValueError:
+        try:
+            number = float(value)
+        except ValueError:
+            raise BadInput(f"metric {name} needs a number, not {value!r}") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise BadInput(f"metric {name} needs a finite number, not {value!r}")
+    return Event(now, "metric", f"{name}={number}", {"name": name, "value": number})
+
+
+def crash_event(notes: str, uncommitted: Sequence[str], now: int) -> Event:
+    meta = {"uncommitted": list(uncommitted)} if uncommitted else {}
+    return Event(now, "crash", _text(notes, "a crash report"), meta)
+
+
+def recover_event(files: Sequence[str], past: Sequence[Event], message: str, now: int) -> Event:
+    crashes = [e for e in past if e.kind == "crash"]
+    meta: dict[str, Any] = {"files": list(files)}
+    if crashes:
+        meta["crash"] = crashes[-1].text
+    return Event(now, "recover", _text(message, "a recovery"), meta)
+
+
+def handoff_event(next_steps: Sequence[str], note: str | None, now: int) -> Event:
+    meta: dict[str, Any] = {"next_steps": [_text(s, "a next step") for s in next_steps]}
+    if note and note.strip():
+        meta["note"] = note.strip()
+    return Event(now, "handoff", "HANDOFF.md written", meta)
+
+
+def learning_event(text: str, now: int) -> Event:
+    return Event(now, "learning", _text(text, "a learning"))
+
+
+# --------------------------------------------------------------------------- files
+
+
+def jsonl_line(event: Event) -> str:
+    return json.dumps(event.to_json(), sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def parse_jsonl(text: str) -> list[Event]:
+    """The events of an events.jsonl; lines that are not event objects are skipped."""
+    found = []
+    for line in text.splitlines():
+        try:
+            data = json.loads(line)
+            meta = data.get("metadata") or {}
+            found.append(
+                Event(parse_time(data["time"]), str(data["kind"]), str(data["text"]), dict(meta))
+            )
+        except (ValueError, KeyError, TypeError, AttributeError):
+            continue
+    return found
+
+
+def _hhmm(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%H:%M")
+
+
+def _day(seconds: int) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d")
+
+
+def _item(first: str, text: str, *more: str) -> list[str]:
+    """One list item: `first` then the text's first line; further lines indented under it."""
+    lines = text.splitlines() or [""]
+    return [f"- {first}{lines[0]}", *(f"  {line}" for line in [*lines[1:], *more])]
+
+
+def worklog_lines(event: Event) -> list[str]:
+    """How `event` reads in worklog.md (a markdown list item, maybe with indented lines)."""
+    at, meta = _hhmm(event.time), event.metadata
+    if event.kind == "log":
+        category = f"[{meta['category']}] " if meta.get("category") else ""
+        return _item(f"{at} {category}", event.text)
+    if event.kind == "decision":
+        return _item(f"{at} Decision: ", event.text, f"Rationale: {meta.get('rationale', '')}")
+    if event.kind == "milestone":
+        # A checkbox line of its own, so `drift` can match it against acceptance criteria.
+        done = bool(meta.get("done"))
+        state = f"Milestone reached at {at}" if done else f"Milestone set at {at}"
+        return _item(f"[{'x' if done else ' '}] ", event.text, state)
+    if event.kind == "handoff":
+        steps = [f"Next: {s}" for s in meta.get("next_steps", [])]
+        return _item(f"{at} Handoff: ", event.text, *steps)
+    if event.kind == "crash" and meta.get("uncommitted"):
+        return _item(f"{at} Crash: ", event.text, f"Uncommitted: {', '.join(meta['uncommitted'])}")
+    if event.kind == "recover":
+        files = meta.get("files") or []
+        shown = f"Committed: {', '.join(files)}" if files else "Nothing was left uncommitted"
+        return _item(f"{at} Recovered: ", event.text, shown)
+    label = {
+        "blocker": "Blocked",
+        "unblock": "Unblocked",
+        "metric": "Metric",
+        "crash": "Crash",
+        "learning": "Learned",
+    }.get(event.kind, event.kind.capitalize())
+    return _item(f"{at} {label}: ", event.text)
+
+
+def append_worklog(current: str, event: Event) -> str:
+    """`current` worklog text with `event` appended, under a heading for its day if needed."""
+    text = current if not current or current.endswith("\n") else current + "\n"
+    headings = _DAY_HEADING.findall(text)
+    day = _day(event.time)
+    if not headings or headings[-1] != day:
+        text += ("" if not text or text.endswith("\n\n") else "\n") + f"## {day}\n\n"
+    return text + "\n".join(worklog_lines(event)) + "\n"
+
+
+def commit_message(slug: str, event: Event) -> str:
+    """`[<slug>] docs: <kind> <text>` with the Session and Session-Event trailers."""
+    if event.kind == "learning":
+        subject = f"[{slug}] docs: capture learning"
+    else:
+        words = " ".join(event.text.split())
+        subject = f"[{slug}] docs: {event.kind} {words}"
+        if len(subject) > SUBJECT_LIMIT:
+            subject = subject[: SUBJECT_LIMIT - 3].rstrip() + "..."
+    return f"{subject}\n\nSession: {slug}\nSession-Event: {event.kind}\n"
+
+
+# --------------------------------------------------------------------------- summaries
+
+
+def open_blockers(past: Iterable[Event]) -> list[str]:
+    """Blockers not resolved yet, oldest first."""
+    blockers: list[str] = []
+    for event in past:
+        if event.kind == "blocker":
+            blockers.append(event.text)
+        elif event.kind == "unblock" and event.text in blockers:
+            blockers.reverse()
+            blockers.remove(event.text)  # the newest one with that text
+            blockers.reverse()
+    return blockers
+
+
+@dataclass(frozen=True)
+class Summary:
+    counts: dict[str, int]
+    metrics: dict[str, int | float]
+    milestones: dict[str, bool]  # text -> done, in the order first set
+    blockers: list[str]
+    decisions: list[Event]
+    next_steps: list[str]  # from the newest handoff
+    last: Event | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "events": dict(sorted(self.counts.items())),
+            "metrics": dict(sorted(self.metrics.items())),
+            "milestones": {
+                "done": [m for m, done in self.milestones.items() if done],
+                "open": [m for m, done in self.milestones.items() if not done],
+            },
+            "blockers": self.blockers,
+            "decisions": [{"text": d.text, **d.metadata} for d in self.decisions],
+            "next_steps": self.next_steps,
+        }
+
+
+def summarize(past: Sequence[Event]) -> Summary:
+    counts: dict[str, int] = {}
+    metrics: dict[str, int | float] = {}
+    milestones: dict[str, bool] = {}
+    keys: dict[str, str] = {}  # case-insensitive text -> the text first used
+    next_steps: list[str] = []
+    for event in past:
+        counts[event.kind] = counts.get(event.kind, 0) + 1
+        meta = event.metadata
+        if event.kind == "metric" and isinstance(meta.get("value"), int | float):
+            name = str(meta.get("name"))
+            metrics[name] = metrics.get(name, 0) + meta["value"]
+        elif event.kind == "milestone":
+            key = keys.setdefault(event.text.lower(), event.text)
+            milestones[key] = milestones.get(key, False) or bool(meta.get("done"))
+        elif event.kind == "handoff":
+            next_steps = [str(s) for s in meta.get("next_steps", [])]
+    for name, value in metrics.items():
+        if isinstance(value, float):
+            metrics[name] = round(value, 6)
+    return Summary(
+        counts,
+        metrics,
+        milestones,
+        open_blockers(past),
+        [e for e in past if e.kind == "decision"],
+        next_steps,
+        past[-1] if past else None,
+    )
+
+
+def section_items(markdown: str, title: str) -> list[str]:
+    """The list items of the `## <title>` section of a markdown text (placeholders skipped)."""
+    match = re.search(
+        rf"^#+\s*{re.escape(title)}\s*$(.*?)(?=^#+\s|\Z)", markdown, re.M | re.S | re.I
+    )
+    if match is None:
+        return []
+    items = []
+    for line in match.group(1).splitlines():
+        stripped = re.sub(r"^\s*(?:[-*]|\d+\.)\s+(?:\[[ xX]\]\s+)?", "", line, count=1)
+        if stripped != line and stripped.strip() and not stripped.startswith("_"):
+            items.append(stripped.strip())
+    return items
+
+
+@dataclass(frozen=True)
+class HandoffFacts:
+    slug: str
+    title: str
+    status: str  # "active", "completed", "abandoned: <reason>"
+    when: int
+    agent: str | None
+    commits: Sequence[str]  # subjects, oldest first
+    files: Sequence[str]
+    uncommitted: Sequence[str] = ()
+    plan_next_steps: Sequence[str] = ()
+
+
+def render_handoff(facts: HandoffFacts, past: Sequence[Event]) -> str:
+    """HANDOFF.md: where the session stands, for whoever picks it up next."""
+    summary = summarize(past)
+    journal = re.compile(
+        rf"\[{re.escape(facts.slug)}\] docs: (?:(?:{'|'.join(KINDS)}) |capture learning)"
+    )
+    work = [c for c in facts.commits if not journal.match(c)]
+    done = [m for m, d in summary.milestones.items() if d]
+    todo = [m for m, d in summary.milestones.items() if not d]
+    steps = summary.next_steps or [*facts.plan_next_steps, *todo]
+    note = next((str(e.metadata["note"]) for e in reversed(past) if e.metadata.get("note")), "")
+
+    def bullets(items: Iterable[str], empty: str = "_None._") -> list[str]:
+        lines = [f"- {i}" for i in items]
+        return lines or [empty]
+
+    metrics = ", ".join(f"{k} {v}" for k, v in sorted(summary.metrics.items()))
+    lines = [
+        f"# Handoff: {facts.slug}",
+        "",
+        f"- Title: {facts.title}",
+        f"- Status: {facts.status} (as of {iso(facts.when)})",
+        *([f"- Agent: {facts.agent}"] if facts.agent else []),
+        f"- Commits since the claim: {len(work)}, and {len(facts.commits) - len(work)} journal",
+        f"- Milestones: {len(done)} of {len(done) + len(todo)} reached",
+        *([f"- Metrics: {metrics}"] if metrics else []),
+        "",
+        "## Files touched",
+        *bullets(facts.files),
+    ]
+    if facts.uncommitted:
+        lines += ["", "## Uncommitted changes", *bullets(facts.uncommitted)]
+    lines += ["", "## Decisions"]
+    lines += [
+        f"- {d.text} (rationale: {d.metadata.get('rationale', '-')})" for d in summary.decisions
+    ] or ["_None._"]
+    lines += ["", "## Milestones"]
+    lines += [f"- [{'x' if d else ' '}] {m}" for m, d in summary.milestones.items()] or ["_None._"]
+    lines += ["", "## Blockers", *bullets(summary.blockers)]
+    lines += ["", "## Next steps", *bullets(steps)]
+    if note:
+        lines += ["", "## Notes", note]
+    lines += ["", "## Commits", *bullets(work)]
+    return "\n".join(lines) + "\n"

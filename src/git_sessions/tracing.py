@@ -1,0 +1,386 @@
+"""Tracing sessions: commits and journal events in time order (`history`), a summary (`status`),
+and text search over every session's notes (`search`), all read from git trees, no checkout.
+
+An active session is read from its branch (this clone's, else the hub's) and its worktree's
+journal when there is one; an ended session from its folder on main, where the patch series
+stands in for the deleted branch.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.utils
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from git_sessions import catalog, events, transitions, worktree
+from git_sessions.claiming import holder, worktree_path
+from git_sessions.context import Context
+from git_sessions.edits import Identity
+from git_sessions.errors import BadInput
+from git_sessions.gitrepo import LocalHub, Snapshot
+from git_sessions.gitrepo.objects import Objects
+from git_sessions.history import claim_commits
+from git_sessions.journal import EVENTS, learnings_file, session_file
+from git_sessions.protocol import STATES, session_dir
+
+ENDINGS = {"completed": "complete", "abandoned": "abandon"}
+SEARCHED = ("SESSION.md", "active-plan.md", "subsessions.md", "worklog.md", "HANDOFF.md")
+_PATCH_START = re.compile(r"^From ([0-9a-f]{40}) Mon Sep 17 00:00:00 2001$", re.M)
+
+
+@dataclass(frozen=True)
+class CommitItem:
+    id: str
+    time: int
+    author: Identity
+    subject: str
+    kind: str  # claim, work, journal, complete, abandon
+    trailer: bool  # carries "Session: <slug>"
+    seq: int  # position in the branch, for ties within a second
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": "commit",
+            "time": events.iso(self.time),
+            "id": self.id,
+            "kind": self.kind,
+            "author": {"name": self.author.name, "email": self.author.email},
+            "subject": self.subject,
+            "session_trailer": self.trailer,
+        }
+
+
+@dataclass(frozen=True)
+class EventItem:
+    event: events.Event
+    commit: str | None  # the commit that recorded it (None: not committed yet)
+    seq: int
+
+    @property
+    def time(self) -> int:
+        return self.event.time
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": "event", **self.event.to_json(), "commit": self.commit}
+
+
+Item = CommitItem | EventItem
+
+
+@dataclass(frozen=True)
+class Trace:
+    slug: str
+    state: str
+    title: str
+    owner: Identity | None
+    source: str  # where the commits were read: local branch, hub branch, patch, main
+    claimed: int | None
+    ended: int | None
+    tip: str | None
+    commits: tuple[CommitItem, ...]
+    events: tuple[EventItem, ...]
+
+    def items(self) -> list[Item]:
+        """Commits and events in time order (ties: branch order, commits before events)."""
+        both: list[Item] = [*self.commits, *self.events]
+        return sorted(both, key=lambda i: (i.time, i.seq, isinstance(i, EventItem)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "slug": self.slug,
+            "state": self.state,
+            "source": self.source,
+            "items": [i.to_json() for i in self.items()],
+        }
+
+
+def _trailers(message: str, slug: str) -> tuple[bool, str | None]:
+    """(has "Session: <slug>", the Session-Event kind if any)."""
+    session = re.search(rf"^Session: {re.escape(slug)}\s*$", message, re.M) is not None
+    kind = re.search(r"^Session-Event: (\S+)\s*$", message, re.M)
+    return session, kind.group(1) if kind else None
+
+
+def _commit(
+    cid: str, when: int, who: Identity, message: str, slug: str, seq: int, kind: str = ""
+) -> CommitItem:
+    session, journal = _trailers(message, slug)
+    subject = message.split("\n", 1)[0]
+    return CommitItem(
+        cid, when, who, subject, kind or ("journal" if journal else "work"), session, seq
+    )
+
+
+# --------------------------------------------------------------------------- reading sessions
+
+
+def branch_tip(ctx: Context, slug: str, *, fetch: bool) -> tuple[Objects, str, str] | None:
+    """The session branch: this clone's, else the hub's (fetched from a remote hub if
+    `fetch`); with the objects that hold it and where it was found."""
+    ref = f"refs/heads/{worktree.branch_name(slug)}"
+    tip = ctx.ws.ref_target(ref)
+    if tip is not None:
+        return ctx.ws.objects, tip, "local branch"
+    hub = ctx.hub
+    if isinstance(hub, LocalHub):
+        found = hub.heads().get(ref)
+        return (hub.objects, found, "hub branch") if found else None
+    tracking = f"refs/remotes/{ctx.config.remote}/{worktree.branch_name(slug)}"
+    if fetch and ref in hub.heads():
+        with ctx.ws.lock():
+            ctx.ws.fetch(ctx.config.remote, worktree.branch_name(slug))
+    found = ctx.ws.ref_target(tracking)
+    return (ctx.ws.objects, found, "hub branch") if found else None
+
+
+def trace(ctx: Context, slug: str) -> Trace:
+    """Everything recorded about `slug`: its commits and its journal events."""
+    snap = ctx.main()
+    state = transitions.current_state(snap, slug)
+    title = catalog.parse_session(slug, state, snap.text(f"{session_dir(state, slug)}/SESSION.md"))
+    if state == "active":
+        return _active(ctx, snap, slug, title.title)
+    if state in ENDINGS:
+        return _ended(snap, slug, state, title.title)
+    text = snap.text(session_file(slug, EVENTS, state)) or ""
+    return Trace(slug, state, title.title, None, "main", None, None, None, (), _link(text, [], {}))
+
+
+def _active(ctx: Context, snap: Snapshot, slug: str, title: str) -> Trace:
+    path = session_file(slug, EVENTS)
+    commits: list[CommitItem] = []
+    owners: list[str | None] = []
+    seqs: dict[str, int] = {}
+    found = branch_tip(ctx, slug, fetch=True)
+    if found is None:  # claimed elsewhere, nothing pushed yet: main has the claim and folder
+        claim = claim_commits(snap, [slug]).get(slug)
+        if claim is not None and claim.commit is not None:
+            name, mail, when = snap.commit_info(claim.commit)
+            commits.append(
+                _commit(claim.commit, when, Identity(name, mail), claim.message, slug, 0, "claim")
+            )
+        text, source, tip = snap.text(path) or "", "main", None
+    else:
+        objects, tip, source = found
+        claim_snap = claim_commits(objects.snapshot(tip), [slug]).get(slug)
+        base = claim_snap.commit if claim_snap is not None else None
+        if base is not None:
+            info = objects.info(base)
+            commits.append(_commit(base, info.time, info.author, info.message, slug, 0, "claim"))
+            owners = [None] * _lines(objects.snapshot(base).text(path))
+        for seq, info in enumerate(objects.log(base, tip), start=1):
+            seqs[info.id] = seq
+            owners += [info.id] * (_lines(objects.snapshot(info.id).text(path)) - len(owners))
+            if len(info.parents) == 1:
+                commits.append(_commit(info.id, info.time, info.author, info.message, slug, seq))
+        wt = worktree_path(ctx, slug)
+        here = wt / path  # the worktree's copy also has entries written with --no-commit
+        on_disk = (wt / ".git").exists() and here.is_file()
+        text = here.read_text() if on_disk else objects.snapshot(tip).text(path) or ""
+    claimed = commits[0].time if commits and commits[0].kind == "claim" else None
+    linked = _link(text, owners, seqs)
+    owner = holder(snap, slug)
+    return Trace(slug, "active", title, owner, source, claimed, None, tip, tuple(commits), linked)
+
+
+def _lines(text: str | None) -> int:
+    return (text or "").count("\n")
+
+
+def _link(
+    text: str, owners: Sequence[str | None], seqs: Mapping[str, int]
+) -> tuple[EventItem, ...]:
+    """Events, each with the commit that added its line (owners[n] for line n) and that
+    commit's place in the branch."""
+    found = []
+    for n, line in enumerate(text.splitlines()):
+        parsed = events.parse_jsonl(line)
+        if parsed:
+            owner = owners[n] if n < len(owners) else None
+            seq = seqs.get(owner, 1 << 30) if owner is not None else 1 << 30
+            found.append(EventItem(parsed[0], owner, seq))
+    return tuple(found)
+
+
+def _ended(snap: Snapshot, slug: str, state: str, title: str) -> Trace:
+    folder = session_dir(state, slug)
+    end, claim = _span(snap, slug, state)
+    commits: list[CommitItem] = []
+    owner = None
+    if claim is not None and claim.commit is not None:
+        owner = holder(claim, slug)
+        name, mail, when = snap.commit_info(claim.commit)
+        commits.append(
+            _commit(claim.commit, when, Identity(name, mail), claim.message, slug, 0, "claim")
+        )
+    owners: list[str | None] = []
+    for seq, entry in enumerate(parse_patch(snap.text(f"{folder}/{slug}.patch") or ""), start=1):
+        commits.append(_commit(entry.id, entry.time, entry.author, entry.message, slug, seq))
+        owners += [entry.id] * added_lines(entry.diff, session_file(slug, EVENTS))
+    assert end.commit is not None
+    name, mail, ended = snap.commit_info(end.commit)
+    commits.append(
+        _commit(
+            end.commit,
+            ended,
+            Identity(name, mail),
+            end.message,
+            slug,
+            len(commits) + 1,
+            ENDINGS[state],
+        )
+    )
+    text = snap.text(f"{folder}/{EVENTS}") or ""
+    linked = _link(text, owners, {c.id: c.seq for c in commits})
+    claimed = commits[0].time if commits[0].kind == "claim" else None
+    return Trace(slug, state, title, owner, "patch", claimed, ended, None, tuple(commits), linked)
+
+
+def _span(snap: Snapshot, slug: str, state: str) -> tuple[Snapshot, Snapshot | None]:
+    """(the commit that ended the session, the one that claimed it), walking main back."""
+    folder = session_dir(state, slug)
+    end, parent = snap, snap.parent()
+    while parent is not None and parent.is_dir(folder):
+        end, parent = parent, parent.parent()
+    if parent is None:
+        return end, None
+    return end, claim_commits(parent, [slug]).get(slug)
+
+
+@dataclass(frozen=True)
+class PatchEntry:
+    id: str
+    author: Identity
+    time: int
+    message: str
+    diff: str
+
+
+def _header(value: str | None) -> str:
+    return str(email.header.make_header(email.header.decode_header(value or "")))
+
+
+def parse_patch(text: str) -> list[PatchEntry]:
+    """The commits of a `git format-patch` style series, as `complete` stores it."""
+    starts = list(_PATCH_START.finditer(text))
+    found = []
+    for n, match in enumerate(starts):
+        end = starts[n + 1].start() if n + 1 < len(starts) else len(text)
+        chunk = text[match.end() + 1 : end]
+        msg = email.message_from_string(chunk)
+        payload = msg.get_payload()
+        body, _, diff = (payload if isinstance(payload, str) else "").partition("\n---\n")
+        if body.startswith("---\n"):  # no body: the separator comes first
+            body, diff = "", body[4:] + diff
+        subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _header(msg["Subject"]))
+        name, mail = email.utils.parseaddr(_header(msg["From"]))
+        when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
+        message = subject + ("\n\n" + body.strip("\n") if body.strip() else "") + "\n"
+        found.append(PatchEntry(match.group(1), Identity(name, mail), when, message, diff))
+    return found
+
+
+def added_lines(diff: str, path: str) -> int:
+    """Lines a diff adds to `path`."""
+    count, inside = 0, False
+    for line in diff.splitlines():
+        if line.startswith("diff --git "):
+            inside = line.endswith(f" b/{path}")
+        elif inside and line.startswith("+") and not line.startswith("+++ "):
+            count += 1
+    return count
+
+
+# --------------------------------------------------------------------------- status
+
+
+@dataclass(frozen=True)
+class Status:
+    trace: Trace
+    summary: events.Summary
+    now: int
+
+    def last_activity(self) -> Item | None:
+        items = self.trace.items()
+        return items[-1] if items else None
+
+    def duration(self) -> int | None:
+        if self.trace.claimed is None:
+            return None
+        return max(0, (self.trace.ended or self.now) - self.trace.claimed)
+
+    def to_json(self, *, verbose: bool = False) -> dict[str, Any]:
+        t = self.trace
+        work = [c for c in t.commits if c.kind == "work"]
+        last = self.last_activity()
+        data: dict[str, Any] = {
+            "slug": t.slug,
+            "state": t.state,
+            "goal": t.title,
+            "owner": {"name": t.owner.name, "email": t.owner.email} if t.owner else None,
+            "claimed": events.iso(t.claimed) if t.claimed else None,
+            "ended": events.iso(t.ended) if t.ended else None,
+            "duration_seconds": self.duration(),
+            "commits": len(work),
+            "journal_commits": sum(c.kind == "journal" for c in t.commits),
+            "commits_with_trailer": sum(c.trailer for c in work),
+            "event_count": len(t.events),
+            **self.summary.to_json(),
+            "last_activity": last.to_json() if last else None,
+            "tip": t.tip,
+            "source": t.source,
+        }
+        if verbose:
+            data["commit_list"] = [c.to_json() for c in t.commits]
+            data["recent_events"] = [e.to_json() for e in t.events[-10:]]
+        return data
+
+
+def status(ctx: Context, slug: str, clock: Callable[[], float] = time.time) -> Status:
+    found = trace(ctx, slug)
+    summary = events.summarize([e.event for e in found.events])
+    return Status(found, summary, int(clock()))
+
+
+# --------------------------------------------------------------------------- search
+
+
+@dataclass(frozen=True)
+class Hit:
+    slug: str
+    state: str
+    path: str
+    line: int
+    text: str
+    source: str  # main, or the session branch for an active session
+
+    def to_json(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def search(ctx: Context, text: str, states: Sequence[str] = STATES) -> list[Hit]:
+    """Lines containing `text` (any case) in every session's plan, notes and learnings, read
+    from main; an active session from its latest branch here or on the hub, without fetching."""
+    needle = text.strip().lower()
+    if not needle:
+        raise BadInput("search needs some text")
+    snap = ctx.main()
+    hits: list[Hit] = []
+    for state in states:
+        for slug in catalog.session_names(snap, state):
+            tree, source = snap, "main"
+            if state == "active":
+                found = branch_tip(ctx, slug, fetch=False)
+                if found is not None:
+                    tree, source = found[0].snapshot(found[1]), found[2]
+            paths = [f"{session_dir(state, slug)}/{name}" for name in SEARCHED]
+            for path in [*paths, learnings_file(slug)]:
+                for n, line in enumerate((tree.text(path) or "").splitlines(), start=1):
+                    if needle in line.lower():
+                        hits.append(Hit(slug, state, path, n, line.strip(), source))
+    return hits
