@@ -262,3 +262,27 @@ def test_bin_complete_session_wrapper(hub: Hub, capsys: pytest.CaptureFixture[st
     )
     assert result.returncode == 0, result.stderr
     assert f"completed {slug}" in result.stdout
+
+
+def test_after_merging_main_in_only_the_sessions_commits_are_reported(
+    hub: Hub, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    slug = planned(hub, capsys, "catch", "up")
+    wt = claimed(hub, capsys, slug)
+    commit(wt, f"[{slug}] feat: mine", {"shared.txt": b"session\n"})
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "-q", str(hub.hub), str(other))
+    commit(other, "main moves on", {"shared.txt": b"main\n"})
+    git(other, "push", "-q", "origin", "main")
+    assert cli(hub.repo, "complete", slug, capsys=capsys)[0] == 3
+    git(wt, "fetch", "-q", "origin")
+    git(wt, "merge", "-q", "origin/main", check=False)
+    (wt / "shared.txt").write_text("both\n")
+    git(wt, "add", "shared.txt")
+    git(wt, "commit", "-qm", f"[{slug}] fix: merge main")
+    code, out, err = cli(hub.repo, "complete", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["commits"] == 1
+    message = git(hub.hub, "log", "-1", "--format=%B", "main")
+    assert "main moves on" not in message and "feat: mine" in message
+    assert git(hub.hub, "show", "main:shared.txt") == "both\n"

@@ -45,11 +45,12 @@ class Work:
     claim: str
     tip: str
     objects: Objects
+    main: tuple[str, ...] = ()  # main's tip: commits merged in from there are not the session's
 
     def commits(self) -> list[PatchCommit]:
         """Non-merge commits after the claim, oldest first, each with its diff."""
         found = []
-        for info in self.objects.log(self.claim, self.tip):
+        for info in self.objects.log(self.claim, self.tip, *self.main):
             if len(info.parents) != 1:
                 continue
             found.append(
@@ -66,7 +67,8 @@ class Work:
         return found
 
     def subjects(self) -> list[str]:
-        return [c.subject for c in self.objects.log(self.claim, self.tip) if len(c.parents) == 1]
+        log = self.objects.log(self.claim, self.tip, *self.main)
+        return [c.subject for c in log if len(c.parents) == 1]
 
 
 def gather(ctx: Context, slug: str) -> Work:
@@ -97,7 +99,7 @@ def gather(ctx: Context, slug: str) -> Work:
     claimed = claim_commits(hub.snapshot(snap.commit), [slug]).get(slug)
     if claimed is None or claimed.commit is None:
         raise Conflict(f"cannot find the commit that claimed {slug} on main")
-    return Work(slug, claimed.commit, tip, hub.objects)
+    return Work(slug, claimed.commit, tip, hub.objects, (snap.commit,) if snap.commit else ())
 
 
 def session_drift(work: Work, now: int) -> drift_mod.Drift:
@@ -337,8 +339,10 @@ def drift_report(
             ctx.ws.fetch(ctx.config.remote, ctx.branch)
     assert snap.commit is not None
     objects = ctx.ws.objects
-    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}") or snap.commit
     claimed = claim_commits(objects.snapshot(snap.commit), [slug]).get(slug)
     if claimed is None or claimed.commit is None:
         raise Conflict(f"cannot find the commit that claimed {slug} on main")
-    return session_drift(Work(slug, claimed.commit, tip, objects), int(clock()))
+    # without the session branch here, its work is unknown: report none rather than main's
+    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}") or claimed.commit
+    work = Work(slug, claimed.commit, tip, objects, (snap.commit,))
+    return session_drift(work, int(clock()))

@@ -290,13 +290,14 @@ class Objects:
                 c.message,
             )
 
-    def log(self, base: str | None, tip: str) -> list[CommitInfo]:
-        """Commits reachable from `tip` but not from `base`, oldest first."""
+    def log(self, base: str | None, tip: str, *also_hide: str) -> list[CommitInfo]:
+        """Commits reachable from `tip` but not from `base` (nor `also_hide`), oldest first."""
         with git_errors("walking history"):
             sort = pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.REVERSE
             walker = self.repo.walk(tip, sort)
-            if base is not None:
-                walker.hide(base)
+            for hidden in (base, *also_hide):
+                if hidden is not None:
+                    walker.hide(hidden)
             return [self.info(str(c.id)) for c in walker]
 
     def is_ancestor(self, ancestor: str, commit: str) -> bool:
