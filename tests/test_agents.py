@@ -223,3 +223,15 @@ def test_spawn_links_parent_and_child(hub: Hub, capsys: Capsys) -> None:
     assert run_process(hub.repo, "check").returncode == 0
     code, _, err = cli(hub.repo, "spawn", "orphan", "--parent", "2026-01-01-none", capsys=capsys)
     assert code == 1
+
+
+def test_plan_cache_speeds_listing_and_survives_corruption(hub: Hub, capsys: Capsys) -> None:
+    slug = planned(hub, capsys, "cached")
+    code, first, _ = cli(hub.repo, "list", "--json", capsys=capsys)
+    assert code == 0
+    cache = hub.repo / ".git/git-sessions/plans.json"
+    blob = git(hub.hub, "rev-parse", f"main:_AGENTS/sessions/planned/{slug}/SESSION.md").strip()
+    assert blob in json.loads(cache.read_text())["entries"]
+    assert cli(hub.repo, "list", "--json", capsys=capsys)[1] == first
+    cache.write_text("{not json")
+    assert cli(hub.repo, "list", "--json", capsys=capsys)[1] == first

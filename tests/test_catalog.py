@@ -35,6 +35,20 @@ class Tree:
     def text(self, path: str) -> str | None:
         return self.files.get(path)
 
+    def object_id(self, path: str) -> str | None:
+        return path if path in self.files else None
+
+    def folder_files(self, path: str, filename: str) -> dict[str, str]:
+        # the path stands in for a blob id: blob_text resolves it
+        return {
+            name: f"{path}/{name}/{filename}"
+            for name in self.listdir(path)
+            if f"{path}/{name}/{filename}" in self.files
+        }
+
+    def blob_text(self, blob: str) -> str:
+        return self.files[blob]
+
 
 def test_split_front_matter() -> None:
     meta, body = catalog.split_front_matter("---\na: 1\nb: [x]\n---\nbody\n---\nmore\n")

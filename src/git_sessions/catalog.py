@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import yaml
@@ -11,12 +11,18 @@ import yaml
 from git_sessions.errors import BadInput
 from git_sessions.protocol import SESSIONS, STATES, check_slug, is_slug
 
+# libyaml's loader when present: parsing thousands of plans is most of a cold `queue`.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 class Tree(Protocol):
     """What the catalog needs from a snapshot (gitrepo.Snapshot provides it)."""
 
     def listdir(self, path: str) -> list[str]: ...
     def text(self, path: str) -> str | None: ...
+    def object_id(self, path: str) -> str | None: ...
+    def folder_files(self, path: str, filename: str) -> dict[str, str]: ...
+    def blob_text(self, blob: str) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -33,11 +39,19 @@ class Session:
     problems: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["capabilities"] = list(self.capabilities)
-        data["depends_on"] = list(self.depends_on)
-        data["problems"] = list(self.problems)
-        return data
+        # by hand, not dataclasses.asdict: its deep copies dominate a 10,000-session listing
+        return {
+            "slug": self.slug,
+            "state": self.state,
+            "title": self.title,
+            "capabilities": list(self.capabilities),
+            "priority": self.priority,
+            "depends_on": list(self.depends_on),
+            "parent": self.parent,
+            "created": self.created,
+            "path": self.path,
+            "problems": list(self.problems),
+        }
 
 
 def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
@@ -48,7 +62,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     end = text.find("\n---\n", 3)
     if end < 0:
         raise ValueError("front matter is not closed by a '---' line")
-    data = yaml.safe_load(text[4:end]) or {}
+    data = yaml.load(text[4:end], Loader=_LOADER) or {}
     if not isinstance(data, dict):
         raise ValueError("front matter is not a mapping")
     return data, text[end + 5 :]
@@ -64,8 +78,8 @@ def _str_list(value: Any) -> tuple[str, ...]:
     raise ValueError(f"expected a list, got {value!r}")
 
 
-def parse_session(slug: str, state: str, text: str | None) -> Session:
-    """Build a Session from SESSION.md; problems are recorded, not raised."""
+def parse_fields(text: str | None) -> dict[str, Any]:
+    """The machine fields of a SESSION.md, JSON-ready (the same for any slug or state)."""
     problems: list[str] = []
     meta: dict[str, Any] = {}
     if text is None:
@@ -84,18 +98,35 @@ def parse_session(slug: str, state: str, text: str | None) -> Session:
             return default
 
     created = meta.get("created")
+    return {
+        "title": field("title", str, None),
+        "capabilities": list(field("capabilities", _str_list, ())),
+        "priority": field("priority", int, 0),
+        "depends_on": list(field("depends_on", _str_list, ())),
+        "parent": field("parent", str, None),
+        "created": created.isoformat() if isinstance(created, dt.date) else str(created or ""),
+        "problems": problems,
+    }
+
+
+def make_session(slug: str, state: str, fields: dict[str, Any]) -> Session:
     return Session(
         slug=slug,
         state=state,
-        title=field("title", str, slug),
-        capabilities=field("capabilities", _str_list, ()),
-        priority=field("priority", int, 0),
-        depends_on=field("depends_on", _str_list, ()),
-        parent=field("parent", str, None),
-        created=created.isoformat() if isinstance(created, dt.date) else str(created or ""),
+        title=fields["title"] or slug,
+        capabilities=tuple(fields["capabilities"]),
+        priority=fields["priority"],
+        depends_on=tuple(fields["depends_on"]),
+        parent=fields["parent"],
+        created=fields["created"],
         path=f"{SESSIONS}/{state}/{slug}",
-        problems=tuple(problems),
+        problems=tuple(fields["problems"]),
     )
+
+
+def parse_session(slug: str, state: str, text: str | None) -> Session:
+    """Build a Session from SESSION.md; problems are recorded, not raised."""
+    return make_session(slug, state, parse_fields(text))
 
 
 def session_names(tree: Tree, state: str) -> list[str]:
@@ -117,11 +148,23 @@ def load(tree: Tree, slug: str) -> Session:
     return parse_session(slug, states[0], tree.text(f"{SESSIONS}/{states[0]}/{slug}/SESSION.md"))
 
 
-def all_sessions(tree: Tree, states: tuple[str, ...] = STATES) -> list[Session]:
-    """Every session in the given states, in state order then by slug."""
+def all_sessions(
+    tree: Tree, states: tuple[str, ...] = STATES, cache: dict[str, Any] | None = None
+) -> list[Session]:
+    """Every session in the given states, in state order then by slug.
+
+    `cache` maps a SESSION.md blob id to its parsed fields: git names content by its hash,
+    so an entry never goes stale, and a warm scan reads no plan at all.
+    """
     found: list[Session] = []
     for state in states:
+        plans = tree.folder_files(f"{SESSIONS}/{state}", "SESSION.md")
         for slug in session_names(tree, state):
-            text = tree.text(f"{SESSIONS}/{state}/{slug}/SESSION.md")
-            found.append(parse_session(slug, state, text))
+            blob = plans.get(slug)
+            fields = cache.get(blob) if cache is not None and blob else None
+            if fields is None:
+                fields = parse_fields(tree.blob_text(blob) if blob else None)
+                if cache is not None and blob:
+                    cache[blob] = fields
+            found.append(make_session(slug, state, fields))
     return found

@@ -135,7 +135,7 @@ def claim(
         if slug is not None:
             target = check_slug(slug)
         else:
-            ready = queue.claimable(snap, caps)
+            ready = queue.claimable(snap, caps, ctx.plans())
             if not ready:
                 wanted = f" for capabilities {', '.join(caps)}" if caps else ""
                 raise BadInput(
@@ -147,6 +147,7 @@ def claim(
         return _claim_change(ctx, snap, target, who, int(clock()))
 
     published = update_main(ctx.hub, build, timing)
+    ctx.save_plans()
     target = chosen[0]
     path = worktree_path(ctx, target) if make_worktree else None
     setup = None

@@ -20,8 +20,9 @@ from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.gitrepo.objects import Objects
+from git_sessions.handoff import final as final_handoff
 from git_sessions.history import claim_commits
-from git_sessions.journal import final_handoff, learnings_file
+from git_sessions.journal import learnings_file
 from git_sessions.patch import PatchCommit, format_series
 from git_sessions.protocol import (
     ENV_FILE,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
+from git_sessions import plancache
 from git_sessions.config import Config, load_config
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
@@ -16,6 +19,21 @@ from git_sessions.gitrepo import Hub, Snapshot, Workspace, hub_head_branch, open
 class Context:
     ws: Workspace
     config: Config
+    _plans: dict[str, Any] | None = field(default=None, init=False, repr=False)
+    _plans_known: int = field(default=0, init=False, repr=False)
+
+    def plans(self) -> dict[str, Any]:
+        """Parsed plans by SESSION.md blob id (machine-local cache; see plancache)."""
+        if self._plans is None:
+            self._plans = plancache.load(plancache.cache_path(self.ws.common_dir))
+            self._plans_known = len(self._plans)
+        return self._plans
+
+    def save_plans(self) -> None:
+        if self._plans is not None:
+            path = plancache.cache_path(self.ws.common_dir)
+            with contextlib.suppress(OSError):  # a cache that cannot be written is no error
+                plancache.save(path, self._plans, known=self._plans_known)
 
     @cached_property
     def branch(self) -> str:

@@ -178,8 +178,8 @@ def _day(seconds: int) -> str:
 
 def _item(first: str, text: str, *more: str) -> list[str]:
     """One list item: `first` then the text's first line; further lines indented under it."""
-    lines = text.splitlines() or [""]
-    return [f"- {first}{lines[0]}", *(f"  {line}" for line in [*lines[1:], *more])]
+    lines = [line for part in (text, *more) for line in part.splitlines() or [""]]
+    return [f"- {first}{lines[0]}", *(f"  {line}" for line in lines[1:])]
 
 
 def worklog_lines(event: Event) -> list[str]:
@@ -305,77 +305,3 @@ def summarize(past: Sequence[Event]) -> Summary:
         next_steps,
         past[-1] if past else None,
     )
-
-
-def section_items(markdown: str, title: str) -> list[str]:
-    """The list items of the `## <title>` section of a markdown text (placeholders skipped)."""
-    match = re.search(
-        rf"^#+\s*{re.escape(title)}\s*$(.*?)(?=^#+\s|\Z)", markdown, re.M | re.S | re.I
-    )
-    if match is None:
-        return []
-    items = []
-    for line in match.group(1).splitlines():
-        stripped = re.sub(r"^\s*(?:[-*]|\d+\.)\s+(?:\[[ xX]\]\s+)?", "", line, count=1)
-        if stripped != line and stripped.strip() and not stripped.startswith("_"):
-            items.append(stripped.strip())
-    return items
-
-
-@dataclass(frozen=True)
-class HandoffFacts:
-    slug: str
-    title: str
-    status: str  # "active", "completed", "abandoned: <reason>"
-    when: int
-    agent: str | None
-    commits: Sequence[str]  # subjects, oldest first
-    files: Sequence[str]
-    uncommitted: Sequence[str] = ()
-    plan_next_steps: Sequence[str] = ()
-
-
-def render_handoff(facts: HandoffFacts, past: Sequence[Event]) -> str:
-    """HANDOFF.md: where the session stands, for whoever picks it up next."""
-    summary = summarize(past)
-    journal = re.compile(
-        rf"\[{re.escape(facts.slug)}\] docs: (?:(?:{'|'.join(KINDS)}) |capture learning)"
-    )
-    work = [c for c in facts.commits if not journal.match(c)]
-    done = [m for m, d in summary.milestones.items() if d]
-    todo = [m for m, d in summary.milestones.items() if not d]
-    steps = summary.next_steps or [*facts.plan_next_steps, *todo]
-    note = next((str(e.metadata["note"]) for e in reversed(past) if e.metadata.get("note")), "")
-
-    def bullets(items: Iterable[str], empty: str = "_None._") -> list[str]:
-        lines = [f"- {i}" for i in items]
-        return lines or [empty]
-
-    metrics = ", ".join(f"{k} {v}" for k, v in sorted(summary.metrics.items()))
-    lines = [
-        f"# Handoff: {facts.slug}",
-        "",
-        f"- Title: {facts.title}",
-        f"- Status: {facts.status} (as of {iso(facts.when)})",
-        *([f"- Agent: {facts.agent}"] if facts.agent else []),
-        f"- Commits since the claim: {len(work)}, and {len(facts.commits) - len(work)} journal",
-        f"- Milestones: {len(done)} of {len(done) + len(todo)} reached",
-        *([f"- Metrics: {metrics}"] if metrics else []),
-        "",
-        "## Files touched",
-        *bullets(facts.files),
-    ]
-    if facts.uncommitted:
-        lines += ["", "## Uncommitted changes", *bullets(facts.uncommitted)]
-    lines += ["", "## Decisions"]
-    lines += [
-        f"- {d.text} (rationale: {d.metadata.get('rationale', '-')})" for d in summary.decisions
-    ] or ["_None._"]
-    lines += ["", "## Milestones"]
-    lines += [f"- [{'x' if d else ' '}] {m}" for m, d in summary.milestones.items()] or ["_None._"]
-    lines += ["", "## Blockers", *bullets(summary.blockers)]
-    lines += ["", "## Next steps", *bullets(steps)]
-    if note:
-        lines += ["", "## Notes", note]
-    lines += ["", "## Commits", *bullets(work)]
-    return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""The session journal: worklog.md, events.jsonl, HANDOFF.md and learnings, on the session branch.
+"""The session journal: worklog.md, events.jsonl and learnings, on the session branch.
 
 Every entry is one commit built in memory on the session branch (the worktree's files and index
 follow, so it stays clean), holding the worklog line and the events.jsonl line together. Only
@@ -21,13 +21,10 @@ from git_sessions.claiming import holder, parse_env, worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput, Error
-from git_sessions.history import claim_commits
 from git_sessions.protocol import ENV_FILE, KNOWLEDGE, session_dir
 
 WORKLOG = "worklog.md"
 EVENTS = "events.jsonl"
-HANDOFF = "HANDOFF.md"
-PLAN = "active-plan.md"
 
 # current texts of the paths (None if absent) -> (their new texts, the commit message)
 Update = Callable[[Mapping[str, str | None]], tuple[Mapping[str, str], str]]
@@ -238,115 +235,7 @@ def learn(
     return Entry(slug, path, done.commit, done.paths, done.note)
 
 
-# --------------------------------------------------------------------------- handoff, crash
-
-
-def _local_work(ctx: Context, slug: str) -> tuple[list[str], list[str]]:
-    """(subjects of the session's commits, files they touched outside _AGENTS/), from the
-    local branch alone: no hub round trip."""
-    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
-    if tip is None:
-        return [], []
-    claimed = claim_commits(ctx.ws.snapshot(tip), [slug]).get(slug)
-    base = claimed.commit if claimed is not None else None
-    log = [c for c in ctx.ws.objects.log(base, tip) if len(c.parents) == 1]
-    files = ctx.ws.objects.changed_files(base, tip) if base else []
-    return [c.subject for c in log], [f for f in files if not f.startswith("_AGENTS/")]
-
-
-def handoff_text(
-    slug: str,
-    status: str,
-    read: Callable[[str], str | None],
-    past: Sequence[events.Event],
-    facts: Mapping[str, Any],
-) -> str:
-    """HANDOFF.md for `slug` from its active folder (read through `read`) and its events."""
-    from git_sessions.catalog import parse_session
-
-    plan = read(session_file(slug, "SESSION.md"))
-    return events.render_handoff(
-        events.HandoffFacts(
-            slug=slug,
-            title=parse_session(slug, "active", plan).title,
-            status=status,
-            when=int(facts["when"]),
-            agent=facts.get("agent"),
-            commits=facts.get("commits", ()),
-            files=facts.get("files", ()),
-            uncommitted=facts.get("uncommitted", ()),
-            plan_next_steps=events.section_items(
-                read(session_file(slug, PLAN)) or "", "Next steps"
-            ),
-        ),
-        past,
-    )
-
-
-def final_handoff(
-    slug: str,
-    status: str,
-    read: Callable[[str], str | None],
-    *,
-    when: int,
-    agent: Identity,
-    commits: Sequence[str],
-    files: Sequence[str],
-) -> str:
-    """HANDOFF.md as `complete` and `abandon` write it, from the session's last tree."""
-    past = events.parse_jsonl(read(session_file(slug, EVENTS)) or "")
-    facts = {
-        "when": when,
-        "agent": f"{agent.name} <{agent.email}>",
-        "commits": list(commits),
-        "files": [f for f in files if not f.startswith("_AGENTS/")],
-    }
-    return handoff_text(slug, status, read, past, facts)
-
-
-def handoff(
-    ctx: Context,
-    slug: str,
-    next_steps: Sequence[str] = (),
-    note: str | None = None,
-    *,
-    commit: bool = True,
-    clock: Callable[[], float] | None = None,
-    environ: Mapping[str, str] | None = None,
-) -> Recorded:
-    """Write HANDOFF.md (status, files touched, decisions, blockers, next steps) and log it."""
-    now = now_of(clock)
-    subjects, files = _local_work(ctx, slug)
-    wt = session_worktree(ctx, slug)
-    dirty = ctx.ws.status_dirty(wt, untracked=True) if wt else []
-    journal_files = {session_file(slug, n) for n in (WORKLOG, EVENTS, HANDOFF)}
-    env = dict(os.environ) if environ is None else environ
-    who = session_identity(ctx, slug, env)
-    facts = {
-        "when": now,
-        "agent": f"{who.name} <{who.email}>",
-        "commits": subjects,
-        "files": files,
-        "uncommitted": [f for f in dirty if f not in journal_files],
-    }
-
-    def read(path: str) -> str | None:
-        if wt is not None:
-            return (wt / path).read_text() if (wt / path).is_file() else None
-        tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
-        return ctx.ws.snapshot(tip).text(path)
-
-    def render(_: str | None, past: Sequence[events.Event]) -> str:
-        return handoff_text(slug, "active", read, past, facts)
-
-    return record(
-        ctx,
-        slug,
-        lambda _: events.handoff_event(next_steps, note, now),
-        extra={session_file(slug, HANDOFF): render},
-        commit=commit,
-        environ=env,
-    )
+# --------------------------------------------------------------------------- crash and recovery
 
 
 def crash(

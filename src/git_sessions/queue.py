@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from git_sessions import catalog
 from git_sessions.catalog import Session, Tree
@@ -20,12 +21,14 @@ def order_key(session: Session) -> tuple[int, str, str]:
     return (-session.priority, session.created or session.slug[-10:], session.slug)
 
 
-def candidates(tree: Tree, capabilities: Iterable[str]) -> list[Candidate]:
+def candidates(
+    tree: Tree, capabilities: Iterable[str], cache: dict[str, Any] | None = None
+) -> list[Candidate]:
     """Every planned session in claim order, with the reason it is not claimable, if any."""
     have = set(capabilities)
     completed = set(catalog.session_names(tree, "completed"))
     result: list[Candidate] = []
-    for session in sorted(catalog.all_sessions(tree, ("planned",)), key=order_key):
+    for session in sorted(catalog.all_sessions(tree, ("planned",), cache), key=order_key):
         reason = None
         blocked = [d for d in session.depends_on if d not in completed]
         missing = [c for c in session.capabilities if c not in have]
@@ -39,5 +42,7 @@ def candidates(tree: Tree, capabilities: Iterable[str]) -> list[Candidate]:
     return result
 
 
-def claimable(tree: Tree, capabilities: Iterable[str]) -> list[Session]:
-    return [c.session for c in candidates(tree, capabilities) if c.reason is None]
+def claimable(
+    tree: Tree, capabilities: Iterable[str], cache: dict[str, Any] | None = None
+) -> list[Session]:
+    return [c.session for c in candidates(tree, capabilities, cache) if c.reason is None]

@@ -119,16 +119,19 @@ def _commit(
 # --------------------------------------------------------------------------- reading sessions
 
 
-def branch_tip(ctx: Context, slug: str, *, fetch: bool) -> tuple[Objects, str, str] | None:
+def branch_tip(
+    ctx: Context, slug: str, *, fetch: bool, heads: Mapping[str, str] | None = None
+) -> tuple[Objects, str, str] | None:
     """The session branch: this clone's, else the hub's (fetched from a remote hub if
-    `fetch`); with the objects that hold it and where it was found."""
+    `fetch`); with the objects that hold it and where it was found. `heads`: a local hub's
+    branches, when the caller has listed them already."""
     ref = f"refs/heads/{worktree.branch_name(slug)}"
     tip = ctx.ws.ref_target(ref)
     if tip is not None:
         return ctx.ws.objects, tip, "local branch"
     hub = ctx.hub
     if isinstance(hub, LocalHub):
-        found = hub.heads().get(ref)
+        found = (hub.heads() if heads is None else heads).get(ref)
         return (hub.objects, found, "hub branch") if found else None
     tracking = f"refs/remotes/{ctx.config.remote}/{worktree.branch_name(slug)}"
     if fetch and ref in hub.heads():
@@ -142,13 +145,14 @@ def trace(ctx: Context, slug: str) -> Trace:
     """Everything recorded about `slug`: its commits and its journal events."""
     snap = ctx.main()
     state = transitions.current_state(snap, slug)
-    title = catalog.parse_session(slug, state, snap.text(f"{session_dir(state, slug)}/SESSION.md"))
+    plan = snap.text(f"{session_dir(state, slug)}/SESSION.md")
+    title = catalog.parse_session(slug, state, plan).title
     if state == "active":
-        return _active(ctx, snap, slug, title.title)
+        return _active(ctx, snap, slug, title)
     if state in ENDINGS:
-        return _ended(snap, slug, state, title.title)
+        return _ended(snap, slug, state, title)
     text = snap.text(session_file(slug, EVENTS, state)) or ""
-    return Trace(slug, state, title.title, None, "main", None, None, None, (), _link(text, [], {}))
+    return Trace(slug, state, title, None, "main", None, None, None, (), _link(text, [], {}))
 
 
 def _active(ctx: Context, snap: Snapshot, slug: str, title: str) -> Trace:
@@ -172,10 +176,10 @@ def _active(ctx: Context, snap: Snapshot, slug: str, title: str) -> Trace:
         if base is not None:
             info = objects.info(base)
             commits.append(_commit(base, info.time, info.author, info.message, slug, 0, "claim"))
-            owners = [None] * _lines(objects.snapshot(base).text(path))
+            owners = [None] * _lines(objects.snapshot(base).read(path))
         for seq, info in enumerate(objects.log(base, tip), start=1):
             seqs[info.id] = seq
-            owners += [info.id] * (_lines(objects.snapshot(info.id).text(path)) - len(owners))
+            owners += [info.id] * (_lines(objects.snapshot(info.id).read(path)) - len(owners))
             if len(info.parents) == 1:
                 commits.append(_commit(info.id, info.time, info.author, info.message, slug, seq))
         wt = worktree_path(ctx, slug)
@@ -188,8 +192,8 @@ def _active(ctx: Context, snap: Snapshot, slug: str, title: str) -> Trace:
     return Trace(slug, "active", title, owner, source, claimed, None, tip, tuple(commits), linked)
 
 
-def _lines(text: str | None) -> int:
-    return (text or "").count("\n")
+def _lines(data: bytes | None) -> int:
+    return (data or b"").count(b"\n")
 
 
 def _link(
@@ -274,9 +278,11 @@ def parse_patch(text: str) -> list[PatchEntry]:
         chunk = text[match.end() + 1 : end]
         msg = email.message_from_string(chunk)
         payload = msg.get_payload()
-        body, _, diff = (payload if isinstance(payload, str) else "").partition("\n---\n")
-        if body.startswith("---\n"):  # no body: the separator comes first
-            body, diff = "", body[4:] + diff
+        payload = payload if isinstance(payload, str) else ""
+        if payload.startswith("---\n"):  # no body: the separator comes first
+            body, diff = "", payload[4:]
+        else:
+            body, _, diff = payload.partition("\n---\n")
         subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _header(msg["Subject"]))
         name, mail = email.utils.parseaddr(_header(msg["From"]))
         when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
@@ -370,12 +376,13 @@ def search(ctx: Context, text: str, states: Sequence[str] = STATES) -> list[Hit]
     if not needle:
         raise BadInput("search needs some text")
     snap = ctx.main()
+    heads = ctx.hub.heads() if isinstance(ctx.hub, LocalHub) else None
     hits: list[Hit] = []
     for state in states:
         for slug in catalog.session_names(snap, state):
             tree, source = snap, "main"
             if state == "active":
-                found = branch_tip(ctx, slug, fetch=False)
+                found = branch_tip(ctx, slug, fetch=False, heads=heads)
                 if found is not None:
                     tree, source = found[0].snapshot(found[1]), found[2]
             paths = [f"{session_dir(state, slug)}/{name}" for name in SEARCHED]

@@ -62,7 +62,8 @@ def watch(
             first = False
             snap = ctx.main()
             seen = snap.commit
-            ready = queue.claimable(snap, caps)
+            ready = queue.claimable(snap, caps, ctx.plans())
+            ctx.save_plans()
             if ready and not do_claim:
                 emit(Event("found", ready[0].slug, f"{len(ready)} claimable"))
                 if once:

@@ -32,7 +32,10 @@ def queue_(
 
     ctx = context()
     caps = capability or list(ctx.config.capabilities)
-    found = [c for c in queue.candidates(ctx.main(), caps) if show_all or c.reason is None]
+    found = [
+        c for c in queue.candidates(ctx.main(), caps, ctx.plans()) if show_all or c.reason is None
+    ]
+    ctx.save_plans()
     if as_json:
         emit_json(
             [

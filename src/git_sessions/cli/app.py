@@ -48,8 +48,11 @@ def context() -> Context:
 
 
 def emit_json(data: Any, *, line: bool = False) -> None:
-    """Pretty JSON, or with `line` one compact object per line (for event streams)."""
-    text = json.dumps(data, sort_keys=True) if line else json.dumps(data, indent=2, sort_keys=True)
+    """Indented JSON for small answers; compact for big lists (json's C encoder only runs
+    without indent) and, with `line`, one object per line for event streams."""
+    big = isinstance(data, list) and len(data) > 200
+    indent = None if line or big else 2
+    text = json.dumps(data, indent=indent, sort_keys=True)
     sys.stdout.write(text + "\n")
     sys.stdout.flush()
 

@@ -194,11 +194,11 @@ def handoff(
     as_json: bool = JSON,
 ) -> None:
     """Write HANDOFF.md: status, files touched, decisions, milestones, blockers, next steps."""
-    from git_sessions import journal
+    from git_sessions import handoff as handoff_md
 
     ctx = context()
     slug = _slug(session)
-    done = journal.handoff(ctx, slug, next_step, note_text, commit=not no_commit)
+    done = handoff_md.write(ctx, slug, next_step, note_text, commit=not no_commit)
     _report(done, as_json)
 
 

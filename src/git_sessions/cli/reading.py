@@ -27,8 +27,9 @@ def list_(
     """List sessions, read straight from the hub's main."""
     from git_sessions import catalog
 
-    snap = context().main()
-    sessions = catalog.all_sessions(snap, (state,) if state else STATES)
+    ctx = context()
+    sessions = catalog.all_sessions(ctx.main(), (state,) if state else STATES, ctx.plans())
+    ctx.save_plans()
     if as_json:
         emit_json([s.to_json() for s in sessions])
         return

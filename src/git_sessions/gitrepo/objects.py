@@ -71,6 +71,28 @@ class Snapshot:
         obj = self._object(path)
         return [e.name for e in obj if e.name] if isinstance(obj, pygit2.Tree) else []
 
+    def folder_files(self, path: str, filename: str) -> dict[str, str]:
+        """For each folder directly under `path`, the blob id of its `filename`, if any.
+
+        One pass over the (possibly huge) folder: looking each path up from the root would
+        parse that folder's tree again for every entry.
+        """
+        obj = self._object(path)
+        if not isinstance(obj, pygit2.Tree):
+            return {}
+        found: dict[str, str] = {}
+        for entry in obj:
+            if isinstance(entry, pygit2.Tree) and entry.name:
+                try:
+                    found[entry.name] = str(entry[filename].id)
+                except KeyError:
+                    continue
+        return found
+
+    def blob_text(self, blob: str) -> str:
+        obj = self._repo[blob]
+        return obj.data.decode("utf-8", errors="replace") if isinstance(obj, pygit2.Blob) else ""
+
     def files(self, path: str) -> Iterator[tuple[str, bytes]]:
         """(path, content) of every file under folder `path`, recursively."""
         obj = self._object(path)

@@ -1,0 +1,102 @@
+"""`git-sessions queue --json` over many planned sessions, cold and warm, against the floor.
+
+The floor is `git ls-tree -r` of the same tree: listing what is there, no plan read. Cold means
+no plan cache (every SESSION.md parsed); warm means the cache keyed by blob id is filled.
+
+    .venv/bin/python bench/queue.py [--sessions 10000] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "git_sessions"]
+PLAN = (
+    "---\ntitle: task {n}\ncapabilities: [{caps}]\npriority: {pri}\ndepends_on: []\n"
+    "parent: null\ncreated: 2026-01-01\n---\n# task {n}\n\n## Acceptance criteria\n- [ ] done\n"
+)
+
+
+def sealed_env(home: Path) -> dict[str, str]:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / ".gitconfig").write_text("[user]\n\tname = Bench\n\temail = bench@example.com\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SESSION_"))}
+    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", PYTHONPATH=str(ROOT / "src"))
+    return env
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def setup(base: Path, count: int, env: dict[str, str]) -> Path:
+    hub, repo = base / "hub.git", base / "repo"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(hub)], check=True, env=env)
+    subprocess.run(["git", "clone", "-q", str(hub), str(repo)], check=True, env=env,
+                   capture_output=True)  # fmt: skip
+    (repo / "README.md").write_text("bench\n")
+    subprocess.run(["git", "add", "."], cwd=repo, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", "init"], cwd=repo, check=True, env=env)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=repo, check=True, env=env)
+    subprocess.run([*CLI, "init"], cwd=repo, check=True, env=env, capture_output=True)
+    subprocess.run(["git", "pull", "-q"], cwd=repo, check=True, env=env)
+    planned = repo / "_AGENTS/sessions/planned"
+    for n in range(count):
+        folder = planned / f"2026-01-01-task-{n:05d}"
+        folder.mkdir()
+        caps = "python" if n % 3 else "rust"
+        (folder / "SESSION.md").write_text(PLAN.format(n=n, caps=caps, pri=n % 7))
+    subprocess.run(["git", "add", "_AGENTS"], cwd=repo, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", "plan"], cwd=repo, check=True, env=env)
+    subprocess.run(["git", "push", "-q", "origin", "main"], cwd=repo, check=True, env=env)
+    return repo
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sessions", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    base = Path(tempfile.mkdtemp(prefix="gs-bench-queue-"))
+    try:
+        env = sealed_env(base / "home")
+        env["PYTHONPYCACHEPREFIX"] = str(base / "pycache")
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        print(f"building {args.sessions} planned sessions ...", flush=True)
+        repo = setup(base, args.sessions, env)
+        cache = repo / ".git/git-sessions/plans.json"
+        queue = [*CLI, "queue", "--json", "-c", "python"]
+        run(queue, repo, env)  # compile bytecode once, like an installed package
+        floor, cold, warm = [], [], []
+        for _ in range(args.repeat):
+            floor.append(run(["git", "ls-tree", "-r", "main"], repo, env))
+            cache.unlink(missing_ok=True)
+            cold.append(run(queue, repo, env))
+            warm.append(run(queue, repo, env))
+        startup = statistics.median(run([*CLI, "--help"], repo, env) for _ in range(args.repeat))
+        f, c, w = (statistics.median(x) for x in (floor, cold, warm))
+        print(f"\nqueue --json over {args.sessions} planned sessions (median of {args.repeat})")
+        print(f"{'git ls-tree -r (floor)':<28}{f * 1000:9.1f} ms")
+        print(f"{'git-sessions --help':<28}{startup * 1000:9.1f} ms  (process start-up)")
+        print(f"{'queue --json, cold cache':<28}{c * 1000:9.1f} ms  ratio to floor {c / f:6.1f}")
+        print(f"{'queue --json, warm cache':<28}{w * 1000:9.1f} ms  ratio to floor {w / f:6.1f}")
+        print(f"warm minus start-up: {(w - startup) * 1000:.1f} ms of work")
+        print(f"target: cold < 1000 ms: {'met' if c < 1.0 else 'MISSED'}")
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

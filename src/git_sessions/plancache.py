@@ -1,0 +1,36 @@
+"""A machine-local cache of parsed plans, keyed by SESSION.md blob id, in the git dir."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+VERSION = 1
+
+
+def cache_path(common_dir: Path) -> Path:
+    return common_dir / "git-sessions" / "plans.json"
+
+
+def load(path: Path) -> dict[str, Any]:
+    """The cache, or an empty one if it is missing, unreadable or of another version."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != VERSION:
+        return {}
+    entries = data.get("entries")
+    return dict(entries) if isinstance(entries, dict) else {}
+
+
+def save(path: Path, entries: dict[str, Any], *, known: int) -> None:
+    """Write the cache atomically if it gained entries since it was loaded with `known`."""
+    if len(entries) == known:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    temp.write_text(json.dumps({"version": VERSION, "entries": entries}, separators=(",", ":")))
+    os.replace(temp, path)
