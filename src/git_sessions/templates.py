@@ -6,12 +6,14 @@ import shlex
 from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
 import yaml
 
 from git_sessions.errors import BadInput
+
+if TYPE_CHECKING:
+    import jinja2
 from git_sessions.protocol import TEMPLATES_DIR
 
 NAMES = (
@@ -43,6 +45,8 @@ def _yaml_scalar(value: Any) -> str:
 
 
 def _environment(read_override: Callable[[str], str | None]) -> jinja2.Environment:
+    import jinja2  # imported when a template is rendered, not by every command
+
     def load(name: str) -> str | None:
         override = read_override(f"{TEMPLATES_DIR}/{name}")
         if override is not None:
@@ -65,6 +69,8 @@ def render(
     name: str, context: Mapping[str, Any], read_override: Callable[[str], str | None]
 ) -> str:
     """Render template `name`; a variable the template needs but `context` lacks is an error."""
+    import jinja2
+
     env = _environment(read_override)
     try:
         return env.get_template(name).render(**context)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import threading
-from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, table
+from git_sessions.cli.app import app, context, emit_json, note, out, session_slug, table
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 
 if TYPE_CHECKING:
@@ -130,11 +128,10 @@ def heartbeat(
     as_json: bool = JSON,
 ) -> None:
     """Show life: push the session branch to the hub and renew the lease on main."""
-    from git_sessions.claiming import current_slug
     from git_sessions.leases import renew
 
     ctx = context()
-    result = renew(ctx, current_slug(slug, Path.cwd(), dict(os.environ)), force=True)
+    result = renew(ctx, session_slug(slug), force=True)
     if as_json:
         emit_json(result.__dict__)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,13 @@ def _root(
 def start_directory() -> Path:
     """The -C directory (default: the current one); relative paths in options resolve here."""
     return _start["directory"]
+
+
+def session_slug(explicit: str | None) -> str:
+    """The session a command acts on: the argument, $SESSION_ID, or the worktree of -C."""
+    from git_sessions.claiming import current_slug
+
+    return current_slug(explicit, start_directory().resolve(), dict(os.environ))
 
 
 def context() -> Context:

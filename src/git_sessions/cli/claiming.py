@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shlex
-from pathlib import Path
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out
+from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 
 
@@ -68,7 +66,7 @@ def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION
     from git_sessions import claiming
 
     ctx = context()
-    name = claiming.current_slug(slug, Path.cwd(), dict(os.environ))
+    name = session_slug(slug)
     text = claiming.env_text(ctx, name)
     out("\n".join(line for line in text.splitlines() if line.startswith("export ")))
 

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out
+from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 
 SLUG = typer.Argument(None, help="The session (default: $SESSION_ID or the worktree you are in).")
 
 
 def _slug(slug: str | None) -> str:
-    from git_sessions.claiming import current_slug
-
-    return current_slug(slug, Path.cwd(), dict(os.environ))
+    return session_slug(slug)
 
 
 @app.command()

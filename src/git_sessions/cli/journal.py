@@ -3,13 +3,12 @@ recover, handoff (entries on the session branch); history, status, search; hooks
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, start_directory
+from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
 from git_sessions.cli.authoring import JSON
 
 if TYPE_CHECKING:
@@ -25,9 +24,7 @@ SLUG = typer.Argument(None, help="The session (default: $SESSION_ID or the workt
 
 
 def _slug(slug: str | None) -> str:
-    from git_sessions.claiming import current_slug
-
-    return current_slug(slug, start_directory().resolve(), dict(os.environ))
+    return session_slug(slug)
 
 
 def _record(
