@@ -155,9 +155,8 @@ def run_process(
     )
 
 
-@pytest.fixture(scope="session")
-def hub_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("template")
+def _one_commit_hub(base: Path) -> dict[str, str]:
+    """A bare hub with one commit on main and a clone of it, under `base`; the sealed env."""
     env = seal(dict(os.environ), base / "home")
     hub, repo = base / "hub.git", base / "repo"
     subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(hub)], check=True, env=env)
@@ -171,6 +170,14 @@ def hub_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["push", "-q", "origin", "main"],
     ):
         subprocess.run(["git", *cmd], cwd=repo, check=True, env=env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def hub_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("template")
+    env = _one_commit_hub(base)
+    repo = base / "repo"
     result = subprocess.run(
         [sys.executable, "-m", "git_sessions", "-C", str(repo), "init"],
         env=env,
@@ -195,19 +202,7 @@ def hub(hub_template: Path, tmp_path: Path) -> Iterator[Hub]:
 def plain_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Like hub_template, but git-sessions has not been initialised: one commit on main."""
     base = tmp_path_factory.mktemp("plain")
-    env = seal(dict(os.environ), base / "home")
-    hub, repo = base / "hub.git", base / "repo"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(hub)], check=True, env=env)
-    subprocess.run(
-        ["git", "clone", "-q", str(hub), str(repo)], check=True, env=env, capture_output=True
-    )
-    (repo / "README.md").write_text("# project\n")
-    for cmd in (
-        ["add", "README.md"],
-        ["commit", "-qm", "initial commit"],
-        ["push", "-q", "origin", "main"],
-    ):
-        subprocess.run(["git", *cmd], cwd=repo, check=True, env=env)
+    _one_commit_hub(base)
     return base
 
 

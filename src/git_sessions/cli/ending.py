@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import typer
 
 from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 
+if TYPE_CHECKING:
+    from git_sessions.context import Context
+    from git_sessions.edits import Identity
+
 SLUG = typer.Argument(None, help="The session (default: $SESSION_ID or the worktree you are in).")
 
 
 def _slug(slug: str | None) -> str:
     return session_slug(slug)
+
+
+def _acting(ctx: Context, slug: str, agent: str | None, email: str | None) -> Identity:
+    """Who ends the session: --agent/--email if given, else the session's own identity."""
+    from git_sessions.journal import session_identity
+
+    return ctx.identity(agent, email) if agent or email else session_identity(ctx, slug, os.environ)
 
 
 @app.command()
@@ -29,11 +41,10 @@ def complete(
 ) -> None:
     """Squash-merge the session into main with its patch and drift report, archive it."""
     from git_sessions import completing
-    from git_sessions.journal import session_identity
 
     ctx = context()
     name = _slug(slug)
-    who = ctx.identity(agent, email) if agent or email else session_identity(ctx, name, os.environ)
+    who = _acting(ctx, name, agent, email)
     result = completing.complete(ctx, name, who, message=message, kind=kind)
     if as_json:
         emit_json(result.__dict__)
@@ -57,11 +68,10 @@ def abandon(
 ) -> None:
     """Stop a session: active -> abandoned, reason in its worklog, work kept as patch and branch."""
     from git_sessions import completing
-    from git_sessions.journal import session_identity
 
     ctx = context()
     name = _slug(slug)
-    who = ctx.identity(agent, email) if agent or email else session_identity(ctx, name, os.environ)
+    who = _acting(ctx, name, agent, email)
     result = completing.abandon(ctx, name, who, reason)
     if as_json:
         emit_json(result.__dict__)
