@@ -235,3 +235,30 @@ def test_plan_cache_speeds_listing_and_survives_corruption(hub: Hub, capsys: Cap
     assert cli(hub.repo, "list", "--json", capsys=capsys)[1] == first
     cache.write_text("{not json")
     assert cli(hub.repo, "list", "--json", capsys=capsys)[1] == first
+
+
+def test_a_reaped_agent_cannot_touch_the_new_holders_session(hub: Hub, capsys: Capsys) -> None:
+    slug = planned(hub, capsys, "taken", "over")
+    code, out, _ = cli(hub.repo, "claim", slug, "--json", *as_agent("alice"), capsys=capsys)
+    assert code == 0
+    old_wt = Path(json.loads(out)["worktree"])
+    time.sleep(2.1)  # lock times are whole seconds
+    assert cli(hub.repo, "reap", "--older-than", "1s", capsys=capsys)[0] == 0
+    other = hub.clone("bob-machine")
+    result = run_process(other, "claim", slug, "--json", *as_agent("bob"))
+    assert result.returncode == 0, result.stderr
+    bob_wt = Path(json.loads(result.stdout)["worktree"])
+    (bob_wt / "bob.txt").write_text("bob\n")
+    git(bob_wt, "add", "bob.txt")
+    git(bob_wt, "commit", "-qm", f"[{slug}] feat: bob")
+    assert run_process(other, "heartbeat", slug).returncode == 0
+    bob_tip = git(hub.hub, "rev-parse", f"session/{slug}").strip()
+    before = hub.main()
+    (old_wt / "alice.txt").write_text("stale\n")
+    git(old_wt, "add", "alice.txt")
+    git(old_wt, "commit", "-qm", f"[{slug}] feat: stale")
+    stale = run_process(old_wt, "heartbeat", slug)
+    assert stale.returncode == 3
+    assert "now held by bob <bob@agents.test>" in stale.stderr
+    assert git(hub.hub, "rev-parse", f"session/{slug}").strip() == bob_tip
+    assert hub.main() == before

@@ -72,7 +72,7 @@ def _renew(ctx: Context, slug: str) -> str | None:
     from git_sessions import leases
 
     try:
-        leases.renew(ctx, slug)
+        leases.renew(ctx, slug, who=session_identity(ctx, slug, os.environ))
     except Error as exc:
         return f"the journal entry is committed locally, but the hub was not updated: {exc.message}"
     return None

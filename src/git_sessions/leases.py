@@ -91,30 +91,55 @@ class Renewal:
 
 
 def push_branch(ctx: Context, slug: str) -> str | None:
-    """Push the local session branch to the hub (the agent owns it, so force is safe)."""
+    """Push the local session branch to the hub, fast-forward only: a branch that moved on
+    there (a later holder continued it) is never overwritten."""
     branch = worktree.branch_name(slug)
     tip = ctx.ws.ref_target(f"refs/heads/{branch}")
     if tip is None:
         return None
-    ctx.ws.push(ctx.config.remote, tip, f"refs/heads/{branch}", force=True)
+    if not ctx.ws.push(ctx.config.remote, tip, f"refs/heads/{branch}"):
+        raise Conflict(
+            f"the hub's {branch} has commits this clone does not have",
+            hint="another holder continued the session; fetch and look before pushing",
+        )
     return tip
 
 
+def check_holder(snap: Snapshot, slug: str, who: Identity | None) -> None:
+    """Refuse to act for a claim that is no longer `who`'s (released, reaped, reclaimed)."""
+    state = transitions.current_state(snap, slug)
+    if state != "active":
+        raise Conflict(
+            f"session {slug} is {state}: the claim was released or reaped",
+            hint="stop working on it, or claim it again",
+        )
+    owner = holder(snap, slug)
+    if who is not None and owner is not None and (owner.name, owner.email) != (who.name, who.email):
+        raise Conflict(
+            f"session {slug} is now held by {owner.name} <{owner.email}>",
+            hint="your claim was reaped; stop working on it",
+        )
+
+
 def renew(
-    ctx: Context, slug: str, *, force: bool = False, clock: Callable[[], float] = time.time
+    ctx: Context,
+    slug: str,
+    *,
+    who: Identity | None = None,
+    force: bool = False,
+    clock: Callable[[], float] = time.time,
 ) -> Renewal:
     """Show life for `slug`: back its branch up on the hub and renew the lock line on main
     (always with `force`, else once half the TTL has passed, so journal entries do not each
     add a commit to main). A claim that was reaped or released meanwhile is a Conflict."""
+    check_holder(ctx.main(), slug, who)
     pushed = push_branch(ctx, slug)
     ttl = parse_duration(ctx.config.lease_ttl)
     now = int(clock())
     renewed = [False]
 
     def build(snap: Snapshot) -> Change | None:
-        state = transitions.current_state(snap, slug)
-        if state != "active":
-            raise Conflict(f"session {slug} is {state}: the claim was released or reaped")
+        check_holder(snap, slug, who)
         entries, _ = parse_lock(snap.text(LOCK_FILE) or "")
         mine = [e for e in entries if e.slug == slug]
         if mine and not force and now - mine[0].since < ttl // 2:

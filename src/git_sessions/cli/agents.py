@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import signal
 import threading
 from types import FrameType
@@ -128,10 +129,12 @@ def heartbeat(
     as_json: bool = JSON,
 ) -> None:
     """Show life: push the session branch to the hub and renew the lease on main."""
+    from git_sessions.journal import session_identity
     from git_sessions.leases import renew
 
     ctx = context()
-    result = renew(ctx, session_slug(slug), force=True)
+    name = session_slug(slug)
+    result = renew(ctx, name, who=session_identity(ctx, name, os.environ), force=True)
     if as_json:
         emit_json(result.__dict__)
     else:
