@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -273,3 +274,16 @@ def test_release_refuses_untracked_files_in_the_worktree(
     code, _, err = cli(hub.repo, "release", slug, capsys=capsys)
     assert code == 1 and "notes.txt" in err
     assert (wt / "notes.txt").exists()
+
+
+def test_a_deleted_current_directory_is_a_clear_error(tmp_path: Path) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    result = subprocess.run(
+        ["sh", "-c", f'cd "{gone}" && rmdir "{gone}" && "$0" -m git_sessions list', sys.executable],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: the current directory no longer exists")

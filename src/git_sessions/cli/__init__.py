@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
@@ -19,6 +20,12 @@ EXIT_INTERRUPTED = 130
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the process exit code (DESIGN.md section 3)."""
     command = typer.main.get_command(app)
+    try:
+        os.getcwd()
+    except FileNotFoundError:  # e.g. a shell still inside a worktree that was removed
+        sys.stderr.write("error: the current directory no longer exists\n")
+        sys.stderr.write("hint: cd to the repository (or pass -C PATH) and run it again\n")
+        return 1
     try:
         result = command.main(
             args=sys.argv[1:] if argv is None else argv,
