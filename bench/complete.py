@@ -31,7 +31,6 @@ import argparse
 import json
 import os
 import pstats
-import resource
 import shutil
 import statistics
 import subprocess
@@ -42,18 +41,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DATE = "2026-01-01"
-SESSIONS = "_AGENTS/sessions"
-LOCK = f"{SESSIONS}/sessions.lock"
-SESSION_MD = (
-    "---\ntitle: task {n}\ncapabilities: []\npriority: 0\ndepends_on: []\n"
-    "parent: null\ncreated: 2026-01-01\n---\n# body\n"
+from _support import (
+    DATE,
+    LOCK,
+    OTHER_FILES,
+    SESSION_MD,
+    SESSIONS,
+    BenchFailure,
+    Env,
+    children_cpu,
+    seal,
+    source_revision,
 )
-OTHER_FILES = {
-    "worklog.md": "# Worklog\n",
-    "active-plan.md": "# Active plan\n",
-    "subsessions.md": "# Subsessions\n",
-}
+
 KINDS = ("ours", "plain")
 PLAIN_STEPS = (
     "format-patch",
@@ -65,67 +65,6 @@ PLAIN_STEPS = (
     "worktree remove",
     "branch -D",
 )
-
-
-class BenchFailure(Exception):
-    """A setup step or a plain-git step failed: the benchmark cannot go on."""
-
-
-@dataclass(frozen=True)
-class Env:
-    """The sealed environment and the CLI under test."""
-
-    vars: dict[str, str]
-    gs: Path
-
-    def run(
-        self, args: Sequence[str | Path], cwd: Path, *, check: bool = True
-    ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [str(a) for a in args], cwd=cwd, env=self.vars, capture_output=True, text=True
-        )
-        if check and proc.returncode != 0:
-            raise BenchFailure(
-                f"{' '.join(str(a) for a in args)} (in {cwd}) exited {proc.returncode}:\n"
-                f"{proc.stdout}{proc.stderr}"
-            )
-        return proc
-
-    def git(self, cwd: Path, *args: str) -> str:
-        return self.run(["git", *args], cwd).stdout
-
-    def hub_git(self, hub: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        return self.run(["git", "--git-dir", str(hub), *args], hub.parent, check=False)
-
-
-def seal(root: Path, gs: Path, *, pyc: bool) -> Env:
-    home = root / "home"
-    home.mkdir(parents=True)
-    # gc.auto=0: an auto-gc in the middle of a timed plain-git sequence would only add noise.
-    (home / ".gitconfig").write_text(
-        "[user]\n\tname = Bench Agent\n\temail = bench@example.com\n"
-        "[init]\n\tdefaultBranch = main\n[pull]\n\trebase = false\n"
-        "[advice]\n\tdetachedHead = false\n[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SESSION_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_TERMINAL_PROMPT="0",
-        GIT_EDITOR="false",
-    )
-    if pyc:
-        # As on an ordinary install, modules load from cached bytecode; the cache lives in the temp
-        # dir so that running the benchmark leaves no __pycache__ in the source tree.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
-    return Env(env, gs)
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 # --- setup -------------------------------------------------------------------------------------
@@ -482,19 +421,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     if args.files < 1 or args.commits < 1 or args.repeat < 1 or args.warmup < 0:
         parser.error("--files, --commits and --repeat must be >= 1, --warmup >= 0")
     return args
-
-
-def source_revision() -> str:
-    """The commit of the code under test, and whether its tree has changes (read-only)."""
-    here = Path(__file__).resolve().parent
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # status must not refresh the index
-
-    def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], cwd=here, env=env, capture_output=True, text=True)
-        return proc.stdout.strip() if proc.returncode == 0 else ""
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return f"{head} + uncommitted changes" if git("status", "--porcelain", "-uno") else head
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,10 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,69 +38,22 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-DATE = "2026-01-01"
-SESSIONS = "_AGENTS/sessions"
+from _support import (
+    DATE,
+    SESSIONS,
+    BenchFailure,
+    Env,
+    children_cpu,
+    quantile,
+    seal,
+    source_revision,
+)
+
 SESSION_MD = (
     "---\ntitle: journal bench\ncapabilities: []\npriority: 0\ndepends_on: []\n"
     "parent: null\ncreated: 2026-01-01\n---\n# body\n"
 )
 KINDS = ("log", "commit", "commit+push", "import floor")
-
-
-class BenchFailure(Exception):
-    """A setup step failed: the benchmark cannot go on."""
-
-
-@dataclass(frozen=True)
-class Env:
-    vars: dict[str, str]
-    gs: Path
-
-    def run(
-        self, args: Sequence[str | Path], cwd: Path, *, check: bool = True, **extra: str
-    ) -> subprocess.CompletedProcess[str]:
-        proc = subprocess.run(
-            [str(a) for a in args],
-            cwd=cwd,
-            env={**self.vars, **extra},
-            capture_output=True,
-            text=True,
-        )
-        if check and proc.returncode != 0:
-            raise BenchFailure(
-                f"{' '.join(str(a) for a in args)} (in {cwd}) exited {proc.returncode}:\n"
-                f"{proc.stdout}{proc.stderr}"
-            )
-        return proc
-
-    def git(self, cwd: Path, *args: str) -> str:
-        return self.run(["git", *args], cwd).stdout
-
-
-def seal(root: Path, gs: Path, *, pyc: bool) -> Env:
-    home = root / "home"
-    home.mkdir(parents=True)
-    (home / ".gitconfig").write_text(
-        "[user]\n\tname = Bench Agent\n\temail = bench@example.com\n"
-        "[init]\n\tdefaultBranch = main\n[gc]\n\tauto = 0\n[maintenance]\n\tauto = false\n"
-    )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "SESSION_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_TERMINAL_PROMPT="0",
-        GIT_EDITOR="false",
-    )
-    if pyc:  # as on an ordinary install; the cache lives in the temp dir, not the source tree
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
-    return Env(env, gs)
-
-
-def children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass(frozen=True)
@@ -250,23 +201,6 @@ def measure(
 
 
 # --- report ------------------------------------------------------------------------------------
-
-
-def quantile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(q * len(ordered) + 0.5) - 1))]
-
-
-def source_revision() -> str:
-    here = Path(__file__).resolve().parent
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
-
-    def git(*args: str) -> str:
-        proc = subprocess.run(["git", *args], cwd=here, env=env, capture_output=True, text=True)
-        return proc.stdout.strip() if proc.returncode == 0 else ""
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return f"{head} + uncommitted changes" if git("status", "--porcelain", "-uno") else head
 
 
 def report(wall: dict[str, list[float]], cpu: dict[str, list[float]]) -> None:
