@@ -12,7 +12,8 @@ import pytest
 import yaml
 from conftest import Hub, cli, cli_error, push_files
 
-from git_sessions import catalog, templates
+from git_sessions import catalog, sessionenv, templates
+from git_sessions.edits import Identity
 from git_sessions.drafting import Draft, session_context
 from git_sessions.errors import BadInput
 from git_sessions.protocol import TEMPLATES_DIR
@@ -126,31 +127,25 @@ def test_yaml_filter_round_trips(value: object) -> None:
     assert yaml.safe_load(text) == {"v": value}
 
 
-EVIL = "$(touch pwned) `touch pwned` ; touch pwned ' \" \\ $HOME\nnext line"
+EVIL = "$(touch pwned) `touch pwned` ; touch pwned ' \" \\ $HOME"
 
 
-def test_shquote_makes_shell_syntax_inert(tmp_path: Path) -> None:
-    context = {
-        "SESSION_SLUG": EVIL,
-        "SESSION_DIR": EVIL,
-        "USER_NAME": "$(rm -rf ~)",
-        "USER_EMAIL": "a@b; touch pwned",
-        "SESSION_BRANCH": EVIL,
-        "SESSION_WORKTREE": EVIL,
-        "SESSION_PORT": 20000,
-    }
+def test_session_env_makes_shell_syntax_inert(tmp_path: Path) -> None:
+    who = Identity(EVIL, "a@b; touch pwned")
+    env = sessionenv.make("2025-10-14-x", who, f"/tmp/{EVIL}", 20000)
     env_file = tmp_path / "session-env"
-    env_file.write_text(templates.render("session-env.template.j2", context, no_override))
+    env_file.write_text(sessionenv.render(env))
     script = (
-        '. ./session-env && printf "%s\\0%s\\0%s"'
-        ' "$SESSION_ID" "$GIT_AUTHOR_NAME" "$GIT_AUTHOR_EMAIL"'
+        '. ./session-env && printf "%s\\0%s\\0%s\\0%s"'
+        ' "$SESSION_ID" "$GIT_AUTHOR_NAME" "$GIT_AUTHOR_EMAIL" "$SESSION_WORKTREE"'
     )
     result = subprocess.run(
         ["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\0") == [EVIL, "$(rm -rf ~)", "a@b; touch pwned"]
+    assert result.stdout.split("\0") == ["2025-10-14-x", EVIL, "a@b; touch pwned", f"/tmp/{EVIL}"]
     assert not (tmp_path / "pwned").exists()
+    assert sessionenv.is_generated(env_file.read_text())
 
 
 # --------------------------------------------------------------------------- through the CLI

@@ -7,13 +7,12 @@ between the two is repaired by claiming again.
 
 from __future__ import annotations
 
-import shlex
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from git_sessions import catalog, queue, templates, transitions, worktree
+from git_sessions import catalog, queue, safefs, sessionenv, transitions, worktree
 from git_sessions.bootstrap import Bootstrap, bootstrap, session_port
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
@@ -51,44 +50,31 @@ class Claim:
 
 
 def worktree_path(ctx: Context, slug: str) -> Path:
+    """Where the session's worktree lives; refused if a symlink is on the way there (one
+    committed as `.worktrees/<slug>` would send every file operation elsewhere)."""
+    safefs.no_symlink_on_the_way(ctx.ws.root, f"{ctx.config.worktree_root}/{check_slug(slug)}")
     return ctx.worktree_root / slug
 
 
-def env_context(ctx: Context, slug: str, who: Identity) -> dict[str, object]:
-    path = worktree_path(ctx, slug)
-    return {
-        "SESSION_SLUG": slug,
-        "USER_NAME": who.name,
-        "USER_EMAIL": who.email,
-        "SESSION_BRANCH": worktree.branch_name(slug),
-        "SESSION_WORKTREE": str(path),
-        "SESSION_DIR": str(worktree.session_folder(path, "active", slug)),
-        "SESSION_PORT": session_port(slug, ctx.config),
-    }
+def session_env(ctx: Context, slug: str, who: Identity) -> sessionenv.SessionEnv:
+    """The validated values of the .session-env a claim of `slug` by `who` writes here."""
+    return sessionenv.make(slug, who, str(worktree_path(ctx, slug)), session_port(slug, ctx.config))
 
 
-def parse_env(text: str) -> dict[str, str]:
-    """The `export NAME=value` lines of a .session-env, unquoted as the shell would."""
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        if line.startswith("export ") and "=" in line:
-            name, _, raw = line[len("export ") :].partition("=")
-            try:
-                words = shlex.split(raw)
-            except ValueError:
-                continue
-            values[name] = words[0] if words else ""
-    return values
+# kept for callers that only need the values: split on \n only, known names only
+parse_env = sessionenv.parse
 
 
 def holder(snap: Snapshot, slug: str) -> Identity | None:
-    """Who holds active session `slug`, according to its committed .session-env."""
+    """Who holds active session `slug`, according to its committed .session-env (None if it
+    is missing or not one a claim could have written)."""
     text = snap.text(f"{session_dir('active', slug)}/{ENV_FILE}")
     if text is None:
         return None
-    env = parse_env(text)
-    name, email = env.get("GIT_AUTHOR_NAME"), env.get("GIT_AUTHOR_EMAIL")
-    return Identity(name, email) if name and email else None
+    try:
+        return sessionenv.from_text(text).who
+    except BadInput:
+        return None
 
 
 def _claim_change(
@@ -113,7 +99,7 @@ def _claim_change(
             return None
         by = f" by {owner.name} <{owner.email}>" if owner else ""
         raise Conflict(f"session {slug} is already claimed{by}", hint="claim another session")
-    env_text = templates.render("session-env.template.j2", env_context(ctx, slug, who), snap.text)
+    env_text = sessionenv.render(session_env(ctx, slug, who))
     return transitions.claim(snap, slug, who, now, env_text)
 
 
@@ -156,11 +142,9 @@ def claim(
         _adopt_hub_branch(ctx, target)
         fresh = not (path / ".git").exists()
         worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
-        worktree.freeze_plan(worktree.session_folder(path, "active", target))
+        worktree.freeze_plan(path, "active", target)
         if fresh:
-            env = parse_env(
-                (worktree.session_folder(path, "active", target) / ENV_FILE).read_text()
-            )
+            env = session_env(ctx, target, who).exports()
             setup = bootstrap(ctx.config, ctx.ws.root, path, env)
     env_file = worktree.session_folder(path, "active", target) / ENV_FILE if path else None
     return Claim(
@@ -267,12 +251,20 @@ def current_slug(explicit: str | None, cwd: Path, environ: dict[str, str]) -> st
     raise BadInput("no current session", hint="name the session, or source its .session-env")
 
 
-def env_text(ctx: Context, slug: str) -> str:
-    """The .session-env of `slug`: the worktree's copy if there is one, else main's."""
-    local = worktree.session_folder(worktree_path(ctx, slug), "active", slug) / ENV_FILE
-    if local.is_file():
-        return local.read_text()
-    text = ctx.main().text(f"{session_dir('active', slug)}/{ENV_FILE}")
+def env_exports(ctx: Context, slug: str) -> str:
+    """`export` lines for `slug`, rendered afresh from the validated values of its
+    .session-env (the worktree's copy if there is one, else main's): never the file's lines."""
+    rel = f"{session_dir('active', slug)}/{ENV_FILE}"
+    path = worktree_path(ctx, slug)
+    text = safefs.read_text(path, rel) if (path / ".git").is_file() else None
+    if text is None:
+        text = ctx.main().text(rel)
     if text is None:
         raise BadInput(f"session {slug} is not active", hint="claim it first: git sessions claim")
-    return text
+    try:
+        return sessionenv.export_lines(sessionenv.from_text(text))
+    except BadInput as exc:
+        raise BadInput(
+            f"the .session-env of {slug} is not one git-sessions writes: {exc.message}",
+            hint="it was edited by hand; see: git sessions check",
+        ) from None

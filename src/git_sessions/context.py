@@ -13,6 +13,7 @@ from git_sessions.config import Config, load_config
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
 from git_sessions.gitrepo import Hub, Snapshot, Workspace, hub_head_branch, open_hub
+from git_sessions.sessionenv import check_identity
 
 
 @dataclass
@@ -58,9 +59,7 @@ class Context:
                 "no agent identity",
                 hint="pass --agent NAME --email E, or set git config user.name and user.email",
             )
-        if "\n" in name or "\n" in email or "<" in name + email or ">" in name + email:
-            raise BadInput("an agent name or email may not contain newlines or angle brackets")
-        return Identity(name, email)
+        return check_identity(name, email)  # it goes into commits and a sourced .session-env
 
     @property
     def worktree_root(self) -> Path:

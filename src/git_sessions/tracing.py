@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from git_sessions import catalog, events, transitions, worktree
+from git_sessions import catalog, events, safefs, transitions, worktree
 from git_sessions.claiming import holder, worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Identity
@@ -183,9 +183,9 @@ def _active(ctx: Context, snap: Snapshot, slug: str, title: str) -> Trace:
             if len(info.parents) == 1:
                 commits.append(_commit(info.id, info.time, info.author, info.message, slug, seq))
         wt = worktree_path(ctx, slug)
-        here = wt / path  # the worktree's copy also has entries written with --no-commit
-        on_disk = (wt / ".git").exists() and here.is_file()
-        text = here.read_text() if on_disk else objects.snapshot(tip).text(path) or ""
+        # the worktree's copy also has entries written with --no-commit
+        on_disk = safefs.read_text(wt, path) if (wt / ".git").is_file() else None
+        text = on_disk if on_disk is not None else objects.snapshot(tip).text(path) or ""
     claimed = commits[0].time if commits and commits[0].kind == "claim" else None
     linked = _link(text, owners, seqs)
     owner = holder(snap, slug)

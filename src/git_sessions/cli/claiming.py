@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+import sys
 
 import typer
 
@@ -67,8 +68,7 @@ def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION
 
     ctx = context()
     name = session_slug(slug)
-    text = claiming.env_text(ctx, name)
-    out("\n".join(line for line in text.splitlines() if line.startswith("export ")))
+    sys.stdout.write(claiming.env_exports(ctx, name))
 
 
 @app.command()

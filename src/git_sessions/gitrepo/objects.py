@@ -15,6 +15,13 @@ _BLOB = pygit2.GIT_FILEMODE_BLOB
 _EXEC = pygit2.GIT_FILEMODE_BLOB_EXECUTABLE
 _TREE = pygit2.GIT_FILEMODE_TREE
 _Entry = tuple[pygit2.Oid, int] | None
+_KINDS = {
+    _BLOB: "file",
+    _EXEC: "file",
+    _TREE: "folder",
+    pygit2.GIT_FILEMODE_LINK: "symlink",
+    pygit2.GIT_FILEMODE_COMMIT: "gitlink",
+}
 
 
 @contextlib.contextmanager
@@ -52,8 +59,12 @@ class Snapshot:
             return None
 
     def read(self, path: str) -> bytes | None:
+        """The content of regular file `path`; None if absent, a folder, a symlink or a gitlink
+        (a symlink's blob is its target path, never content to use)."""
         obj = self._object(path)
-        return obj.data if isinstance(obj, pygit2.Blob) else None
+        if not isinstance(obj, pygit2.Blob) or obj.filemode not in (_BLOB, _EXEC):
+            return None
+        return obj.data
 
     def text(self, path: str) -> str | None:
         data = self.read(path)
@@ -84,9 +95,11 @@ class Snapshot:
         for entry in obj:
             if isinstance(entry, pygit2.Tree) and entry.name:
                 try:
-                    found[entry.name] = str(entry[filename].id)
+                    plan = entry[filename]
                 except KeyError:
                     continue
+                if plan.filemode in (_BLOB, _EXEC):
+                    found[entry.name] = str(plan.id)
         return found
 
     def blob_text(self, blob: str) -> str:
@@ -103,11 +116,29 @@ class Snapshot:
             prefix, tree = stack.pop()
             for entry in tree:
                 child = f"{prefix}/{entry.name}" if prefix else str(entry.name)
+                if entry.filemode not in (_TREE, _BLOB, _EXEC):
+                    continue  # symlinks and gitlinks are not files (a gitlink's commit is absent)
                 item = self._repo[entry.id]
                 if isinstance(item, pygit2.Tree):
                     stack.append((child, item))
                 elif isinstance(item, pygit2.Blob):
                     yield child, item.data
+
+    def kinds(self, path: str) -> Iterator[tuple[str, str]]:
+        """(path, kind) of `path` and of everything under it, recursively; kind is one of
+        file, folder, symlink, gitlink, other (nothing if `path` is absent)."""
+        obj = self._object(path)
+        if obj is None:
+            return
+        stack: list[tuple[str, int, pygit2.Oid]] = [(path, obj.filemode or _TREE, obj.id)]
+        while stack:
+            where, mode, oid = stack.pop()
+            kind = _KINDS.get(mode, "other")
+            yield where, kind
+            if kind == "folder":
+                tree = self._repo[oid]
+                if isinstance(tree, pygit2.Tree):
+                    stack += [(f"{where}/{e.name}", e.filemode, e.id) for e in tree if e.name]
 
     def parent(self) -> Snapshot | None:
         """The snapshot of this commit's first parent (None at the root or for an empty main)."""

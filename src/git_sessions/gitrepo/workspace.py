@@ -12,6 +12,7 @@ from pathlib import Path
 import pygit2
 from filelock import FileLock
 
+from git_sessions import safefs
 from git_sessions.edits import Change, Identity, Write
 from git_sessions.errors import BadInput, GitFailure
 from git_sessions.gitrepo.objects import Objects, Snapshot, git_errors
@@ -164,11 +165,7 @@ class Workspace:
             if worktree is not None:
                 wt = pygit2.Repository(str(worktree))
                 for path, data in files.items():
-                    target = worktree / path
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-                    temp.write_bytes(data)
-                    os.replace(temp, target)
+                    safefs.write_bytes(worktree, path, data)  # never through a committed symlink
                     wt.index.read()
                     wt.index.add(path)
                     wt.index.write()
@@ -244,13 +241,32 @@ class Workspace:
             if admin.exists():
                 shutil.rmtree(admin)
 
-    def remove_worktree(self, name: str, path: Path) -> None:
-        """Delete a worktree's folder and its administrative entry."""
+    def registered_worktree(self, name: str) -> Path | None:
+        """Where git's worktree registry says worktree `name` is (None if it has no entry)."""
+        with contextlib.suppress(pygit2.GitError, KeyError, OSError):
+            if name in self.repo.list_worktrees():
+                return Path(self.repo.lookup_worktree(name).path)
+        return None
+
+    def remove_worktree(self, name: str, path: Path) -> bool:
+        """Delete worktree `name` at `path` and its administrative entry; True if a folder went.
+
+        Only a worktree git registered at exactly `path` is deleted: a plain folder, a symlink
+        or another checkout that merely sits there is left alone (its stale entry is pruned).
+        """
+        known = self.registered_worktree(name)
+        removed = False
         with git_errors(f"removing worktree {path}"):
-            if path.exists():
-                _make_writable(path)
-                shutil.rmtree(path)
+            if (
+                known is not None
+                and os.path.abspath(known) == os.path.abspath(path)
+                and not path.is_symlink()
+                and path.is_dir()
+            ):
+                safefs.remove_tree(path)
+                removed = True
         self.prune_worktree(name)
+        return removed
 
     def status_dirty(self, path: Path, *, untracked: bool = False) -> list[str]:
         """Files with uncommitted changes in the worktree at `path` (new files if `untracked`)."""
@@ -260,10 +276,3 @@ class Workspace:
         with git_errors(f"reading status of {path}"):
             repo = pygit2.Repository(str(path))
             return sorted(p for p, flags in repo.status().items() if flags not in skip)
-
-
-def _make_writable(path: Path) -> None:
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(root, name), 0o644)
