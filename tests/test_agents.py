@@ -179,7 +179,7 @@ def test_bootstrap_copies_runs_and_sets_the_port(hub: Hub, capsys: Capsys) -> No
         "ports:\n  base: 30000\n  block: 5\n  slots: 100\n"
     )
     slug = planned(hub, capsys, "booted")
-    code, out, err = cli(hub.repo, "claim", slug, "--json", capsys=capsys)
+    code, out, err = cli(hub.repo, "claim", slug, "--json", "--yes", capsys=capsys)
     assert code == 0, err
     data = json.loads(out)
     wt = Path(data["worktree"])
@@ -196,7 +196,7 @@ def test_failing_bootstrap_is_reported_and_the_claim_stays(hub: Hub, capsys: Cap
         "bootstrap:\n  run:\n    - echo installing; echo broken >&2; exit 3\n    - touch never\n"
     )
     slug = planned(hub, capsys, "badboot")
-    code, out, err = cli(hub.repo, "claim", slug, "--json", capsys=capsys)
+    code, out, err = cli(hub.repo, "claim", slug, "--json", "--yes", capsys=capsys)
     assert code == 0, err
     boot = json.loads(out)["bootstrap"]
     assert not boot["ok"] and len(boot["ran"]) == 1

@@ -7,12 +7,13 @@ between the two is repaired by claiming again.
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from git_sessions import catalog, queue, safefs, sessionenv, transitions, worktree
+from git_sessions import approvals, catalog, queue, safefs, sessionenv, transitions, worktree
 from git_sessions.bootstrap import Bootstrap, bootstrap, session_port
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
@@ -112,6 +113,7 @@ def claim(
     make_worktree: bool = True,
     clock: Callable[[], float] = time.time,
     timing: Timing = Timing(),
+    environ: Mapping[str, str] | None = None,
 ) -> Claim:
     """Claim `slug`, or with slug None the best claimable session for `capabilities`."""
     caps = tuple(capabilities)
@@ -144,8 +146,7 @@ def claim(
         worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
         worktree.freeze_plan(path, "active", target)
         if fresh:
-            env = session_env(ctx, target, who).exports()
-            setup = bootstrap(ctx.config, ctx.ws.root, path, env)
+            setup = run_bootstrap(ctx, target, who, environ=environ)
     env_file = worktree.session_folder(path, "active", target) / ENV_FILE if path else None
     return Claim(
         slug=target,
@@ -158,6 +159,20 @@ def claim(
         already_held=not published.changed,
         bootstrap=setup,
     )
+
+
+def run_bootstrap(
+    ctx: Context, slug: str, who: Identity, *, environ: Mapping[str, str] | None = None
+) -> Bootstrap:
+    """Bootstrap the session's worktree; `bootstrap.run` only if this machine approved it."""
+    ok = approvals.approved(
+        ctx.ws.common_dir,
+        ctx.config.bootstrap_run,
+        environ=os.environ if environ is None else environ,
+        git_config=ctx.ws.config(approvals.GIT_CONFIG),
+    )
+    env = session_env(ctx, slug, who).exports()
+    return bootstrap(ctx.config, ctx.ws.root, worktree_path(ctx, slug), env, approved=ok)
 
 
 def _adopt_hub_branch(ctx: Context, slug: str) -> None:

@@ -332,7 +332,13 @@ def drift_report(
         stored = snap.text(f"{session_dir(state, slug)}/drift.md")
         if stored is None:
             raise BadInput(f"session {slug} has no drift report", hint="it ended without one")
-        return drift_mod.parse(stored)
+        try:
+            return drift_mod.parse(stored)
+        except ValueError as exc:
+            raise BadInput(
+                f"{session_dir(state, slug)}/drift.md is malformed: {exc}",
+                hint="it was edited on main; see: git sessions check",
+            ) from None
     if state != "active":
         raise Conflict(f"session {slug} is {state}: drift starts at the claim")
     if snap.commit is None or not ctx.ws.has_commit(snap.commit):

@@ -9,6 +9,7 @@ stands in for the deleted branch.
 from __future__ import annotations
 
 import email
+import email.errors
 import email.header
 import email.utils
 import re
@@ -202,7 +203,7 @@ def _link(
     """Events, each with the commit that added its line (owners[n] for line n) and that
     commit's place in the branch."""
     found = []
-    for n, line in enumerate(text.splitlines()):
+    for n, line in enumerate(text.split("\n")):  # as git counts lines: \n only
         parsed = events.parse_jsonl(line)
         if parsed:
             owner = owners[n] if n < len(owners) else None
@@ -270,25 +271,34 @@ def _header(value: str | None) -> str:
 
 
 def parse_patch(text: str) -> list[PatchEntry]:
-    """The commits of a `git format-patch` style series, as `complete` stores it."""
+    """The commits of a `git format-patch` style series, as `complete` stores it; an entry
+    that does not parse (a hand-edited or hostile patch on main) is left out."""
     starts = list(_PATCH_START.finditer(text))
     found = []
     for n, match in enumerate(starts):
         end = starts[n + 1].start() if n + 1 < len(starts) else len(text)
-        chunk = text[match.end() + 1 : end]
-        msg = email.message_from_string(chunk)
-        payload = msg.get_payload()
-        payload = payload if isinstance(payload, str) else ""
-        if payload.startswith("---\n"):  # no body: the separator comes first
-            body, diff = "", payload[4:]
-        else:
-            body, _, diff = payload.partition("\n---\n")
-        subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _header(msg["Subject"]))
-        name, mail = email.utils.parseaddr(_header(msg["From"]))
-        when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
-        message = subject + ("\n\n" + body.strip("\n") if body.strip() else "") + "\n"
-        found.append(PatchEntry(match.group(1), Identity(name, mail), when, message, diff))
+        try:
+            found.append(_patch_entry(match.group(1), text[match.end() + 1 : end]))
+        except (ValueError, TypeError, IndexError, OverflowError, email.errors.MessageError):
+            continue
     return found
+
+
+def _patch_entry(commit: str, chunk: str) -> PatchEntry:
+    msg = email.message_from_string(chunk)
+    payload = msg.get_payload()
+    payload = payload if isinstance(payload, str) else ""
+    if payload.startswith("---\n"):  # no body: the separator comes first
+        body, diff = "", payload[4:]
+    else:
+        body, _, diff = payload.partition("\n---\n")
+    subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _header(msg["Subject"]))
+    name, mail = email.utils.parseaddr(_header(msg["From"]))
+    when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
+    message = subject + ("\n\n" + body.strip("\n") if body.strip() else "") + "\n"
+    if not 0 <= when < 2**33:
+        raise ValueError("date out of range")
+    return PatchEntry(commit, Identity(name, mail), when, message, diff)
 
 
 def added_lines(diff: str, path: str) -> int:

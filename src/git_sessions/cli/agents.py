@@ -13,6 +13,7 @@ import typer
 
 from git_sessions.cli.app import app, context, emit_json, note, out, session_slug, table
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
+from git_sessions.cli.claiming import YES, approve_bootstrap, report_bootstrap
 
 if TYPE_CHECKING:
     from git_sessions.watch import Event
@@ -67,6 +68,7 @@ def watch(
     once: bool = typer.Option(False, "--once", help="Exit after the first claim (or find)."),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
+    yes: bool = YES,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per event."),
 ) -> None:
     """Poll planned/ for matching work; optionally claim it and run a command. Stops on
@@ -78,6 +80,8 @@ def watch(
     ctx = context()
     caps = capability or list(ctx.config.capabilities)
     who = ctx.identity(agent, email)
+    if yes:
+        approve_bootstrap(ctx)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -100,6 +104,8 @@ def watch(
             emit_json(data, line=True)
         elif event.kind == "claimed" and event.claim:
             out(f"claimed {event.slug} in {event.claim.worktree}")
+            if event.claim.bootstrap and not event.claim.bootstrap.ok:
+                report_bootstrap(event.claim.slug, event.claim.bootstrap)
         elif event.kind == "found":
             out(f"claimable: {event.slug} ({event.detail})")
         elif event.kind == "ran" and event.ran:
