@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from git_sessions import approvals, catalog, queue, safefs, sessionenv, transitions, worktree
+from git_sessions import (
+    approvals,
+    catalog,
+    hazards,
+    queue,
+    safefs,
+    sessionenv,
+    transitions,
+    worktree,
+)
 from git_sessions.bootstrap import Bootstrap, bootstrap, session_port
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
@@ -100,6 +109,13 @@ def _claim_change(
             return None
         by = f" by {owner.name} <{owner.email}>" if owner else ""
         raise Conflict(f"session {slug} is already claimed{by}", hint="claim another session")
+    problems = hazards.for_claim(snap, state, slug) if state == "planned" else []
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise BadInput(
+            f"refusing to claim {slug}: {problems[0]}{more}",
+            hint="see them all with: git sessions check; remove them on main with plain git",
+        )
     env_text = sessionenv.render(session_env(ctx, slug, who))
     return transitions.claim(snap, slug, who, now, env_text)
 

@@ -284,6 +284,15 @@ def parse_patch(text: str) -> list[PatchEntry]:
     return found
 
 
+def patch_problems(text: str) -> str | None:
+    """Why a stored patch series does not parse as `complete` writes it, or None."""
+    total = len(_PATCH_START.findall(text))
+    if text.strip() and total == 0:
+        return "no `From <sha>` entries"
+    broken = total - len(parse_patch(text))
+    return f"{broken} of {total} entries do not parse" if broken else None
+
+
 def _patch_entry(commit: str, chunk: str) -> PatchEntry:
     msg = email.message_from_string(chunk)
     payload = msg.get_payload()
