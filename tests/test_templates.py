@@ -13,8 +13,8 @@ import yaml
 from conftest import Hub, cli, cli_error, push_files
 
 from git_sessions import catalog, sessionenv, templates
-from git_sessions.edits import Identity
 from git_sessions.drafting import Draft, session_context
+from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
 from git_sessions.protocol import TEMPLATES_DIR
 

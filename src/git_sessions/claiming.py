@@ -93,11 +93,13 @@ def _claim_change(
     """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat)."""
     state = transitions.current_state(snap, slug)
     if state == "planned":
-        blocked = [
-            d
-            for d in catalog.load(snap, slug).depends_on
-            if "completed" not in catalog.locate(snap, d)
-        ]
+        plan = catalog.load(snap, slug)
+        if plan.problems:
+            raise BadInput(
+                f"refusing to claim {slug}: {plan.problems[0]}",
+                hint=f"fix {plan.path}/SESSION.md on main (see: git sessions show {slug})",
+            )
+        blocked = [d for d in plan.depends_on if "completed" not in catalog.locate(snap, d)]
         if blocked:
             raise BadInput(
                 f"session {slug} depends on {', '.join(blocked)}, not completed yet",

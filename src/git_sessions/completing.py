@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from git_sessions import catalog, templates, transitions, worktree
+from git_sessions import catalog, hazards, templates, transitions, worktree
 from git_sessions import drift as drift_mod
 from git_sessions.claiming import worktree_path
 from git_sessions.context import Context
@@ -26,6 +26,7 @@ from git_sessions.journal import learnings_file
 from git_sessions.patch import PatchCommit, format_series
 from git_sessions.protocol import (
     ENV_FILE,
+    KNOWLEDGE,
     LOCK_FILE,
     SESSION_FILES,
     append_only_paths,
@@ -197,6 +198,15 @@ def complete(
                 hint="merge main into the session branch, resolve, commit, and complete again",
             )
         result = work.objects.snapshot_tree(merged.tree)
+        unsafe = [
+            *hazards.scan(result, session_dir("active", slug)),
+            *hazards.scan(result, f"{KNOWLEDGE}/sessions/{slug}"),
+        ]
+        if unsafe:
+            raise BadInput(
+                f"refusing to complete {slug}: {unsafe[0]}",
+                hint="remove it from the session branch with git rm, commit, complete again",
+            )
         title = message or _title(result, slug)
         done = session_dir("completed", slug)
         report = drift_mod.render(session_drift(work, now))

@@ -23,12 +23,31 @@ class Tree(Protocol):
 
 def name_problem(name: str) -> str | None:
     """Why `name` may not appear in `_AGENTS/`, or None."""
+    problem = checkout_problem(name)  # also what NTFS/HFS+ would treat as .git
+    if problem is None and has_control(name):
+        return "has a control character in its name"
+    return problem
+
+
+def checkout_problem(name: str) -> str | None:
+    """Why git would refuse to check out an entry called `name` anywhere in the tree."""
     folded = name.lower().rstrip(". ")
-    if folded == ".git" or folded.startswith("git~"):  # also what NTFS/HFS+ treat as .git
+    if folded == ".git" or folded.startswith("git~"):
         return "is a .git entry"
-    if name in (".", "..") or "\\" in name or has_control(name):
-        return "has a special name"
+    if name in (".", "..") or "\\" in name:
+        return "has a name git refuses to check out"
     return None
+
+
+def checkout(tree: Tree) -> list[str]:
+    """Entries anywhere in the tree that would make every worktree checkout and every merge
+    of main fail (a whole-tree scan: about 30 ms for 20,000 files)."""
+    found = []
+    for where, _ in tree.kinds(""):
+        problem = checkout_problem(where.rsplit("/", 1)[-1]) if where else None
+        if problem:
+            found.append(f"{where!r} {problem}")
+    return found
 
 
 def kind_of(tree: Tree, path: str) -> str | None:
@@ -71,9 +90,11 @@ def for_claim(tree: Tree, state: str, slug: str) -> list[str]:
         *scan(tree, f"{SESSIONS}/{state}/{slug}"),
         *scan(tree, TEMPLATES_DIR),
         *scan(tree, f"{KNOWLEDGE}/sessions/{slug}"),
+        *checkout(tree),
     ]
 
 
 def everywhere(tree: Tree) -> list[str]:
     """Every hazard in `_AGENTS/` (for `check`)."""
-    return [*layout(tree), *scan(tree, AGENTS)]
+    inside = scan(tree, AGENTS)
+    return [*layout(tree), *inside, *(p for p in checkout(tree) if p not in inside)]

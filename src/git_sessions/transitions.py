@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from git_sessions import catalog
+from git_sessions import catalog, hazards
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.protocol import (
@@ -62,6 +62,12 @@ def move(
     """Move a session to state `dst` if that transition is legal from where it is now."""
     src = current_state(snap, slug)
     legal_verb = transition_verb(src, dst, slug)
+    broken = hazards.layout(snap)  # e.g. planned/ replaced by a file: the move would eat it
+    if broken:
+        raise BadInput(
+            f"main's protocol layout is broken: {broken[0]}",
+            hint="repair it with plain git; see: git sessions check",
+        )
     edits: tuple[Edit, ...] = (Move(session_dir(src, slug), session_dir(dst, slug)), *extra)
     return Change(edits, commit_message(slug, verb or legal_verb), author)
 

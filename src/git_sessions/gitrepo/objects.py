@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pygit2
 
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
-from git_sessions.errors import GitFailure
+from git_sessions.errors import BadInput, GitFailure
 
 _BLOB = pygit2.GIT_FILEMODE_BLOB
 _EXEC = pygit2.GIT_FILEMODE_BLOB_EXECUTABLE
@@ -31,6 +31,21 @@ def git_errors(action: str) -> Iterator[None]:
         yield
     except (pygit2.GitError, OSError) as exc:
         raise GitFailure(f"{action}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _refused_paths() -> Iterator[None]:
+    """libgit2 refuses trees holding `.git` or `..` entries: bad input on main, not a git
+    failure (anyone can push one with plain git)."""
+    try:
+        yield
+    except pygit2.GitError as exc:
+        if "invalid path" not in str(exc):
+            raise
+        raise BadInput(
+            f"main holds a path git refuses to use: {exc}",
+            hint="remove it from main with plain git; see: git sessions check",
+        ) from None
 
 
 # --------------------------------------------------------------------------- reading
@@ -138,7 +153,8 @@ class Snapshot:
             if kind == "folder":
                 tree = self._repo[oid]
                 if isinstance(tree, pygit2.Tree):
-                    stack += [(f"{where}/{e.name}", e.filemode, e.id) for e in tree if e.name]
+                    prefix = f"{where}/" if where else ""
+                    stack += [(f"{prefix}{e.name}", e.filemode, e.id) for e in tree if e.name]
 
     def parent(self) -> Snapshot | None:
         """The snapshot of this commit's first parent (None at the root or for an empty main)."""
@@ -377,7 +393,7 @@ class Objects:
     def _merge(
         self, base: str | None, ours: str, theirs: str, favor: pygit2.enums.MergeFavor
     ) -> MergeResult:
-        with git_errors("merging"):
+        with git_errors("merging"), _refused_paths():
             empty = self.repo.TreeBuilder().write()
             ancestor = self.repo[base].peel(pygit2.Tree) if base else empty
             index = self.repo.merge_trees(
