@@ -279,7 +279,7 @@ def parse_patch(text: str) -> list[PatchEntry]:
         end = starts[n + 1].start() if n + 1 < len(starts) else len(text)
         try:
             found.append(_patch_entry(match.group(1), text[match.end() + 1 : end]))
-        except (ValueError, TypeError, IndexError, OverflowError, email.errors.MessageError):
+        except (ValueError, TypeError, LookupError, OverflowError, email.errors.MessageError):
             continue
     return found
 
