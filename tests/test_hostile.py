@@ -479,3 +479,91 @@ def test_hostile_hub(name: str, scene: Scene, capsys: Capsys) -> None:
         assert outcome.codes[command] == code, (
             f"{command}: exit {outcome.codes[command]}\n{out}{err}"
         )
+
+
+# --------------------------------------------------------------------------- one class at a time
+
+
+def test_env_renders_values_and_never_echoes_a_tampered_file(scene: Scene, capsys: Capsys) -> None:
+    env_tampered(scene)
+    other = scene.hub.clone("other")  # no worktree here: env must read main's copy
+    code, out, err = cli(other, "env", scene.mine, capsys=capsys)
+    assert code == 1 and "not one git-sessions writes" in err and out == ""
+    code, out, _ = cli(scene.repo, "env", scene.mine, capsys=capsys)  # the worktree's copy
+    assert code == 0 and out.count("\n") == 10
+    assert all(line.startswith("export ") for line in out.splitlines())
+    subprocess.run(["sh", "-c", out], check=True)
+    assert not scene.canary.exists()
+
+
+@pytest.mark.parametrize("name", ["a\rexport X=$(id)", "a\x85b", "a\u2028b", "a\x1b[2Jb", "a\x00b"])
+def test_identities_with_control_characters_are_refused_at_claim(
+    scene: Scene, capsys: Capsys, name: str
+) -> None:
+    before = scene.hub.main()
+    code, _, err = cli(scene.repo, "claim", scene.victim, "--agent", name, capsys=capsys)
+    assert code == 1 and err.startswith("error: an agent name"), err
+    assert scene.hub.main() == before
+
+
+def test_a_dot_git_entry_anywhere_stops_claims_before_they_land(
+    scene: Scene, capsys: Capsys
+) -> None:
+    put(scene.repo, {"src/.git": blob(scene.repo, "[core]\n\tfsmonitor = touch /tmp/x\n")})
+    before = scene.hub.main()
+    code, _, err = cli(scene.repo, "claim", scene.victim, capsys=capsys)
+    assert code == 1 and "src/.git" in err, err
+    assert scene.hub.main() == before
+    assert_violation(scene, capsys, "hazard", "'src/.git' is a .git entry")
+
+
+def test_a_frozen_plan_swapped_for_a_symlink_is_never_chmod_ed(
+    scene: Scene, capsys: Capsys
+) -> None:
+    plan = scene.worktree / scene.session("active", scene.mine) / "SESSION.md"
+    plan.unlink()
+    plan.symlink_to(scene.target)
+    code, _, err = cli(scene.repo, "claim", scene.mine, capsys=capsys)  # repairs, refreezes
+    assert code == 1 and "symlink" in err, err
+    assert stat.S_IMODE(scene.target.stat().st_mode) == 0o640
+
+
+def test_only_registered_worktrees_are_removed(scene: Scene, capsys: Capsys) -> None:
+    """A plain folder where a worktree would be is left alone by release and complete."""
+    code, _, err = cli(scene.repo, "claim", scene.victim, "--no-worktree", capsys=capsys)
+    assert code == 0, err
+    plain = scene.repo / ".worktrees" / scene.victim
+    plain.mkdir(parents=True)
+    (plain / "precious.txt").write_text("mine\n")
+    code, _, err = cli(scene.repo, "release", scene.victim, capsys=capsys)
+    assert code == 0, err
+    assert (plain / "precious.txt").read_text() == "mine\n"
+    assert scene.worktree.is_dir()
+    code, _, err = cli(scene.repo, "complete", scene.mine, capsys=capsys)
+    assert code == 0, err
+    assert not scene.worktree.exists()  # git knew that one: it goes
+
+
+def test_bootstrap_commands_run_only_once_approved(
+    scene: Scene, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ran = scene.repo / ".worktrees" / "ran.txt"
+    put(scene.repo, {CONFIG_FILE: blob(scene.repo, f'bootstrap:\n  run: ["echo 1 >> {ran}"]\n')})
+    code, _, err = cli(scene.repo, "claim", scene.victim, capsys=capsys)
+    assert code == 0 and "not approved" in err and f"echo 1 >> {ran}" in err, err
+    assert f"git sessions bootstrap {scene.victim} --yes" in err
+    assert not ran.exists()
+    code, _, err = cli(scene.repo, "bootstrap", scene.victim, capsys=capsys)
+    assert code == 1 and not ran.exists()
+    code, _, err = cli(scene.repo, "bootstrap", scene.victim, "--yes", capsys=capsys)
+    assert code == 0, err
+    assert ran.read_text() == "1\n"
+    code, _, err = cli(scene.repo, "bootstrap", scene.victim, capsys=capsys)  # remembered
+    assert code == 0 and ran.read_text() == "1\n1\n"
+    changed = f'bootstrap:\n  run: ["echo 2 >> {ran}"]\n'
+    put(scene.repo, {CONFIG_FILE: blob(scene.repo, changed)})
+    code, _, err = cli(scene.repo, "bootstrap", scene.victim, capsys=capsys)  # a new list
+    assert code == 1 and ran.read_text() == "1\n1\n"
+    monkeypatch.setenv("GIT_SESSIONS_APPROVE_BOOTSTRAP", "1")  # CI
+    code, _, err = cli(scene.repo, "bootstrap", scene.victim, capsys=capsys)
+    assert code == 0 and ran.read_text() == "1\n1\n2\n"

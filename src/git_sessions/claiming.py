@@ -245,8 +245,7 @@ def release(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> R
     removed = False
     with ctx.ws.lock():
         if path.exists() or (ctx.ws.common_dir / "worktrees" / slug).exists():
-            ctx.ws.remove_worktree(slug, path)
-            removed = True
+            removed = ctx.ws.remove_worktree(slug, path)
         if not work:
             ctx.ws.delete_ref(f"refs/heads/{worktree.branch_name(slug)}")
     return Release(slug, published.commit, bool(work), removed)

@@ -256,8 +256,7 @@ def _cleanup(ctx: Context, slug: str, *, keep_branch: bool) -> bool:
     path = worktree_path(ctx, slug)
     ref = f"refs/heads/{worktree.branch_name(slug)}"
     with ctx.ws.lock():
-        removed = path.exists() or (ctx.ws.common_dir / "worktrees" / slug).exists()
-        ctx.ws.remove_worktree(slug, path)
+        removed = ctx.ws.remove_worktree(slug, path)
         if not keep_branch:
             ctx.ws.delete_ref(ref)
             ctx.ws.delete_ref(f"refs/remotes/{ctx.config.remote}/{worktree.branch_name(slug)}")
