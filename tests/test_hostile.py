@@ -213,7 +213,7 @@ def run_all(s: Scene, capsys: Capsys) -> Outcome:
         assert code in (0, 1, 3), f"{args}: exit {code}\n{err}"
         assert "Traceback" not in err, f"{args}:\n{err}"
         assert took < COMMAND_SECONDS, f"{args} took {took:.1f}s"
-        assert "\x1b" not in out or name.startswith("show"), f"{args}: a terminal escape"
+        assert "\x1b" not in out + err and "\u202e" not in out, f"{args}: a terminal escape"
         if code and name not in ("check", "check-json"):
             assert err.startswith("error: "), f"{args}:\n{err}"
     assert set(tmp.iterdir()) == around, "something was created next to the repository"
@@ -347,7 +347,7 @@ def plan_laughs(s: Scene) -> None:
 
 
 def title_escapes(s: Scene) -> None:
-    plan = _plan(title='"\\e]0;owned\\a\\e[2J\\r\\u2028ok"')
+    plan = _plan(title='"\\e]0;owned\\a\\e[2J\\r\\u2028ok"') + "\x1b]0;owned\x07\u202egnp.exe\n"
     put(s.repo, {f"{s.session('planned', s.victim)}/SESSION.md": blob(s.repo, plan)})
 
 
