@@ -81,11 +81,12 @@ def _str_list(value: Any) -> tuple[str, ...]:
 
 
 def _text(value: Any) -> str:
-    """A scalar as text, with control characters (terminal escapes, \r) made visible."""
+    """A scalar as text, with control characters but \\t and \\n (terminal escapes, \\r) made
+    visible as U+FFFD."""
     if isinstance(value, dict | list):
         raise ValueError("expected text, got a nested value")
     text = str(value)[:MAX_TEXT]
-    return "".join("\ufffd" if has_control(c) and c not in "\t" else c for c in text)
+    return "".join("\ufffd" if has_control(c) and c not in "\t\n" else c for c in text)
 
 
 def _priority(value: Any) -> int:

@@ -52,7 +52,7 @@ def session_identity(ctx: Context, slug: str, environ: Mapping[str, str]) -> Ide
     """Who writes for the session: the sourced .session-env, its file, or the claim on main."""
     name, email = environ.get("GIT_AUTHOR_NAME"), environ.get("GIT_AUTHOR_EMAIL")
     if environ.get("SESSION_ID") == slug and name and email:
-        return Identity(name, email)
+        return sessionenv.check_identity(name, email)
     wt = session_worktree(ctx, slug)
     local = safefs.read_text(wt, session_file(slug, ENV_FILE)) if wt is not None else None
     if local is not None:
