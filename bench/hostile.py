@@ -133,7 +133,9 @@ def run_any(command: list[str], cwd: Path, env: dict[str, str]) -> float:
     import subprocess
 
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        command, cwd=cwd, env=env, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     return time.perf_counter() - start
 
 

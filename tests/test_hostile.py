@@ -452,7 +452,7 @@ CASES: dict[str, tuple[Case, dict[str, int], tuple[str, str] | None]] = {
     "priority-inf": (priority_inf, {"list": 0, "queue": 0, "claim": 1}, ("plan", "priority")),
     "priority-digits": (priority_digits, {"list": 0, "claim": 1}, ("plan", "SESSION.md")),
     "priority-bool": (priority_bool, {"list": 0, "claim": 1}, ("plan", "priority")),
-    "plan-laughs": (plan_laughs, {"list": 0, "claim": 1}, ("plan", "expands")),
+    "plan-laughs": (plan_laughs, {"list": 0, "claim": 1}, ("plan", "alias")),
     "title-escapes": (title_escapes, {"list": 0, "claim": 0}, None),
     "lock-garbage": (lock_garbage, {"claim": 0}, ("lock", "ghost")),
     "lock-folder": (lock_folder, {"check-json": 3}, ("hazard", "sessions.lock is a folder")),

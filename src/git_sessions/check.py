@@ -45,6 +45,8 @@ def check_layout(snap: History) -> list[Violation]:
     found: list[Violation] = []
     where: dict[str, list[str]] = {}
     for state in STATES:
+        # one pass per folder: a lookup from the root per session re-parses the folder (quadratic)
+        plans = snap.folder_files(f"{SESSIONS}/{state}", "SESSION.md")
         for name in snap.listdir(f"{SESSIONS}/{state}"):
             if name == ".gitkeep":
                 continue
@@ -52,7 +54,7 @@ def check_layout(snap: History) -> list[Violation]:
                 found.append(Violation("slug", f"{state}/{name} is not a valid session slug"))
                 continue
             where.setdefault(name, []).append(state)
-            if snap.text(f"{SESSIONS}/{state}/{name}/SESSION.md") is None:
+            if name not in plans:
                 found.append(Violation("layout", f"{state}/{name} has no SESSION.md"))
     for slug, states in sorted(where.items()):
         if len(states) > 1:
@@ -185,27 +187,27 @@ def check_content(snap: History) -> list[Violation]:
     from git_sessions.tracing import patch_problems
 
     found: list[Violation] = []
+    files = {state: snap.folder_blobs(f"{SESSIONS}/{state}") for state in STATES}
     for session in all_sessions(snap):
         for problem in session.problems:
             if problem == "SESSION.md is missing":
                 continue  # check_layout reports it
             found.append(Violation("plan", f"{session.path}/SESSION.md: {problem}"))
-        events = snap.text(f"{session.path}/events.jsonl")
-        bad = bad_lines(events) if events else []
+        blobs = files[session.state].get(session.slug, {})
+        wanted = ("events.jsonl", "drift.md", f"{session.slug}.patch")
+        text = {name: snap.blob_text(blobs[name]) for name in wanted if name in blobs}
+        bad = bad_lines(text.get("events.jsonl", ""))
         if bad:
             lines = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
             found.append(Violation("journal", f"{session.path}/events.jsonl: bad line(s) {lines}"))
-        drift = snap.text(f"{session.path}/drift.md")
-        if drift is not None:
+        if "drift.md" in text:
             try:
-                parse_drift(drift)
+                parse_drift(text["drift.md"])
             except ValueError as exc:
                 found.append(Violation("drift", f"{session.path}/drift.md: {exc}"))
-        patch = snap.text(f"{session.path}/{session.slug}.patch")
-        if patch and patch_problems(patch):
-            found.append(
-                Violation("patch", f"{session.path}/{session.slug}.patch: {patch_problems(patch)}")
-            )
+        broken = patch_problems(text.get(f"{session.slug}.patch", ""))
+        if broken:
+            found.append(Violation("patch", f"{session.path}/{session.slug}.patch: {broken}"))
     config = snap.read(CONFIG_FILE)
     if config is not None:
         try:

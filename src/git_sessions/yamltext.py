@@ -2,8 +2,8 @@
 
 PyYAML's safe loader builds aliases as shared references, so a "billion laughs" document
 loads in microseconds and explodes later, when anything walks it (str(), json, a loop). We walk
-it once right after loading, counting every node as often as it is reachable, and refuse it as
-soon as the count passes the budget: the refusal costs at most `max_nodes` steps.
+it once right after loading and refuse it at the first list or mapping reached twice (no plan or
+config needs an alias to a collection), or past `max_nodes` values.
 """
 
 from __future__ import annotations
@@ -41,16 +41,18 @@ def _first_line(exc: Exception) -> str:
 
 
 def _count(data: Any, budget: int) -> None:
-    stack, seen = [data], 0
+    """Refuse a collection reached twice (an alias: the seed of every expansion bomb) or more
+    than `budget` values: linear in what was parsed, whatever the aliases would expand to."""
+    stack, seen, count = [data], set(), 0
     while stack:
         item = stack.pop()
-        seen += 1
-        if seen > budget:
-            raise Refused(f"it expands to more than {budget} values (aliases?)")
-        if isinstance(item, dict):
-            stack.extend(item.keys())
-            stack.extend(item.values())
-        elif isinstance(item, list | tuple | set):
-            stack.extend(item)
+        count += 1
+        if count > budget:
+            raise Refused(f"it holds more than {budget} values")
+        if isinstance(item, dict | list):
+            if id(item) in seen:
+                raise Refused("it reuses a list or mapping through an alias (&name / *name)")
+            seen.add(id(item))
+            stack.extend([*item.keys(), *item.values()] if isinstance(item, dict) else item)
         elif isinstance(item, str | bytes) and len(item) > MAX_BYTES:
             raise Refused("a value is too large")

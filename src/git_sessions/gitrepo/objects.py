@@ -117,6 +117,20 @@ class Snapshot:
                     found[entry.name] = str(plan.id)
         return found
 
+    def folder_blobs(self, path: str) -> dict[str, dict[str, str]]:
+        """For each folder directly under `path`: its regular files' names -> blob ids, in one
+        pass (as folder_files, for every file at once)."""
+        obj = self._object(path)
+        if not isinstance(obj, pygit2.Tree):
+            return {}
+        return {
+            str(entry.name): {
+                str(e.name): str(e.id) for e in entry if e.filemode in (_BLOB, _EXEC) and e.name
+            }
+            for entry in obj
+            if isinstance(entry, pygit2.Tree) and entry.name
+        }
+
     def blob_text(self, blob: str) -> str:
         obj = self._repo[blob]
         return obj.data.decode("utf-8", errors="replace") if isinstance(obj, pygit2.Blob) else ""
