@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from git_sessions import hazards, sessionenv
 from git_sessions.history import claim_commits
@@ -176,7 +176,7 @@ def check_session_envs(snap: History) -> list[Violation]:
     return found
 
 
-def check_content(snap: History) -> list[Violation]:
+def check_content(snap: History, plans: dict[str, Any] | None = None) -> list[Violation]:
     """Files on main that git-sessions parses, each parsed as it would be: plans, journals,
     drift reports, patches and config.yaml."""
     from git_sessions.catalog import all_sessions
@@ -188,7 +188,7 @@ def check_content(snap: History) -> list[Violation]:
 
     found: list[Violation] = []
     files = {state: snap.folder_blobs(f"{SESSIONS}/{state}") for state in STATES}
-    for session in all_sessions(snap):
+    for session in all_sessions(snap, cache=plans):
         for problem in session.problems:
             if problem == "SESSION.md is missing":
                 continue  # check_layout reports it
@@ -219,12 +219,13 @@ def check_content(snap: History) -> list[Violation]:
     return found
 
 
-def check(snap: History) -> list[Violation]:
+def check(snap: History, plans: dict[str, Any] | None = None) -> list[Violation]:
+    """Every violation on main; `plans` is the parsed-plan cache (see plancache), if any."""
     return (
         check_layout(snap)
         + check_hazards(snap)
         + check_frozen_plans(snap)
         + check_session_envs(snap)
-        + check_content(snap)
+        + check_content(snap, plans)
         + check_knowledge(snap)
     )
