@@ -189,3 +189,48 @@ def test_cli_falls_back_to_the_package_without_overrides(
     assert code == 0, err
     _, shown, _ = cli(hub.repo, "show", "2025-10-14-plain", "--json", capsys=capsys)
     assert json.loads(shown)["files"]["SESSION.md"].startswith("---\ntitle: plain\n")
+
+
+# --------------------------------------------------------------------------- the sandbox
+
+ATTACKS = [
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ self.__init__.__globals__ }}",
+    "{% include '/etc/passwd' %}",
+    "{% include '../../etc/passwd' %}",
+    "{% extends 'x/../../etc/passwd' %}",
+    "{% include 'SESSION.md.j2' %}",
+    "{{ 'x' * 1000000000 }}",
+    "{{ 'x' | center(1000000000) }}",
+    "{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('ab') }}",
+    "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+    "{{ '{:999999999}'.format(1) }}",
+    "{{ '%999999999s' % 'x' }}",
+    "{{ 10 ** 10 ** 10 }}",
+    "{{ 'abc' | replace('', 'x' * 1000000) }}",
+    "{% set s = 'x' * 900000 %}{{ [s, s, s] | join }}",
+    "{{ lipsum(100000) }}",
+    "{{ 1 / 0 }}",
+]
+
+
+@pytest.mark.parametrize("source", ATTACKS)
+def test_hostile_templates_are_bad_input_in_bounded_time(source: str) -> None:
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(BadInput) as info:
+        templates.render("SESSION.md.j2", {}, overrides({OVERRIDE: source}))
+    assert info.value.message.startswith("template SESSION.md.j2")
+    assert time.monotonic() - start < 10  # the budget is 2 s; this is two busy cores
+
+
+def test_documented_filters_and_methods_work() -> None:
+    source = (
+        "{{ T | upper }} {{ T.lower() }} {{ L | join(',') }} {{ L | length }} {{ T | yaml }}"
+        " {{ (T ~ '!') | replace('!', '?') }} {{ T.startswith('Ab') }}"
+    )
+    read = overrides({OVERRIDE: source})
+    text = templates.render("SESSION.md.j2", {"T": "Ab: c", "L": ["x", "y"]}, read)
+    assert text == "AB: C ab: c x,y 2 'Ab: c' Ab: c? True"
