@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from git_sessions import transitions, worktree
+from git_sessions import ownership, transitions, worktree
 from git_sessions.claiming import holder
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity, Move, Remove, Write
-from git_sessions.errors import BadInput, Conflict
+from git_sessions.errors import BadInput
 from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import (
     ENV_FILE,
@@ -93,62 +93,50 @@ class Renewal:
 def push_branch(ctx: Context, slug: str) -> str | None:
     """Push the local session branch to the hub, fast-forward only: a branch that moved on
     there (a later holder continued it) is never overwritten."""
-    branch = worktree.branch_name(slug)
-    tip = ctx.ws.ref_target(f"refs/heads/{branch}")
-    if tip is None:
-        return None
-    if not ctx.ws.push(ctx.config.remote, tip, f"refs/heads/{branch}"):
-        raise Conflict(
-            f"the hub's {branch} has commits this clone does not have",
-            hint="another holder continued the session; fetch and look before pushing",
-        )
+    from git_sessions.completing import push_session_branch
+
+    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
+    if tip is not None:
+        push_session_branch(ctx, slug, tip)
     return tip
 
 
-def check_holder(snap: Snapshot, slug: str, who: Identity | None) -> None:
-    """Refuse to act for a claim that is no longer `who`'s (released, reaped, reclaimed)."""
-    state = transitions.current_state(snap, slug)
-    if state != "active":
-        raise Conflict(
-            f"session {slug} is {state}: the claim was released or reaped",
-            hint="stop working on it, or claim it again",
-        )
-    owner = holder(snap, slug)
-    if who is not None and owner is not None and (owner.name, owner.email) != (who.name, who.email):
-        raise Conflict(
-            f"session {slug} is now held by {owner.name} <{owner.email}>",
-            hint="your claim was reaped; stop working on it",
-        )
+def check_holder(ctx: Context, snap: Snapshot, slug: str, who: Identity) -> None:
+    """Refuse to act for a claim that is no longer `who`'s from this clone (released, reaped,
+    or claimed again, even under the same name from another clone)."""
+    ownership.check_holder(snap, slug, who, ownership.load(ctx.ws.common_dir, slug))
 
 
 def renew(
     ctx: Context,
     slug: str,
     *,
-    who: Identity | None = None,
+    who: Identity,
     force: bool = False,
+    snap: Snapshot | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Renewal:
     """Show life for `slug`: back its branch up on the hub and renew the lock line on main
     (always with `force`, else once half the TTL has passed, so journal entries do not each
-    add a commit to main). A claim that was reaped or released meanwhile is a Conflict."""
-    check_holder(ctx.main(), slug, who)
+    add a commit to main). A claim that is not `who`'s any more is a Conflict (exit 3);
+    `snap` is a fresh main the caller already checked."""
+    if snap is None:
+        check_holder(ctx, ctx.main(), slug, who)
     pushed = push_branch(ctx, slug)
     ttl = parse_duration(ctx.config.lease_ttl)
     now = int(clock())
     renewed = [False]
 
     def build(snap: Snapshot) -> Change | None:
-        check_holder(snap, slug, who)
+        check_holder(ctx, snap, slug, who)
         entries, _ = parse_lock(snap.text(LOCK_FILE) or "")
         mine = [e for e in entries if e.slug == slug]
         if mine and not force and now - mine[0].since < ttl // 2:
             return None
         renewed[0] = True
         fresh = [LockEntry(e.slug, now) if e.slug == slug else e for e in entries]
-        owner = holder(snap, slug) or ctx.identity()
         edit = Write(LOCK_FILE, format_lock(fresh).encode())
-        return Change((edit,), commit_message(slug, "renew"), owner)
+        return Change((edit,), commit_message(slug, "renew"), who)
 
     update_main(ctx.hub, build)
     return Renewal(slug, pushed, renewed[0])
