@@ -10,14 +10,11 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from conftest import Hub, add_planned, git, run_process
 
 AGENT_LOOP = r"""
@@ -93,49 +90,6 @@ def test_eight_agents_one_clone_local_hub(hub: Hub) -> None:
         plan = hub.repo / ".worktrees" / slug / "_AGENTS/sessions/active" / slug / "SESSION.md"
         assert plan.stat().st_mode & 0o777 == 0o444
     assert run_process(hub.repo, "check").returncode == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def git_daemon(hub: Hub) -> Iterator[str]:
-    """`git daemon --enable=receive-pack` serving the hub on a free loopback port."""
-    for _ in range(5):
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                "git",
-                "daemon",
-                "--reuseaddr",
-                "--export-all",
-                "--enable=receive-pack",
-                "--listen=127.0.0.1",
-                f"--port={port}",
-                f"--base-path={hub.hub.parent}",
-                str(hub.hub.parent),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        url = f"git://127.0.0.1:{port}/{hub.hub.name}"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            probe = subprocess.run(["git", "ls-remote", url], capture_output=True, check=False)
-            if probe.returncode == 0:
-                break
-            time.sleep(0.05)
-        if proc.poll() is None:
-            try:
-                yield url
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=10)
-            return
-    pytest.fail("could not start git daemon")
 
 
 def test_eight_agents_over_git_daemon(hub: Hub, git_daemon: str) -> None:

@@ -23,7 +23,7 @@ from git_sessions.worktree import session_folder
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "idle", "found", "claimed", "lost", "ran", "stopped"
+    kind: str  # "started", "idle", "found", "claimed", "lost", "ran", "stopped"
     slug: str | None = None
     detail: str = ""
     claim: Claim | None = None
