@@ -325,6 +325,7 @@ def _finish_ending(
         0,
         0,
         removed,
+        resumed=True,
     )
 
 
