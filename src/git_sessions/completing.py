@@ -11,6 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from git_sessions import catalog, faults, ownership, templates, transitions, worktree
 from git_sessions import drift as drift_mod
@@ -112,6 +113,12 @@ def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Wo
         # The hub builds the merge commit, so it needs the branch's objects; the pushed
         # branch is also a backup until the session is archived.
         push_session_branch(ctx, slug, tip)
+    else:
+        on_hub = hub.heads().get(f"refs/heads/{branch}")
+        if on_hub is not None and not (
+            hub.objects.has(on_hub) and hub.objects.is_ancestor(on_hub, tip)
+        ):
+            _behind_the_hub(ctx, branch)
     return Work(slug, claimed.commit, tip, hub.objects, main)
 
 
@@ -119,10 +126,14 @@ def push_session_branch(ctx: Context, slug: str, tip: str) -> None:
     """Fast-forward the hub's session branch to `tip`; never over commits this clone lacks."""
     branch = worktree.branch_name(slug)
     if not ctx.hub.push_branch(ctx.config.remote, f"refs/heads/{branch}", tip):
-        raise Conflict(
-            f"the hub's {branch} has commits this clone does not have",
-            hint=f"look at them first: git fetch {ctx.config.remote} {branch}, then merge them",
-        )
+        _behind_the_hub(ctx, branch)
+
+
+def _behind_the_hub(ctx: Context, branch: str) -> NoReturn:
+    raise Conflict(
+        f"the hub's {branch} has commits this clone does not have",
+        hint=f"look at them first: git fetch {ctx.config.remote} {branch}, then merge them",
+    )
 
 
 def _hub_tip(ctx: Context, slug: str) -> str | None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pygit2
 from filelock import FileLock, Timeout
 
+from git_sessions import faults
 from git_sessions.edits import Change, Identity, Write
 from git_sessions.errors import BadInput, Conflict, GitFailure
 from git_sessions.gitrepo.objects import Objects, Snapshot, git_errors
@@ -193,6 +194,7 @@ class Workspace:
             if tip is None:
                 raise BadInput(f"there is no branch {branch}", hint="claim the session first")
             new = self.objects.write(tip, Change(edits, message, author))
+            faults.point("branch:before-update")
             if self.update_ref(ref, new, tip, message.split("\n")[0]):
                 break
         else:
