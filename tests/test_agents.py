@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -272,3 +273,27 @@ def test_a_reaped_agent_cannot_touch_the_new_holders_session(hub: Hub, capsys: C
     assert "now held by bob <bob@agents.test>" in stale.stderr
     assert git(hub.hub, "rev-parse", f"session/{slug}").strip() == bob_tip
     assert hub.main() == before
+
+
+def test_reap_looks_for_signs_of_life_again_before_it_commits(hub: Hub, capsys: Capsys) -> None:
+    """A heartbeat that lands between reap's scan and its commit saves the claim."""
+    slug = planned(hub, capsys, "late", "heartbeat")
+    assert cli(hub.repo, "claim", slug, capsys=capsys)[0] == 0
+    age_claims(hub.repo)
+    reap = ["reap", "--older-than", "1h", "--json", *as_agent("reaper")]
+    reaper = subprocess.Popen(
+        [sys.executable, "-m", "git_sessions", "-C", str(hub.repo), *reap],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GIT_SESSIONS_FAULT": "reap:after-scan"},
+    )
+    assert reaper.stderr is not None
+    assert reaper.stderr.readline() == "fault: reap:after-scan\n"  # it found the claim stale
+    code, _, err = cli(hub.repo, "heartbeat", slug, capsys=capsys)
+    assert code == 0, err
+    out, err = reaper.communicate("\n", timeout=60)
+    assert reaper.returncode == 0, err
+    assert [r["outcome"] for r in json.loads(out)] == ["saved"]
+    assert f"active/{slug}/SESSION.md" in git(hub.hub, "ls-tree", "-r", "--name-only", "main")

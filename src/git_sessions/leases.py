@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from git_sessions import ownership, transitions, worktree
+from git_sessions import faults, ownership, transitions, worktree
 from git_sessions.claiming import holder
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity, Move, Remove, Write
@@ -172,6 +172,7 @@ def reap(
     ]
     if dry_run:
         return [Reaped(x.slug, x.holder, x.last_life, None, "would reap") for x in found]
+    faults.point("reap:after-scan")  # a holder may show life now: each build looks again
     results = []
     for lease in found:
         outcome = ["reaped"]
