@@ -42,10 +42,13 @@ def claim(repo: Path, slug: str, name: str) -> Path:
     return Path(json.loads(result.stdout)["worktree"])
 
 
-def commit(wt: Path, slug: str, name: str) -> str:
+OLD = {"GIT_AUTHOR_DATE": "@1000000000 +0000", "GIT_COMMITTER_DATE": "@1000000000 +0000"}
+
+
+def commit(wt: Path, slug: str, name: str, env: dict[str, str] | None = None) -> str:
     (wt / name).write_text(f"{name}\n")
     git(wt, "add", name)
-    git(wt, "commit", "-qm", f"[{slug}] feat: {name}")
+    git(wt, "commit", "-qm", f"[{slug}] feat: {name}", env=env)
     return git(wt, "rev-parse", "HEAD").strip()
 
 
@@ -193,3 +196,41 @@ def test_a_git_commit_racing_a_journal_entry_is_kept(hub: Hub) -> None:
     assert log[1].split()[0] == user and "journal entry" in log[0]
     assert "user.txt" in git(wt, "ls-tree", "--name-only", "HEAD")
     assert git(wt, "status", "--porcelain") == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "phase"),
+    [(["complete"], "complete:before-publish"), (["log", "late"], "branch:before-update")],
+)
+def test_a_reap_and_reclaim_racing_the_holders_command_wins(
+    hub: Hub, url: str, command: list[str], phase: str
+) -> None:
+    """The holder's command has checked its claim and is about to publish when the claim is
+    reaped and taken by bob: the check is redone inside the compare-and-swap, so it loses with
+    exit 3 and bob's claim and work stand."""
+    [slug] = add_planned(hub.repo, 1)
+    wt = claim(clone(hub, url, "alice-clone"), slug, "alice")
+    commit(wt, slug, "alice.txt", env=OLD)  # no sign of life, even once pushed
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "git_sessions", "-C", str(wt), *command],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GIT_SESSIONS_FAULT": phase},
+    )
+    assert proc.stderr is not None
+    assert proc.stderr.readline() == f"fault: {phase}\n"
+    age_claims(hub.repo)
+    reaped = run_process(hub.repo, "reap", "--older-than", "1h", "--json", *who("reaper"))
+    assert [r["outcome"] for r in json.loads(reaped.stdout)] == ["reaped"], reaped.stderr
+    bob_wt = claim(clone(hub, url, "bob-clone"), slug, "bob")
+    bob_tip = commit(bob_wt, slug, "bob.txt")
+    assert run_process(bob_wt, "heartbeat").returncode == 0
+    before = hub.main()
+    _, err = proc.communicate("\n\n", timeout=120)
+    assert proc.returncode == 3, err
+    assert "now held by bob <bob@agents.test>" in err
+    assert hub.main() == before
+    assert git(hub.hub, "rev-parse", f"session/{slug}").strip() == bob_tip
+    assert f"active/{slug}/.session-env" in git(hub.hub, "ls-tree", "-r", "--name-only", "main")

@@ -90,7 +90,7 @@ def _renew(ctx: Context, slug: str, who: Identity, snap: Snapshot | None) -> str
     if snap is None:
         return f"{unsent}: it could not be reached"
     try:
-        leases.renew(ctx, slug, who=who, snap=snap)
+        leases.renew(ctx, slug, who=who)
     except GitFailure as exc:
         return f"{unsent}: {exc.message}"
     return None

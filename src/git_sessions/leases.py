@@ -113,15 +113,16 @@ def renew(
     *,
     who: Identity,
     force: bool = False,
-    snap: Snapshot | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Renewal:
     """Show life for `slug`: back its branch up on the hub and renew the lock line on main
     (always with `force`, else once half the TTL has passed, so journal entries do not each
-    add a commit to main). A claim that is not `who`'s any more is a Conflict (exit 3);
-    `snap` is a fresh main the caller already checked."""
-    if snap is None:
-        check_holder(ctx, ctx.main(), slug, who)
+    add a commit to main). A claim that is not `who`'s any more is a Conflict (exit 3).
+
+    The holder is checked right before the branch push, so a reaped agent cannot stack its
+    commits on the hub's branch ahead of the new holder's (the push itself is fast-forward
+    only, so even in that narrow race nothing is lost: the new holder's push is refused)."""
+    check_holder(ctx, ctx.main(), slug, who)
     pushed = push_branch(ctx, slug)
     ttl = parse_duration(ctx.config.lease_ttl)
     now = int(clock())
