@@ -1,4 +1,5 @@
-"""Ending a session: `complete` (squash merge, patch, drift, archive, KB session) and `abandon`.
+"""Ending a session with `complete` (squash merge, patch, drift, archive, KB session), and what
+`abandon` shares with it: gathering the work, cleaning up, finishing an interrupted ending.
 
 Both are one protocol commit on main built on the fresh tip and published by compare-and-swap;
 a lost race redoes the merge on the new tip. Local cleanup follows only after that succeeds, so
@@ -11,11 +12,10 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
 
-from git_sessions import catalog, faults, ownership, templates, transitions, worktree
+from git_sessions import catalog, faults, leases, ownership, templates, transitions, worktree
 from git_sessions import drift as drift_mod
-from git_sessions.claiming import holder, worktree_path
+from git_sessions.claiming import worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
@@ -112,28 +112,14 @@ def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Wo
     if isinstance(hub, LocalHub):
         # The hub builds the merge commit, so it needs the branch's objects; the pushed
         # branch is also a backup until the session is archived.
-        push_session_branch(ctx, slug, tip)
+        leases.push_branch(ctx, slug, tip)
     else:
         on_hub = hub.heads().get(f"refs/heads/{branch}")
         if on_hub is not None and not (
             hub.objects.has(on_hub) and hub.objects.is_ancestor(on_hub, tip)
         ):
-            _behind_the_hub(ctx, branch)
+            leases.behind_the_hub(ctx, branch)
     return Work(slug, claimed.commit, tip, hub.objects, main)
-
-
-def push_session_branch(ctx: Context, slug: str, tip: str) -> None:
-    """Fast-forward the hub's session branch to `tip`; never over commits this clone lacks."""
-    branch = worktree.branch_name(slug)
-    if not ctx.hub.push_branch(ctx.config.remote, f"refs/heads/{branch}", tip):
-        _behind_the_hub(ctx, branch)
-
-
-def _behind_the_hub(ctx: Context, branch: str) -> NoReturn:
-    raise Conflict(
-        f"the hub's {branch} has commits this clone does not have",
-        hint=f"look at them first: git fetch {ctx.config.remote} {branch}, then merge them",
-    )
 
 
 def _hub_tip(ctx: Context, slug: str) -> str | None:
@@ -223,7 +209,7 @@ def complete(
         )
     record = ownership.load(ctx.ws.common_dir, slug)
     if record is not None and record.ending == "completed":
-        done = _finish_ending(ctx, slug, record, "completed")
+        done = finish_ending(ctx, slug, record, "completed")
         if done is not None:
             return done
     work = gather(ctx, slug, who)
@@ -275,7 +261,7 @@ def complete(
 
     published = update_main(ctx.hub, build, before_publish=ending)
     faults.point("complete:after-publish")
-    removed = _cleanup(ctx, slug, work.tip, keep_branch=False)
+    removed = cleanup(ctx, slug, work.tip, keep_branch=False)
     return Completion(
         slug,
         published.commit,
@@ -294,7 +280,7 @@ def _title(snap: Snapshot, slug: str) -> str:
     ).title
 
 
-def _cleanup(ctx: Context, slug: str, tip: str, *, keep_branch: bool) -> bool:
+def cleanup(ctx: Context, slug: str, tip: str, *, keep_branch: bool) -> bool:
     """Remove the worktree; unless kept, delete the session branch here and on the hub while
     it is still at `tip` (or behind it, on the hub): a branch with commits the ending did
     not archive is never deleted. Then forget the claim."""
@@ -317,7 +303,7 @@ def _cleanup(ctx: Context, slug: str, tip: str, *, keep_branch: bool) -> bool:
     return removed
 
 
-def _finish_ending(
+def finish_ending(
     ctx: Context, slug: str, record: ownership.Record, state: str
 ) -> Completion | None:
     """A `complete` (or `abandon`) that landed on main but was stopped before its local
@@ -325,7 +311,7 @@ def _finish_ending(
     snap = ctx.main()
     if transitions.current_state(snap, slug) != state or record.tip is None:
         return None
-    removed = _cleanup(ctx, slug, record.tip, keep_branch=state != "completed")
+    removed = cleanup(ctx, slug, record.tip, keep_branch=state != "completed")
     folder = session_dir(state, slug)
     return Completion(
         slug,
@@ -337,94 +323,6 @@ def _finish_ending(
         0,
         removed,
         resumed=True,
-    )
-
-
-@dataclass(frozen=True)
-class Abandonment:
-    slug: str
-    commit: str
-    patch: str
-    branch: str
-
-
-def abandon(
-    ctx: Context,
-    slug: str,
-    who: Identity,
-    reason: str,
-    *,
-    force: bool = False,
-    clock: Callable[[], float] = time.time,
-) -> Abandonment:
-    """active -> abandoned: reason in worklog.md, partial work kept as a patch and a branch.
-
-    Only the holder may, unless `force`: then the holder's work as last pushed to the hub is
-    kept, and the commit and the worklog name who forced it."""
-    if not reason.strip():
-        raise BadInput("abandoning needs a reason", hint='pass --reason "why"')
-    record = ownership.load(ctx.ws.common_dir, slug)
-    if record is not None and record.ending == "abandoned":
-        done = _finish_ending(ctx, slug, record, "abandoned")
-        if done is not None:
-            return Abandonment(slug, done.commit, done.patch, worktree.branch_name(slug))
-    work = gather(ctx, slug, who, force=force)
-    mine = work.held
-    if mine and not isinstance(ctx.hub, LocalHub):
-        push_session_branch(ctx, slug, work.tip)
-    patch_text = format_series(work.commits())
-    subjects, touched = work.subjects(), work.objects.changed_files(work.claim, work.tip)
-    stamp = dt.datetime.fromtimestamp(int(clock()), dt.UTC).isoformat(timespec="seconds")
-
-    def build(snap: Snapshot) -> Change:
-        audit = ""
-        if not ownership.holds(snap, slug, who, record):
-            if not force:
-                ownership.check_holder(snap, slug, who, record)
-            if transitions.current_state(snap, slug) != "active":
-                raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}")
-            audit = ownership.forced_note(who, holder(snap, slug))
-        src, dst = session_dir("active", slug), session_dir("abandoned", slug)
-        tip = work.objects.snapshot(work.tip)
-        edits: list[Edit] = [
-            Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
-            Remove(src),
-        ]
-        for path, data in tip.files(src):
-            name = path[len(src) + 1 :]
-            if name == ENV_FILE:
-                continue
-            if name == "worklog.md":
-                data += (
-                    f"\n## {stamp} Abandoned\n\nBy {who.name} <{who.email}>."
-                    f" Reason: {reason.strip()}\n"
-                    f"Work kept on branch {worktree.branch_name(slug)} and in {slug}.patch.\n"
-                    + (f"{audit}\n" if audit else "")
-                ).encode()
-            edits.append(Write(f"{dst}/{name}", data))
-        edits.append(Write(f"{dst}/{slug}.patch", patch_text.encode()))
-        status = f"abandoned: {reason.strip()}"
-        handoff = final_handoff(
-            slug, status, tip.text, when=int(clock()), agent=who, commits=subjects, files=touched
-        )
-        edits.append(Write(f"{dst}/HANDOFF.md", handoff.encode()))
-        message = f"[{slug}] chore: abandon session" + (f"\n\n{audit}\n" if audit else "")
-        return Change(tuple(edits), message, who)
-
-    def ending(commit: str) -> None:
-        if mine:
-            ownership.update(
-                ctx.ws.common_dir, slug, ending="abandoned", tip=work.tip, commit=commit
-            )
-
-    published = update_main(ctx.hub, build, before_publish=ending)
-    if mine:
-        _cleanup(ctx, slug, work.tip, keep_branch=True)
-    return Abandonment(
-        slug,
-        published.commit,
-        f"{session_dir('abandoned', slug)}/{slug}.patch",
-        worktree.branch_name(slug),
     )
 
 

@@ -14,12 +14,13 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from git_sessions import faults, ownership, transitions, worktree
 from git_sessions.claiming import holder
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity, Move, Remove, Write
-from git_sessions.errors import BadInput
+from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import (
     ENV_FILE,
@@ -90,15 +91,21 @@ class Renewal:
     renewed: bool  # the lock line was renewed on main
 
 
-def push_branch(ctx: Context, slug: str) -> str | None:
-    """Push the local session branch to the hub, fast-forward only: a branch that moved on
-    there (a later holder continued it) is never overwritten."""
-    from git_sessions.completing import push_session_branch
-
-    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
-    if tip is not None:
-        push_session_branch(ctx, slug, tip)
+def push_branch(ctx: Context, slug: str, tip: str | None = None) -> str | None:
+    """Push the session branch (the local one, or `tip`) to the hub, fast-forward only: a
+    branch that moved on there (a later holder continued it) is never overwritten."""
+    branch = worktree.branch_name(slug)
+    tip = tip or ctx.ws.ref_target(f"refs/heads/{branch}")
+    if tip is not None and not ctx.hub.push_branch(ctx.config.remote, f"refs/heads/{branch}", tip):
+        behind_the_hub(ctx, branch)
     return tip
+
+
+def behind_the_hub(ctx: Context, branch: str) -> NoReturn:
+    raise Conflict(
+        f"the hub's {branch} has commits this clone does not have",
+        hint=f"look at them first: git fetch {ctx.config.remote} {branch}, then merge them",
+    )
 
 
 def check_holder(ctx: Context, snap: Snapshot, slug: str, who: Identity) -> None:

@@ -73,12 +73,12 @@ def abandon(
     as_json: bool = JSON,
 ) -> None:
     """Stop a session: active -> abandoned, reason in its worklog, work kept as patch and branch."""
-    from git_sessions import completing
+    from git_sessions import abandoning
 
     ctx = context()
     name = _slug(slug)
     who = acting(ctx, name, agent, email)
-    result = completing.abandon(ctx, name, who, reason, force=force)
+    result = abandoning.abandon(ctx, name, who, reason, force=force)
     if as_json:
         emit_json(result.__dict__)
         return

@@ -142,12 +142,28 @@ class Workspace:
                 return
             except (pygit2.GitError, OSError) as exc:
                 if not _ref_contention(exc) or attempt == REF_RETRIES - 1:
-                    raise GitFailure(f"fetching from {remote}: {exc}") from exc
+                    raise self._network_error(f"fetching from {remote}", exc) from exc
                 time.sleep(random.uniform(0.002, 0.02))
+
+    def _network_error(self, action: str, exc: Exception) -> GitFailure:
+        hint = None
+        if "timed out" in str(exc).lower():
+            hint = (
+                f"the hub did not answer within {self.timeout:g}s; check it, or raise `timeout`"
+                " in _AGENTS/config.yaml (or GIT_SESSIONS_TIMEOUT)"
+            )
+        return GitFailure(f"{action}: {exc}", hint=hint)
+
+    @contextlib.contextmanager
+    def _network(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except (pygit2.GitError, OSError) as exc:
+            raise self._network_error(action, exc) from exc
 
     def list_heads(self, remote: str) -> dict[str, str]:
         """The hub's refs/heads/* -> commit, from one fresh connection (a cheap ref check)."""
-        with git_errors(f"listing refs on {remote}"):
+        with self._network(f"listing refs on {remote}"):
             fresh = self.repo.remotes[remote]  # a fresh object: reused ones return stale heads
             heads = fresh.list_heads(callbacks=Callbacks())
             return {str(h.name): str(h.oid) for h in heads if str(h.name).startswith("refs/heads/")}
@@ -161,14 +177,14 @@ class Workspace:
         except pygit2.GitError as exc:
             if LOST_RACE.search(str(exc)):
                 return False
-            raise GitFailure(f"pushing to {remote}: {exc}") from exc
+            raise self._network_error(f"pushing to {remote}", exc) from exc
         except OSError as exc:
-            raise GitFailure(f"pushing to {remote}: {exc}") from exc
+            raise self._network_error(f"pushing to {remote}", exc) from exc
         return ref in callbacks.statuses and callbacks.statuses[ref] is None
 
     def delete_remote_branch(self, remote: str, ref: str) -> bool:
         callbacks = Callbacks()
-        with git_errors(f"deleting {ref} on {remote}"):
+        with self._network(f"deleting {ref} on {remote}"):
             self.repo.remotes[remote].push([f":{ref}"], callbacks=callbacks)
         return callbacks.statuses.get(ref, "missing") is None
 
