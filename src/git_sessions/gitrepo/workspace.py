@@ -143,7 +143,7 @@ class Workspace:
             except (pygit2.GitError, OSError) as exc:
                 if not _ref_contention(exc) or attempt == REF_RETRIES - 1:
                     raise self._network_error(f"fetching from {remote}", exc) from exc
-                time.sleep(random.uniform(0.002, 0.02))
+                _pause(attempt + 1)
 
     def _network_error(self, action: str, exc: Exception) -> GitFailure:
         hint = None
@@ -205,7 +205,8 @@ class Workspace:
         """
         ref = f"refs/heads/{branch}"
         edits = tuple(Write(path, data) for path, data in files.items())
-        for _ in range(REF_RETRIES):
+        for attempt in range(REF_RETRIES):
+            _pause(attempt)
             tip = self.ref_target(ref)
             if tip is None:
                 raise BadInput(f"there is no branch {branch}", hint="claim the session first")
@@ -233,7 +234,8 @@ class Workspace:
         """Stage everything in `worktree` like `git add -A` and commit it on `branch`, which it
         has checked out (callers hold the workspace lock)."""
         ref = f"refs/heads/{branch}"
-        for _ in range(REF_RETRIES):
+        for attempt in range(REF_RETRIES):
+            _pause(attempt)
             tip = self.ref_target(ref)
             with git_errors(f"committing in {worktree}"):
                 wt = pygit2.Repository(str(worktree))
@@ -352,6 +354,12 @@ def set_network_timeout(seconds: float) -> None:
     millis = max(1, int(seconds * 1000))
     pygit2.settings.server_connect_timeout = millis
     pygit2.settings.server_timeout = millis
+
+
+def _pause(attempt: int) -> None:
+    """A short random wait before retrying a contended ref (none before the first try)."""
+    if attempt:
+        time.sleep(random.uniform(0.002, 0.02))
 
 
 def _ref_contention(exc: Exception) -> bool:
