@@ -155,6 +155,7 @@ def test_claim_killed_at_each_phase_is_repaired_by_claiming_again(hub: Hub, phas
     (hub.repo / "_AGENTS/config.yaml").write_text("bootstrap:\n  run: [echo ran >> boot.log]\n")
     with (hub.repo / ".git/info/exclude").open("a") as exclude:
         exclude.write("boot.log\n")
+    git(hub.repo, "config", "sessions.approveBootstrap", "true")  # this machine trusts the hub
     [slug] = add_planned(hub.repo, 1)
     before = hub.main()
     who = ["--agent", "killed", "--email", "killed@agents.test"]
