@@ -22,6 +22,7 @@ from git_sessions.gitrepo import Snapshot
 from git_sessions.history import claim_commits
 from git_sessions.protocol import ENV_FILE, check_slug, session_dir
 from git_sessions.publish import Timing, update_main
+from git_sessions.sessionenv import current_slug as current_slug
 
 
 @dataclass(frozen=True)
@@ -250,21 +251,6 @@ def _session_work(ctx: Context, slug: str) -> int:
     if claimed is None or claimed.commit is None:
         return 0
     return len(ctx.ws.commits_between(claimed.commit, tip))
-
-
-def current_slug(explicit: str | None, cwd: Path, environ: dict[str, str]) -> str:
-    """The session a command acts on: the argument, $SESSION_ID, or the worktree we are in."""
-    if explicit:
-        return check_slug(explicit)
-    if environ.get("SESSION_ID"):
-        return check_slug(environ["SESSION_ID"])
-    for part in reversed(cwd.parts):
-        if part.startswith(("20", "kb-")):
-            try:
-                return check_slug(part)
-            except BadInput:
-                continue
-    raise BadInput("no current session", hint="name the session, or source its .session-env")
 
 
 def env_text(ctx: Context, slug: str) -> str:

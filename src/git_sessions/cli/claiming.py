@@ -6,7 +6,15 @@ import shlex
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
+from git_sessions.cli.app import (
+    app,
+    context,
+    emit_json,
+    note,
+    out,
+    session_slug,
+    start_directory,
+)
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 
 
@@ -63,11 +71,14 @@ def claim(
 @app.command()
 def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID).")) -> None:
     """Print the session's environment as export lines, for eval "$(git sessions env)"."""
-    from git_sessions import claiming
+    from git_sessions.sessionenv import worktree_env_text
 
-    ctx = context()
     name = session_slug(slug)
-    text = claiming.env_text(ctx, name)
+    text = worktree_env_text(start_directory().resolve(), name)
+    if text is None:  # not inside the session's worktree: open the repository
+        from git_sessions import claiming
+
+        text = claiming.env_text(context(), name)
     out("\n".join(line for line in text.splitlines() if line.startswith("export ")))
 
 
