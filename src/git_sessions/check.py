@@ -6,7 +6,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from git_sessions.history import claim_commits
+from git_sessions.errors import GitFailure
+from git_sessions.history import claim_base, claim_commits
 from git_sessions.protocol import (
     INIT_SUBJECT,
     KNOWLEDGE,
@@ -74,10 +75,17 @@ def check_layout(snap: History) -> list[Violation]:
     return found
 
 
-def check_frozen_plans(snap: History) -> list[Violation]:
-    """SESSION.md of every active session is byte-identical to its version at the claim."""
+def check_frozen_plans(snap: History, *, deep: bool = False) -> list[Violation]:
+    """SESSION.md of every active session is byte-identical to its version at the claim.
+
+    By default, for a session whose claim recorded its base (`.claim`), that is the plan in
+    planned/ of the base commit: one lookup, however long main's history. `deep` (and a
+    session without the marker) finds the claim commit by walking main instead."""
     active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
     found: list[Violation] = []
+    if not deep:
+        found += _frozen_by_marker(snap, active)
+        active = [slug for slug in active if claim_base(snap, slug) is None]
     for slug, claimed in sorted(claim_commits(snap, active).items()):
         path = f"{SESSIONS}/active/{slug}/SESSION.md"
         before = claimed.parent()
@@ -101,15 +109,43 @@ def check_frozen_plans(snap: History) -> list[Violation]:
     return found
 
 
-def check_knowledge(snap: History) -> list[Violation]:
+def _frozen_by_marker(snap: History, active: list[str]) -> list[Violation]:
+    found: list[Violation] = []
+    for slug in sorted(active):
+        base = claim_base(snap, slug)
+        if base is None:
+            continue
+        try:
+            before = snap.at(base)
+        except GitFailure:
+            found.append(
+                Violation("frozen-plan", f"{slug}: its .claim names unknown commit {base}")
+            )
+            continue
+        planned = before.object_id(f"{SESSIONS}/planned/{slug}/SESSION.md")
+        if planned != snap.object_id(f"{SESSIONS}/active/{slug}/SESSION.md"):
+            found.append(
+                Violation(
+                    "frozen-plan", f"SESSION.md of active session {slug} changed since its claim"
+                )
+            )
+    return found
+
+
+def check_knowledge(snap: History, *, deep: bool = True) -> list[Violation]:
     """Only kb- sessions change _AGENTS/knowledge/ outside knowledge/sessions/.
 
     History is judged from the commit that initialised git-sessions on: a repository that
-    adopts the protocol is not failed for what it did before.
+    adopts the protocol is not failed for what it did before. Without `deep`, only the latest
+    commit is judged (each commit was the latest once: run `check --deep` for the record).
     """
     found: list[Violation] = []
     child: History | None = snap
+    steps = 0
     while child is not None and not child.message.startswith(INIT_SUBJECT):
+        if not deep and steps == 1:
+            break
+        steps += 1
         parent = child.parent()
         if parent is not None:
             owner = session_slug_of(child.message) or ""
@@ -132,5 +168,9 @@ def check_knowledge(snap: History) -> list[Violation]:
     return found
 
 
-def check(snap: History) -> list[Violation]:
-    return check_layout(snap) + check_frozen_plans(snap) + check_knowledge(snap)
+def check(snap: History, *, deep: bool = False) -> list[Violation]:
+    """The invariants on `snap`; `deep` also audits main's whole history (its cost grows with
+    it), the default reads a fixed number of commits."""
+    return (
+        check_layout(snap) + check_frozen_plans(snap, deep=deep) + check_knowledge(snap, deep=deep)
+    )

@@ -19,7 +19,7 @@ from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import Snapshot
-from git_sessions.history import claim_commits
+from git_sessions.history import claim_commit
 from git_sessions.protocol import ENV_FILE, check_slug, session_dir
 from git_sessions.publish import Timing, update_main
 from git_sessions.sessionenv import current_slug as current_slug
@@ -195,7 +195,9 @@ def _claim_commit(ctx: Context, slug: str, tip: str, *, held: bool) -> str:
             ctx.ws.fetch(ctx.config.remote, ctx.branch)
     if not held:
         return tip
-    found = claim_commits(ctx.ws.snapshot(tip), [slug]).get(slug)
+    branch = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
+    starts = [ctx.ws.snapshot(branch)] if branch and ctx.ws.has_commit(branch) else []
+    found = claim_commit(slug, *starts, ctx.ws.snapshot(tip))
     return found.commit if found is not None and found.commit else tip
 
 
@@ -247,7 +249,7 @@ def _session_work(ctx: Context, slug: str) -> int:
     if snap.commit is None or not ctx.ws.has_commit(snap.commit):
         with ctx.ws.lock():
             ctx.ws.fetch(ctx.config.remote, ctx.branch)
-    claimed = claim_commits(ctx.ws.snapshot(snap.commit), [slug]).get(slug)
+    claimed = claim_commit(slug, ctx.ws.snapshot(tip), ctx.ws.snapshot(snap.commit))
     if claimed is None or claimed.commit is None:
         return 0
     return len(ctx.ws.commits_between(claimed.commit, tip))

@@ -21,7 +21,7 @@ from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.handoff import final as final_handoff
-from git_sessions.history import claim_commits
+from git_sessions.history import claim_commit
 from git_sessions.journal import learnings_file
 from git_sessions.patch import PatchCommit, format_series
 from git_sessions.protocol import (
@@ -97,7 +97,7 @@ def gather(ctx: Context, slug: str) -> Work:
         # The hub builds the merge commit, so it needs the branch's objects; the pushed
         # branch is also a backup until the session is archived.
         ctx.ws.push(ctx.config.remote, tip, f"refs/heads/{branch}", force=True)
-    claimed = claim_commits(hub.snapshot(snap.commit), [slug]).get(slug)
+    claimed = claim_commit(slug, ctx.ws.snapshot(tip), hub.snapshot(snap.commit))
     if claimed is None or claimed.commit is None:
         raise Conflict(f"cannot find the commit that claimed {slug} on main")
     return Work(slug, claimed.commit, tip, hub.objects, (snap.commit,) if snap.commit else ())
@@ -340,10 +340,12 @@ def drift_report(
             ctx.ws.fetch(ctx.config.remote, ctx.branch)
     assert snap.commit is not None
     objects = ctx.ws.objects
-    claimed = claim_commits(objects.snapshot(snap.commit), [slug]).get(slug)
+    branch_tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
+    starts = [objects.snapshot(branch_tip)] if branch_tip else []
+    claimed = claim_commit(slug, *starts, objects.snapshot(snap.commit))
     if claimed is None or claimed.commit is None:
         raise Conflict(f"cannot find the commit that claimed {slug} on main")
     # without the session branch here, its work is unknown: report none rather than main's
-    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}") or claimed.commit
+    tip = branch_tip or claimed.commit
     work = Work(slug, claimed.commit, tip, objects, (snap.commit,))
     return session_drift(work, int(clock()))

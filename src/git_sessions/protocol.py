@@ -32,6 +32,9 @@ SESSION_FILES = ("SESSION.md", "worklog.md", "active-plan.md", "subsessions.md")
 # Session files only ever appended to: two sides' additions are both kept when merging.
 APPEND_ONLY = ("worklog.md", "events.jsonl", "subsessions.md")
 ENV_FILE = ".session-env"
+# Written by the claim commit in the session's folder: "base <commit>", the commit the claim was
+# built on (its parent). It lets readers find the claim without walking main's history.
+CLAIM_FILE = ".claim"
 INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 
 _SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")
@@ -81,6 +84,21 @@ def make_slug(words: list[str], date: dt.date, *, kb: bool = False) -> str:
         )
     slug = f"{'kb-' if kb else ''}{date.isoformat()}-{'-'.join(parts)}"
     return check_slug(slug[:MAX_SLUG].rstrip("-"))
+
+
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+
+
+def claim_marker(base: str) -> str:
+    return f"base {base}\n"
+
+
+def parse_claim_marker(text: str | None) -> str | None:
+    """The base commit a `.claim` file names, or None if it is absent or malformed."""
+    if text is None or not text.startswith("base ") or len(text) > 200:
+        return None
+    value = text[len("base ") :].split("\n", 1)[0].strip()
+    return value if _COMMIT_ID.fullmatch(value) else None
 
 
 def session_dir(state: str, slug: str) -> str:

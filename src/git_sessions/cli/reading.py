@@ -66,12 +66,17 @@ def show(slug: str, as_json: bool = JSON) -> None:
 
 
 @app.command()
-def check(as_json: bool = JSON) -> None:
+def check(
+    as_json: bool = JSON,
+    deep: bool = typer.Option(
+        False, "--deep", help="Also audit main's whole history (slower as history grows)."
+    ),
+) -> None:
     """Verify the protocol's invariants on the hub's main; exit 3 listing any violations."""
     from git_sessions.check import check as run_check
 
     snap = context().main()
-    violations = run_check(snap)
+    violations = run_check(snap, deep=deep)
     if as_json:
         emit_json(
             {

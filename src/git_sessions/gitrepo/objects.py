@@ -109,6 +109,16 @@ class Snapshot:
                 elif isinstance(item, pygit2.Blob):
                     yield child, item.data
 
+    def at(self, commit: str) -> Snapshot:
+        """The snapshot of another commit of this repository; GitFailure if there is none."""
+        try:
+            obj = self._repo.get(commit)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, pygit2.Commit):
+            raise GitFailure(f"commit {commit} is not in the repository")
+        return Snapshot(self._repo, commit)
+
     def parent(self) -> Snapshot | None:
         """The snapshot of this commit's first parent (None at the root or for an empty main)."""
         if self.commit is None:
