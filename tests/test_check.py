@@ -338,9 +338,10 @@ def test_default_check_reads_no_history_yet_catches_a_plan_edit(
     hub: Hub, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slug = planned(hub, "marked", capsys)
+    plan_id = git(hub.hub, "rev-parse", f"main:{SESSIONS}/planned/{slug}/SESSION.md").strip()
     assert cli(hub.repo, "claim", slug, "--no-worktree", capsys=capsys)[0] == 0
     marker = git(hub.hub, "show", f"main:{SESSIONS}/active/{slug}/.claim")
-    assert marker == f"base {git(hub.hub, 'rev-parse', 'main~1').strip()}\n"
+    assert marker == f"base {git(hub.hub, 'rev-parse', 'main~1').strip()}\nplan {plan_id}\n"
     for n in range(3):  # history after the claim that a walk would have to cross
         push_files(hub.repo, {f"notes/{n}.md": "x\n"}, f"note {n}")
     plan = f"{SESSIONS}/active/{slug}/SESSION.md"

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from git_sessions.errors import GitFailure
-from git_sessions.history import claim_base, claim_commits
+from git_sessions.history import claim_commits
 from git_sessions.protocol import (
+    CLAIM_FILE,
     INIT_SUBJECT,
     KNOWLEDGE,
     LOCK_FILE,
     SESSIONS,
     STATES,
+    ClaimMarker,
     is_slug,
+    parse_claim_marker,
     parse_lock,
 )
 
@@ -43,14 +46,16 @@ def check_layout(snap: History) -> list[Violation]:
     found: list[Violation] = []
     where: dict[str, list[str]] = {}
     for state in STATES:
-        for name in snap.listdir(f"{SESSIONS}/{state}"):
+        folder = f"{SESSIONS}/{state}"
+        plans = snap.folder_blobs(folder, ["SESSION.md"])  # one pass over the folder
+        for name in snap.listdir(folder):
             if name == ".gitkeep":
                 continue
             if not is_slug(name):
                 found.append(Violation("slug", f"{state}/{name} is not a valid session slug"))
                 continue
             where.setdefault(name, []).append(state)
-            if snap.text(f"{SESSIONS}/{state}/{name}/SESSION.md") is None:
+            if "SESSION.md" not in plans.get(name, {}):
                 found.append(Violation("layout", f"{state}/{name} has no SESSION.md"))
     for slug, states in sorted(where.items()):
         if len(states) > 1:
@@ -84,8 +89,9 @@ def check_frozen_plans(snap: History, *, deep: bool = False) -> list[Violation]:
     active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
     found: list[Violation] = []
     if not deep:
-        found += _frozen_by_marker(snap, active)
-        active = [slug for slug in active if claim_base(snap, slug) is None]
+        marked = _markers(snap)
+        found += _frozen_by_marker(snap, marked)
+        active = [slug for slug in active if slug not in marked]
     for slug, claimed in sorted(claim_commits(snap, active).items()):
         path = f"{SESSIONS}/active/{slug}/SESSION.md"
         before = claimed.parent()
@@ -109,21 +115,36 @@ def check_frozen_plans(snap: History, *, deep: bool = False) -> list[Violation]:
     return found
 
 
-def _frozen_by_marker(snap: History, active: list[str]) -> list[Violation]:
+def _markers(snap: History) -> dict[str, tuple[ClaimMarker, str | None]]:
+    """Each active session's parsed `.claim` and its SESSION.md blob id (one folder pass)."""
+    found: dict[str, tuple[ClaimMarker, str | None]] = {}
+    for slug, blobs in snap.folder_blobs(f"{SESSIONS}/active", ["SESSION.md", CLAIM_FILE]).items():
+        marker = (
+            parse_claim_marker(snap.blob_text(blobs[CLAIM_FILE])) if CLAIM_FILE in blobs else None
+        )
+        if is_slug(slug) and marker is not None:
+            found[slug] = (marker, blobs.get("SESSION.md"))
+    return found
+
+
+def _frozen_by_marker(
+    snap: History, marked: dict[str, tuple[ClaimMarker, str | None]]
+) -> list[Violation]:
+    """The plan frozen by the claim, as `.claim` records it: compared without any history."""
     found: list[Violation] = []
-    for slug in sorted(active):
-        base = claim_base(snap, slug)
-        if base is None:
-            continue
-        try:
-            before = snap.at(base)
-        except GitFailure:
-            found.append(
-                Violation("frozen-plan", f"{slug}: its .claim names unknown commit {base}")
-            )
-            continue
-        planned = before.object_id(f"{SESSIONS}/planned/{slug}/SESSION.md")
-        if planned != snap.object_id(f"{SESSIONS}/active/{slug}/SESSION.md"):
+    for slug, (marker, current) in sorted(marked.items()):
+        frozen = marker.plan
+        if frozen is None:  # a marker without the plan id: the plan in the base commit
+            try:
+                frozen = snap.at(marker.base).object_id(f"{SESSIONS}/planned/{slug}/SESSION.md")
+            except GitFailure:
+                found.append(
+                    Violation(
+                        "frozen-plan", f"{slug}: its .claim names unknown commit {marker.base}"
+                    )
+                )
+                continue
+        if frozen != current:
             found.append(
                 Violation(
                     "frozen-plan", f"SESSION.md of active session {slug} changed since its claim"

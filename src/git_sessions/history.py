@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 def claim_base(snap: Snapshot, slug: str, state: str = "active") -> str | None:
     """The base commit recorded by the claim of `slug` in `snap`, if the marker is there."""
-    return parse_claim_marker(snap.text(f"{SESSIONS}/{state}/{slug}/{CLAIM_FILE}"))
+    marker = parse_claim_marker(snap.text(f"{SESSIONS}/{state}/{slug}/{CLAIM_FILE}"))
+    return marker.base if marker else None
 
 
 def claim_commits(

@@ -89,16 +89,27 @@ def make_slug(words: list[str], date: dt.date, *, kb: bool = False) -> str:
 _COMMIT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 
 
-def claim_marker(base: str) -> str:
-    return f"base {base}\n"
+@dataclass(frozen=True)
+class ClaimMarker:
+    """What a claim commit records in `.claim`: its parent, and the blob id of the plan it froze."""
+
+    base: str
+    plan: str | None
 
 
-def parse_claim_marker(text: str | None) -> str | None:
-    """The base commit a `.claim` file names, or None if it is absent or malformed."""
-    if text is None or not text.startswith("base ") or len(text) > 200:
+def claim_marker(base: str, plan: str | None) -> str:
+    return f"base {base}\n" + (f"plan {plan}\n" if plan else "")
+
+
+def parse_claim_marker(text: str | None) -> ClaimMarker | None:
+    """The `.claim` file's fields, or None if it is absent or malformed (then readers walk)."""
+    if text is None or len(text) > 300:
         return None
-    value = text[len("base ") :].split("\n", 1)[0].strip()
-    return value if _COMMIT_ID.fullmatch(value) else None
+    fields = dict(line.partition(" ")[::2] for line in text.split("\n") if line)
+    base, plan = fields.get("base", ""), fields.get("plan")
+    if not _COMMIT_ID.fullmatch(base) or (plan is not None and not _COMMIT_ID.fullmatch(plan)):
+        return None
+    return ClaimMarker(base, plan)
 
 
 def session_dir(state: str, slug: str) -> str:

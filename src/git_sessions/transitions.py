@@ -83,7 +83,8 @@ def claim(snap: Snapshot, slug: str, author: Identity, now: int, env_text: str) 
     marker = f"{session_dir('active', slug)}/{CLAIM_FILE}"
     edits: tuple[Edit, ...] = (Write(LOCK_FILE, lock.encode()), Write(env_path, env_text.encode()))
     if snap.commit is not None:
-        edits += (Write(marker, claim_marker(snap.commit).encode()),)
+        plan = snap.object_id(f"{session_dir(state, slug)}/SESSION.md")
+        edits += (Write(marker, claim_marker(snap.commit, plan).encode()),)
     return move(snap, slug, "active", author, extra=edits)
 
 

@@ -89,6 +89,27 @@ class Snapshot:
                     continue
         return found
 
+    def folder_blobs(self, path: str, names: Sequence[str]) -> dict[str, dict[str, str]]:
+        """For each folder directly under `path`, the blob ids of those of `names` it holds.
+
+        Like folder_files, one pass over `path` for several file names (search, check)."""
+        obj = self._object(path)
+        if not isinstance(obj, pygit2.Tree):
+            return {}
+        found: dict[str, dict[str, str]] = {}
+        for entry in obj:
+            if isinstance(entry, pygit2.Tree) and entry.name:
+                blobs: dict[str, str] = {}
+                for name in names:
+                    try:
+                        item = entry[name]
+                    except KeyError:
+                        continue
+                    if item.type == pygit2.enums.ObjectType.BLOB:
+                        blobs[name] = str(item.id)
+                found[entry.name] = blobs
+        return found
+
     def blob_text(self, blob: str) -> str:
         obj = self._repo[blob]
         return obj.data.decode("utf-8", errors="replace") if isinstance(obj, pygit2.Blob) else ""
