@@ -84,7 +84,11 @@ def parse_env(text: str) -> dict[str, str]:
 
 def holder(snap: Snapshot, slug: str) -> Identity | None:
     """Who holds active session `slug`, according to its committed .session-env."""
-    text = snap.text(f"{session_dir('active', slug)}/{ENV_FILE}")
+    return identity_in_env(snap.text(f"{session_dir('active', slug)}/{ENV_FILE}"))
+
+
+def identity_in_env(text: str | None) -> Identity | None:
+    """The GIT_AUTHOR_NAME/EMAIL a .session-env exports, if both are there."""
     if text is None:
         return None
     env = parse_env(text)
