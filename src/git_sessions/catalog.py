@@ -6,13 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import yaml
-
 from git_sessions.errors import BadInput
+from git_sessions.frontmatter import fast_load
 from git_sessions.protocol import SESSIONS, STATES, check_slug, is_slug
-
-# libyaml's loader when present: parsing thousands of plans is most of a cold `queue`.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class Tree(Protocol):
@@ -62,10 +58,23 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     end = text.find("\n---\n", 3)
     if end < 0:
         raise ValueError("front matter is not closed by a '---' line")
-    data = yaml.load(text[4:end], Loader=_LOADER) or {}
+    data = fast_load(text[4:end])
+    if data is None:  # not the simple shape `new` writes: the YAML loader decides
+        data = _yaml_load(text[4:end]) or {}
     if not isinstance(data, dict):
         raise ValueError("front matter is not a mapping")
     return data, text[end + 5 :]
+
+
+def _yaml_load(text: str) -> Any:
+    import yaml  # only for front matter outside fast_load's subset
+
+    # libyaml's loader when present: parsing thousands of plans is most of a cold `queue`.
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def _str_list(value: Any) -> tuple[str, ...]:
@@ -87,7 +96,7 @@ def parse_fields(text: str | None) -> dict[str, Any]:
     else:
         try:
             meta, _ = split_front_matter(text)
-        except (ValueError, yaml.YAMLError) as exc:
+        except ValueError as exc:
             problems.append(f"SESSION.md front matter: {exc}")
 
     def field(name: str, convert: Any, default: Any) -> Any:
@@ -149,18 +158,24 @@ def load(tree: Tree, slug: str) -> Session:
 
 
 def all_sessions(
-    tree: Tree, states: tuple[str, ...] = STATES, cache: dict[str, Any] | None = None
+    tree: Tree,
+    states: tuple[str, ...] = STATES,
+    cache: dict[str, Any] | None = None,
+    seen: set[str] | None = None,
 ) -> list[Session]:
     """Every session in the given states, in state order then by slug.
 
     `cache` maps a SESSION.md blob id to its parsed fields: git names content by its hash,
-    so an entry never goes stale, and a warm scan reads no plan at all.
+    so an entry never goes stale, and a warm scan reads no plan at all. The blob ids read
+    are added to `seen`.
     """
     found: list[Session] = []
     for state in states:
         plans = tree.folder_files(f"{SESSIONS}/{state}", "SESSION.md")
         for slug in session_names(tree, state):
             blob = plans.get(slug)
+            if seen is not None and blob:
+                seen.add(blob)
             fields = cache.get(blob) if cache is not None and blob else None
             if fields is None:
                 fields = parse_fields(tree.blob_text(blob) if blob else None)

@@ -28,8 +28,9 @@ def list_(
     from git_sessions import catalog
 
     ctx = context()
-    sessions = catalog.all_sessions(ctx.main(), (state,) if state else STATES, ctx.plans())
-    ctx.save_plans()
+    seen: set[str] = set()
+    sessions = catalog.all_sessions(ctx.main(), (state,) if state else STATES, ctx.plans(), seen)
+    ctx.save_plans(None if state else seen)  # a full listing prunes plans gone from main
     if as_json:
         emit_json([s.to_json() for s in sessions])
         return
