@@ -111,3 +111,41 @@ def source_revision() -> str:
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     return f"{head} + uncommitted changes" if git("status", "--porcelain", "-uno") else head
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of bench/run's table: ours against a baseline, with the goal for the ratio."""
+
+    measure: str
+    ours: float  # seconds (or a ratio already, when baseline is None)
+    baseline: float | None
+    goal: str  # e.g. "<= 0.5"
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else self.ours
+
+    def met(self) -> bool:
+        op, _, bound = self.goal.partition(" ")
+        value = float(bound)
+        return (
+            self.ratio <= value
+            if op == "<="
+            else self.ratio < value
+            if op == "<"
+            else (self.ratio >= value)
+        )
+
+
+def timed(env: Env, args: Sequence[str | Path], cwd: Path, repeat: int, **extra: str) -> float:
+    """Median wall time of `repeat` runs of a command (each must exit 0)."""
+    import statistics
+    import time
+
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        env.run(args, cwd, **extra)
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)

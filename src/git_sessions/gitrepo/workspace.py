@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pygit2
 from filelock import FileLock
@@ -232,10 +234,21 @@ class Workspace:
             ]
 
     def add_worktree(self, name: str, path: Path, branch: str) -> None:
-        """Check out local branch `branch` into a new worktree at `path` (parent must exist)."""
-        with git_errors(f"creating worktree {path}"):
-            ref = self.repo.lookup_reference(f"refs/heads/{branch}")
-            self.repo.add_worktree(name, str(path), ref)
+        """Check out local branch `branch` into a new worktree at `path` (parent must exist).
+
+        git's own `worktree add` does the checkout when git is installed: measured on 1k, 12k
+        and 100k-file trees (bench/checkout.py) libgit2's checkout took 1.0-1.4x git's time
+        with one worker and 1.6-4.8x with `checkout.workers=0` (one per core, which git only
+        uses above 100 files). The folder name must be `name` (git names the admin entry
+        after it), which is how callers lay worktrees out (`<root>/<slug>`)."""
+        git = shutil.which("git")
+        if git is None or path.name != name:
+            with git_errors(f"creating worktree {path}"):
+                ref = self.repo.lookup_reference(f"refs/heads/{branch}")
+                self.repo.add_worktree(name, str(path), ref)
+            return
+        command = [git, "-c", "checkout.workers=0", "worktree", "add", "--quiet"]
+        run_git([*command, str(path), branch], cwd=self.root, action=f"creating worktree {path}")
 
     def prune_worktree(self, name: str) -> None:
         """Drop the administrative entry of worktree `name` (its folder is left alone)."""
@@ -248,8 +261,10 @@ class Workspace:
         """Delete a worktree's folder and its administrative entry."""
         with git_errors(f"removing worktree {path}"):
             if path.exists():
-                _make_writable(path)
-                shutil.rmtree(path)
+                # Removing a file needs write access to its folder, not to the file, so the
+                # read-only SESSION.md goes with the rest; only a folder someone made
+                # read-only needs a chmod, and only then (not one per file of the tree).
+                shutil.rmtree(path, onerror=_writable_and_retry)
         self.prune_worktree(name)
 
     def status_dirty(self, path: Path, *, untracked: bool = False) -> list[str]:
@@ -262,8 +277,34 @@ class Workspace:
             return sorted(p for p, flags in repo.status().items() if flags not in skip)
 
 
-def _make_writable(path: Path) -> None:
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(root, name), 0o644)
+def _writable_and_retry(function: Any, path: str, _info: Any) -> None:
+    os.chmod(os.path.dirname(path), 0o755)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o755)
+    function(path)
+
+
+_REPO_VARIABLES = {
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_PREFIX",
+}
+
+
+def run_git(args: list[str], *, cwd: Path, action: str) -> str:
+    """Run the git CLI; GitFailure with its message if it fails."""
+    # A hook that runs us may export GIT_DIR, GIT_INDEX_FILE...: they would point git at the
+    # hook's repository and index instead of `cwd`.
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
+    try:
+        done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise GitFailure(f"{action}: {exc}") from None
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise GitFailure(f"{action}: {lines[-1] if lines else f'git exited {done.returncode}'}")
+    return done.stdout
