@@ -138,14 +138,25 @@ class Row:
         )
 
 
-def timed(env: Env, args: Sequence[str | Path], cwd: Path, repeat: int, **extra: str) -> float:
-    """Median wall time of `repeat` runs of a command (each must exit 0)."""
+def timed(
+    env: Env,
+    args: Sequence[str | Path],
+    cwd: Path,
+    repeat: int,
+    *,
+    cpu: bool = False,
+    **extra: str,
+) -> float:
+    """Median wall time of `repeat` runs of a command (each must exit 0), after one unmeasured
+    warm-up run; with `cpu`, the median user+sys time of it and its children instead, which
+    other load on the machine disturbs much less."""
     import statistics
     import time
 
+    env.run(args, cwd, **extra)
     samples = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, used = time.perf_counter(), children_cpu()
         env.run(args, cwd, **extra)
-        samples.append(time.perf_counter() - start)
+        samples.append(children_cpu() - used if cpu else time.perf_counter() - start)
     return statistics.median(samples)

@@ -48,10 +48,15 @@ class Work:
     objects: Objects
     main: tuple[str, ...] = ()  # main's tip: commits merged in from there are not the session's
 
+    def _hidden(self) -> tuple[str, ...]:
+        # Hiding main makes the walk mark main's history down to the claim, a cost that grows
+        # with main; it is only needed when the branch merged main in.
+        return () if self.objects.linear_since(self.claim, self.tip) else self.main
+
     def commits(self) -> list[PatchCommit]:
         """Non-merge commits after the claim, oldest first, each with its diff."""
         found = []
-        for info in self.objects.log(self.claim, self.tip, *self.main):
+        for info in self.objects.log(self.claim, self.tip, *self._hidden()):
             if len(info.parents) != 1:
                 continue
             found.append(
@@ -68,7 +73,7 @@ class Work:
         return found
 
     def subjects(self) -> list[str]:
-        log = self.objects.log(self.claim, self.tip, *self.main)
+        log = self.objects.log(self.claim, self.tip, *self._hidden())
         return [c.subject for c in log if len(c.parents) == 1]
 
 

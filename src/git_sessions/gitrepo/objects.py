@@ -331,6 +331,19 @@ class Objects:
     def has(self, commit: str) -> bool:
         return pygit2.Oid(hex=commit) in self.repo
 
+    def linear_since(self, base: str, tip: str, *, limit: int = 10_000) -> bool:
+        """Whether `tip` reaches `base` by first parents alone, through no merge commit
+        (within `limit` steps): then nothing from elsewhere can be reachable in between."""
+        with git_errors("walking history"):
+            current = self.repo[tip].peel(pygit2.Commit)
+            for _ in range(limit):
+                if str(current.id) == base:
+                    return True
+                if len(current.parent_ids) != 1:
+                    return False
+                current = current.parents[0]
+        return False
+
     def info(self, commit: str) -> CommitInfo:
         with git_errors(f"reading commit {commit[:10]}"):
             c = self.repo[commit].peel(pygit2.Commit)
