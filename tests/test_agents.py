@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import Hub, cli, git, run_process
+from conftest import Hub, add_planned, cli, git, run_process
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -86,13 +86,15 @@ def test_watch_claims_a_session_readied_after_it_started(hub: Hub, capsys: Capsy
 
 
 def test_watch_stops_cleanly_on_sigterm(hub: Hub) -> None:
+    add_planned(hub.repo, 1)  # so the watcher reports something once its handlers are set
     watcher = subprocess.Popen(
         [sys.executable, "-m", "git_sessions", "-C", str(hub.repo), "watch", "--interval", "5"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(1.0)
+    assert watcher.stdout is not None
+    assert watcher.stdout.readline().startswith("claimable: ")  # synchronise on its output
     watcher.terminate()
     _, err = watcher.communicate(timeout=10)
     assert watcher.returncode == 0

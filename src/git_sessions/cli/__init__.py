@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from importlib import import_module
 
 from git_sessions.errors import Error
@@ -111,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception:
+        import traceback
+
         traceback.print_exc()
         sys.stderr.write("error: internal bug in git-sessions; please report the traceback above\n")
         return EXIT_BUG
