@@ -14,7 +14,6 @@ import datetime as dt
 import re
 from typing import Any
 
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INT = re.compile(r"-?(0|[1-9][0-9]{0,17})")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # A plain scalar YAML reads as this very string: starts with a letter, no `: ` or ` #`,
@@ -26,23 +25,29 @@ _SPECIAL = {"y", "n", "yes", "no", "true", "false", "on", "off", "null"}
 
 
 def _scalar(value: str) -> tuple[bool, Any]:
-    """(understood, value) for one scalar."""
-    if value in ("", "~", "null"):
+    """(understood, value) for one scalar; the cheap tests come first (this runs per line of
+    every plan on a cold listing)."""
+    if not value or value == "~" or value == "null":
         return True, None
-    if _INT.fullmatch(value):
-        return True, int(value)
-    if len(value) >= 2 and value[0] == value[-1] == "'" and "'" not in value[1:-1]:
-        inner = value[1:-1]  # no escapes in single quotes but '', excluded above
-        return inner.isprintable(), inner
-    if len(value) >= 2 and value[0] == value[-1] == '"':
+    first = value[0]
+    if first == "'":
+        inner = value[1:-1]  # no escapes in single quotes but '', refused here
+        ok = len(value) >= 2 and value[-1] == "'" and "'" not in inner and inner.isprintable()
+        return ok, inner
+    if first == '"':
         inner = value[1:-1]
-        return '"' not in inner and "\\" not in inner and inner.isprintable(), inner
-    if _DATE.fullmatch(value):
-        try:
-            return True, dt.date.fromisoformat(value)
-        except ValueError:
-            return False, None
-    if value.endswith(" ") or value.lower() in _SPECIAL or not _PLAIN.fullmatch(value):
+        ok = len(value) >= 2 and value[-1] == '"' and '"' not in inner and "\\" not in inner
+        return ok and inner.isprintable(), inner
+    if first.isdigit() or first == "-":
+        if _INT.fullmatch(value):
+            return True, int(value)
+        if _DATE.fullmatch(value):
+            try:
+                return True, dt.date.fromisoformat(value)
+            except ValueError:
+                return False, None
+        return False, None
+    if value[-1] == " " or value.lower() in _SPECIAL or not _PLAIN.fullmatch(value):
         return False, None
     return True, value
 
@@ -64,7 +69,9 @@ def fast_load(text: str) -> dict[str, Any] | None:
         if not line:
             continue
         key, sep, value = line.partition(":")
-        if not sep or not _KEY.fullmatch(key) or key in data or key.lower() in _SPECIAL:
+        if not sep or not key.isidentifier() or not key.isascii() or key in data:
+            return None
+        if key.lower() in _SPECIAL:
             return None
         if value and not value.startswith(" "):
             return None
