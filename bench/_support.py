@@ -121,6 +121,12 @@ class Row:
     ours: float  # seconds (or a ratio already, when baseline is None)
     baseline: float | None
     goal: str  # e.g. "<= 0.5"
+    unit: str = "s"  # "s" (shown in ms) or a rate such as "claims/s"
+
+    def show(self, value: float | None) -> str:
+        if value is None:
+            return "-"
+        return f"{value * 1000:.1f} ms" if self.unit == "s" else f"{value:.2f} {self.unit}"
 
     @property
     def ratio(self) -> float:

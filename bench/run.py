@@ -53,6 +53,18 @@ def claim_rows(root: Path, gs: Path, repeat: int) -> list[Row]:
     ]
 
 
+def race_rows(root: Path, gs: Path, sessions: int) -> list[Row]:
+    env = seal(root / "env", gs, pyc=True)
+    one = claim.run_race(env, root / "one", sessions, 1, "clones", 0)
+    many = claim.run_race(env, root / "many", sessions, 16, "clones", 0)
+    problems = one.failures + many.failures + one.errors + many.errors
+    if problems:
+        raise RuntimeError("; ".join(problems))
+    # rates, not times: the goal is on many/one, so ours = 16 agents' claims/s
+    measure = "16 agents' claim rate vs 1 agent (0 double claims)"
+    return [Row(measure, many.rate, one.rate, ">= 1", "claims/s")]
+
+
 def journal_rows(root: Path, gs: Path, repeat: int) -> list[Row]:
     env = seal(root, gs, pyc=True)
     session = journal.build(env, root, 0)
@@ -85,15 +97,14 @@ def queue_rows(root: Path, count: int, repeat: int) -> list[Row]:
 
 
 def render(rows: list[Row]) -> str:
-    head = ("measure", "ours ms", "baseline ms", "ratio", "goal", "met")
+    head = ("measure", "ours", "baseline", "ratio", "goal", "met")
     cells = [head]
     for row in rows:
-        base = f"{row.baseline * 1000:.1f}" if row.baseline else "-"
         cells.append(
             (
                 row.measure,
-                f"{row.ours * 1000:.1f}",
-                base,
+                row.show(row.ours),
+                row.show(row.baseline),
                 f"{row.ratio:.2f}",
                 row.goal,
                 "yes" if row.met() else "NO",
@@ -135,6 +146,7 @@ def main() -> int:
     suites = {
         "startup": lambda d: startup.measure(seal(d, gs, pyc=True), d, repeat)[0],
         "claim": lambda d: claim_rows(d, gs, repeat),
+        "race": lambda d: race_rows(d, gs, 24),
         "journal": lambda d: journal_rows(d, gs, repeat),
         "history": lambda d: history.measure(seal(d, gs, pyc=True), d, 2000, repeat)[0],
         "scale": lambda d: scale.measure(seal(d / "env", gs, pyc=True), d, 200, repeat)[0],
