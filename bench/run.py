@@ -37,7 +37,17 @@ def claim_rows(root: Path, gs: Path, repeat: int) -> list[Row]:
     if latency.anomalies:
         raise RuntimeError("; ".join(latency.anomalies))
     med = {k: statistics.median(v) for k, v in latency.samples.items()}
+    archived = claim.measure_latency(env, root / "archive", repeat, 0, archive=5000)
+    if archived.anomalies:
+        raise RuntimeError("; ".join(archived.anomalies))
+    big = {k: statistics.median(v) for k, v in archived.samples.items()}
     return [
+        Row(
+            "claim with worktree vs seed's, 5000 archived sessions (20k files)",
+            big["ours"],
+            big["seed"],
+            "<= 1",
+        ),
         Row(
             "claim with worktree vs seed's git procedure, 3000 files",
             med["ours"],
