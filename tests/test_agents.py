@@ -248,6 +248,31 @@ def test_plan_cache_speeds_listing_and_survives_corruption(hub: Hub, capsys: Cap
     assert cli(hub.repo, "list", "--json", capsys=capsys)[1] == first
 
 
+def test_plan_cache_is_merged_by_queue_and_pruned_by_a_full_list(hub: Hub, capsys: Capsys) -> None:
+    slug = planned(hub, capsys, "kept")
+    drafted = cli(hub.repo, "new", "draft", "only", capsys=capsys)[1].strip()
+    cache = hub.repo / ".git/git-sessions/plans.json"
+    assert cli(hub.repo, "list", capsys=capsys)[0] == 0
+    full = set(json.loads(cache.read_text())["entries"])
+    draft_blob = git(hub.hub, "rev-parse", f"main:_AGENTS/sessions/drafting/{drafted}/SESSION.md")
+    assert draft_blob.strip() in full
+    # a queue with a cold view of its own (planned only) adds, never rewrites with less
+    entries = json.loads(cache.read_text())
+    entries["entries"] = {}
+    cache.write_text(json.dumps(entries))
+    assert cli(hub.repo, "list", "--state", "drafting", capsys=capsys)[0] == 0
+    assert cli(hub.repo, "queue", capsys=capsys)[0] == 0
+    assert set(json.loads(cache.read_text())["entries"]) == full
+    # plans no longer on main leave the cache at the next full listing
+    entries["entries"] = {**json.loads(cache.read_text())["entries"], "0" * 40: {}}
+    cache.write_text(json.dumps(entries))
+    assert cli(hub.repo, "queue", capsys=capsys)[0] == 0
+    assert "0" * 40 in json.loads(cache.read_text())["entries"]
+    assert cli(hub.repo, "list", capsys=capsys)[0] == 0
+    assert set(json.loads(cache.read_text())["entries"]) == full
+    assert slug
+
+
 def test_a_reaped_agent_cannot_touch_the_new_holders_session(hub: Hub, capsys: Capsys) -> None:
     slug = planned(hub, capsys, "taken", "over")
     code, out, _ = cli(hub.repo, "claim", slug, "--json", *as_agent("alice"), capsys=capsys)

@@ -4,22 +4,86 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
+from importlib import import_module
 
-import typer
-from typer._click import exceptions as click_exceptions
-
-from git_sessions.cli import agents, authoring, claiming, ending, journal, reading  # noqa: F401
-from git_sessions.cli.app import app, printable
 from git_sessions.errors import Error
 
 EXIT_BUG = 70
 EXIT_INTERRUPTED = 130
 
+# Start-up is most of what a command costs (agents run hundreds per session), so a command
+# imports only the module that registers it, and each command function imports the core
+# modules it needs inside its body (pygit2, jinja2, yaml are imported by core modules only).
+# When you add a command, add it here under the module that defines it; a name missing from
+# this table still works (every module is imported, as for --help), only slower, and
+# tests/test_startup.py fails until the table is complete.
+COMMANDS: dict[str, str] = {
+    **dict.fromkeys(("queue", "watch", "heartbeat", "reap", "spawn"), "agents"),
+    **dict.fromkeys(("init", "new", "ready", "unready"), "authoring"),
+    **dict.fromkeys(("claim", "env", "release", "bootstrap"), "claiming"),
+    **dict.fromkeys(("complete", "abandon", "drift", "learn"), "ending"),
+    **dict.fromkeys(
+        (
+            "log",
+            "decision",
+            "milestone",
+            "blocker",
+            "unblock",
+            "metric",
+            "crash",
+            "recover",
+            "handoff",
+            "history",
+            "status",
+            "search",
+            "hooks",
+        ),
+        "journal",
+    ),
+    **dict.fromkeys(("list", "show", "check"), "reading"),
+}
+MODULES = ("agents", "authoring", "claiming", "ending", "journal", "reading")
+
+
+def command_name(args: list[str]) -> str | None:
+    """The subcommand `args` run (skipping the root's `-C PATH`), or None for help and the like."""
+    rest = iter(args)
+    for arg in rest:
+        if arg == "-C":
+            next(rest, None)
+        elif arg.startswith("-C"):
+            continue
+        elif arg.startswith("-"):
+            return None  # --help and other root options: show everything
+        else:
+            return arg
+    return None
+
+
+def load_commands(args: list[str]) -> None:
+    """Import the command module `args` needs (all of them when unsure)."""
+    module = COMMANDS.get(command_name(args) or "")
+    for name in (module,) if module else MODULES:
+        import_module(f"git_sessions.cli.{name}")
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the process exit code (DESIGN.md section 3)."""
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["--version"]:  # answered before typer is even imported
+        from git_sessions import __version__
+
+        sys.stdout.write(f"git-sessions {__version__}\n")
+        return 0
+    import typer
+    from typer._click import exceptions as click_exceptions
+
+    from git_sessions.cli import coercion
+    from git_sessions.cli.app import app, printable
+
+    load_commands(args)
     command = typer.main.get_command(app)
+    coercion.install(command)
     try:
         os.getcwd()
     except FileNotFoundError:  # e.g. a shell still inside a worktree that was removed
@@ -28,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         result = command.main(
-            args=sys.argv[1:] if argv is None else argv,
+            args=args,
             prog_name="git-sessions",
             standalone_mode=False,
         )
@@ -46,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception:
+        import traceback
+
         traceback.print_exc()
         sys.stderr.write("error: internal bug in git-sessions; please report the traceback above\n")
         return EXIT_BUG

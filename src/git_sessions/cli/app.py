@@ -43,7 +43,7 @@ def start_directory() -> Path:
 
 def session_slug(explicit: str | None) -> str:
     """The session a command acts on: the argument, $SESSION_ID, or the worktree of -C."""
-    from git_sessions.claiming import current_slug
+    from git_sessions.sessionenv import current_slug
 
     return current_slug(explicit, start_directory().resolve(), dict(os.environ))
 

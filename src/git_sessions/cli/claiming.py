@@ -9,7 +9,15 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
+from git_sessions.cli.app import (
+    app,
+    context,
+    emit_json,
+    note,
+    out,
+    session_slug,
+    start_directory,
+)
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 from git_sessions.errors import BadInput
 from git_sessions.protocol import CONFIG_FILE
@@ -129,11 +137,16 @@ def bootstrap_(
 @app.command()
 def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID).")) -> None:
     """Print the session's environment as export lines, for eval "$(git sessions env)"."""
+    from git_sessions.sessionenv import exports_text, worktree_env_text
+
+    name = session_slug(slug)
+    text = worktree_env_text(start_directory().resolve(), name)
+    if text is not None:  # inside the session's worktree: no need to open the repository
+        sys.stdout.write(exports_text(name, text))
+        return
     from git_sessions import claiming
 
-    ctx = context()
-    name = session_slug(slug)
-    sys.stdout.write(claiming.env_exports(ctx, name))
+    sys.stdout.write(claiming.env_exports(context(), name))
 
 
 @app.command()

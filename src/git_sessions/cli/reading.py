@@ -28,8 +28,9 @@ def list_(
     from git_sessions import catalog
 
     ctx = context()
-    sessions = catalog.all_sessions(ctx.main(), (state,) if state else STATES, ctx.plans())
-    ctx.save_plans()
+    seen: set[str] = set()
+    sessions = catalog.all_sessions(ctx.main(), (state,) if state else STATES, ctx.plans(), seen)
+    ctx.save_plans(None if state else seen)  # a full listing prunes plans gone from main
     if as_json:
         emit_json([s.to_json() for s in sessions])
         return
@@ -66,13 +67,18 @@ def show(slug: str, as_json: bool = JSON) -> None:
 
 
 @app.command()
-def check(as_json: bool = JSON) -> None:
+def check(
+    as_json: bool = JSON,
+    deep: bool = typer.Option(
+        False, "--deep", help="Also audit main's whole history (slower as history grows)."
+    ),
+) -> None:
     """Verify the protocol's invariants on the hub's main; exit 3 listing any violations."""
     from git_sessions.check import check as run_check
 
     ctx = context()
     snap = ctx.main()
-    violations = run_check(snap, ctx.plans())
+    violations = run_check(snap, ctx.plans(), deep=deep)
     ctx.save_plans()
     if as_json:
         emit_json(
