@@ -386,7 +386,8 @@ def test_a_marked_claim_that_edits_the_plan_is_caught_without_history(
         WHO,
     )
     assert local.publish(base, local.commit(base, claim))
-    assert rules(hub) == ["frozen-plan"]
+    # (hand-made, the claim also lacks the .session-env a claim writes)
+    assert rules(hub) == ["frozen-plan", "session-env"]
     assert "edited by the commit that claimed it" in violations(hub, deep=True)[0].message
     # a marker naming a commit the hub does not have is reported, not a crash
     bogus = Change(

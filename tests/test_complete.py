@@ -349,5 +349,6 @@ def test_complete_and_drift_do_not_walk_main_back_to_the_claim(
     steps.clear()
     code, out, err = cli(hub.repo, "complete", slug, "--json", capsys=capsys)
     assert code == 0, err
-    assert len(steps) <= 3, "complete walked main's history"
+    # a few steps at the claim (the holder check, the merge), never the 25 commits since
+    assert len(steps) <= 8, "complete walked main's history"
     assert git(hub.hub, "show", "main:one.txt") == "1\n"
