@@ -9,12 +9,45 @@ import traceback
 import typer
 from typer._click import exceptions as click_exceptions
 
-from git_sessions.cli import agents, authoring, claiming, ending, journal, reading  # noqa: F401
+from git_sessions.cli import (  # noqa: F401
+    agents,
+    authoring,
+    claiming,
+    ending,
+    interfaces,
+    journal,
+    reading,
+)
 from git_sessions.cli.app import app
 from git_sessions.errors import Error
 
 EXIT_BUG = 70
 EXIT_INTERRUPTED = 130
+
+
+def _wants_json(args: list[str]) -> bool:
+    """--json among the options (not after `--`): errors then also go to stdout as JSON."""
+    return "--json" in (args[: args.index("--")] if "--" in args else args)
+
+
+def _fail(code: str, exit_code: int, message: str, hint: str | None, *, as_json: bool) -> int:
+    """The one place an error is shown: one `error:` line (and a `hint:`) on stderr, and with
+    --json the same as a git-sessions/error/v1 object on stdout."""
+    if as_json:
+        from git_sessions import documents
+        from git_sessions.cli.app import emit_json
+
+        emit_json(documents.error(code, exit_code, message, hint))
+    sys.stderr.write(f"error: {message}\n")
+    if hint:
+        sys.stderr.write(f"hint: {hint}\n")
+    return exit_code
+
+
+def _usage_hint(exc: click_exceptions.ClickException) -> str:
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "git-sessions"
+    return f"see: {where} --help"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,26 +59,33 @@ def main(argv: list[str] | None = None) -> int:
         sys.stderr.write("error: the current directory no longer exists\n")
         sys.stderr.write("hint: cd to the repository (or pass -C PATH) and run it again\n")
         return 1
+    args = sys.argv[1:] if argv is None else list(argv)
+    as_json = _wants_json(args)
     try:
         result = command.main(
-            args=sys.argv[1:] if argv is None else argv,
+            args=args,
             prog_name="git-sessions",
             standalone_mode=False,
         )
     except Error as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
-        if exc.hint:
-            sys.stderr.write(f"hint: {exc.hint}\n")
-        return exc.exit_code
+        return _fail(exc.code, exc.exit_code, exc.message, exc.hint, as_json=as_json)
     except click_exceptions.ClickException as exc:
-        exc.show()
-        return exc.exit_code
+        # usage errors (exit 2) too: one line, not click's multi-line "Error:" box
+        message = " ".join(exc.format_message().split())
+        hint = _usage_hint(exc) if exc.exit_code == 2 else None
+        code = "usage" if exc.exit_code == 2 else "bad_input"
+        return _fail(code, exc.exit_code, message, hint, as_json=as_json)
     except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("interrupted\n")
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return 0
     except Exception:
+        if as_json:
+            from git_sessions import documents
+            from git_sessions.cli.app import emit_json
+
+            emit_json(documents.error("bug", EXIT_BUG, "internal bug in git-sessions", None))
         traceback.print_exc()
         sys.stderr.write("error: internal bug in git-sessions; please report the traceback above\n")
         return EXIT_BUG

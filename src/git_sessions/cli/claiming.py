@@ -6,13 +6,23 @@ import shlex
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
+from git_sessions.cli.app import (
+    app,
+    complete_slug,
+    emit_json,
+    note,
+    out,
+    repository,
+    session_slug,
+)
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 
 
 @app.command()
 def claim(
-    slug: str | None = typer.Argument(None, help="The session to claim (or use --next)."),
+    slug: str | None = typer.Argument(
+        None, help="The session to claim (or use --next).", autocompletion=complete_slug
+    ),
     next_: bool = typer.Option(False, "--next", help="Claim the best claimable session."),
     capability: list[str] = typer.Option(
         [], "--capability", "-c", help="A capability this agent has (repeatable)."
@@ -23,19 +33,14 @@ def claim(
     as_json: bool = JSON,
 ) -> None:
     """Claim a planned session atomically, then create its worktree and .session-env."""
-    from git_sessions import claiming
+    from git_sessions import documents
 
     if (slug is None) == (not next_):
         raise typer.BadParameter("name a session or pass --next (not both)")
-    ctx = context()
-    caps = capability or list(ctx.config.capabilities)
-    result = claiming.claim(
-        ctx,
-        slug,
-        ctx.identity(agent, email),
-        capabilities=caps,
-        make_worktree=not no_worktree,
+    claimed = repository(agent, email).claim(
+        slug, capabilities=capability, worktree=not no_worktree
     )
+    result = claimed.claim
     if result.bootstrap and not result.bootstrap.ok:
         boot = result.bootstrap
         for name in boot.missing:
@@ -46,7 +51,7 @@ def claim(
                 note(ran.output.rstrip())
         note("the claim stands; fix the worktree by hand or adjust bootstrap in config.yaml")
     if as_json:
-        emit_json(result.to_json())
+        emit_json(documents.claim(claimed))
         return
     verb = "already held" if result.already_held else "claimed"
     out(
@@ -61,19 +66,27 @@ def claim(
 
 
 @app.command()
-def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID).")) -> None:
+def env(
+    slug: str | None = typer.Argument(
+        None, help="Session (default: $SESSION_ID).", autocompletion=complete_slug
+    ),
+    as_json: bool = JSON,
+) -> None:
     """Print the session's environment as export lines, for eval "$(git sessions env)"."""
-    from git_sessions import claiming
+    from git_sessions import claiming, documents
 
-    ctx = context()
+    repo = repository()
     name = session_slug(slug)
-    text = claiming.env_text(ctx, name)
+    if as_json:
+        emit_json(documents.env(name, repo.env(name)))
+        return
+    text = claiming.env_text(repo.ctx, name)
     out("\n".join(line for line in text.splitlines() if line.startswith("export ")))
 
 
 @app.command()
 def release(
-    slug: str,
+    slug: str = typer.Argument(..., help="The session.", autocompletion=complete_slug),
     force: bool = typer.Option(
         False, "--force", help="Release even if the session branch has commits (kept)."
     ),
@@ -82,12 +95,11 @@ def release(
     as_json: bool = JSON,
 ) -> None:
     """Give a claim back: active -> planned, lock line removed, worktree removed."""
-    from git_sessions import claiming
+    from git_sessions import documents
 
-    ctx = context()
-    result = claiming.release(ctx, slug, ctx.identity(agent, email), force=force)
+    result = repository(agent, email).release(slug, force=force)
     if as_json:
-        emit_json(result.__dict__)
+        emit_json(documents.release(result))
         return
     out(f"released {slug} ({result.commit[:10]}); it is planned again")
     if result.branch_kept:
