@@ -11,6 +11,11 @@ See docs/api.md. Results are frozen dataclasses; failures raise `git_sessions.er
 subclasses (`BadInput`, `Conflict`, `GitFailure`), each with `code`, `exit_code` and `hint`.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from git_sessions.api.repository import Repository, open_repository
 from git_sessions.api.results import (
     CheckReport,
@@ -21,15 +26,39 @@ from git_sessions.api.results import (
     SessionDetail,
     SessionList,
 )
-from git_sessions.catalog import Session
-from git_sessions.check import Violation
-from git_sessions.claiming import Claim, Release
-from git_sessions.completing import Abandonment, Completion
 from git_sessions.errors import BadInput, Conflict, Error, GitFailure
-from git_sessions.journal import Entry, Recorded
-from git_sessions.leases import Renewal
-from git_sessions.queue import Candidate
-from git_sessions.tracing import Hit
+
+if TYPE_CHECKING:
+    from git_sessions.catalog import Session
+    from git_sessions.check import Violation
+    from git_sessions.claiming import Claim, Release
+    from git_sessions.completing import Abandonment, Completion
+    from git_sessions.journal import Entry, Recorded
+    from git_sessions.leases import Renewal
+    from git_sessions.queue import Candidate
+    from git_sessions.tracing import Hit
+
+# the core's result types, imported on first use so that `import git_sessions.api` stays cheap
+_LAZY = {
+    "Session": "git_sessions.catalog",
+    "Violation": "git_sessions.check",
+    "Claim": "git_sessions.claiming",
+    "Release": "git_sessions.claiming",
+    "Abandonment": "git_sessions.completing",
+    "Completion": "git_sessions.completing",
+    "Entry": "git_sessions.journal",
+    "Recorded": "git_sessions.journal",
+    "Renewal": "git_sessions.leases",
+    "Candidate": "git_sessions.queue",
+    "Hit": "git_sessions.tracing",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Abandonment",

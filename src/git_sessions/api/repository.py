@@ -11,6 +11,7 @@ import datetime as dt
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from git_sessions.api.results import (
     CheckReport,
@@ -21,19 +22,19 @@ from git_sessions.api.results import (
     SessionDetail,
     SessionList,
 )
-from git_sessions.catalog import Session
-from git_sessions.claiming import Release
-from git_sessions.completing import Abandonment, Completion
 from git_sessions.context import Context, open_context
-from git_sessions.drafting import Draft
-from git_sessions.edits import Identity
-from git_sessions.events import Event
-from git_sessions.journal import Entry, Recorded
-from git_sessions.leases import Renewal
 from git_sessions.protocol import STATES, check_state
-from git_sessions.tracing import Hit
 
-MakeEvent = Callable[[Sequence[Event]], Event]
+if TYPE_CHECKING:  # the rest is imported by the methods that need it: a CLI call stays cheap
+    from git_sessions.claiming import Release
+    from git_sessions.completing import Abandonment, Completion
+    from git_sessions.edits import Identity
+    from git_sessions.events import Event
+    from git_sessions.journal import Entry, Recorded
+    from git_sessions.leases import Renewal
+    from git_sessions.tracing import Hit
+
+MakeEvent = Callable[[Sequence["Event"]], "Event"]
 
 
 class Repository:
@@ -141,7 +142,7 @@ class Repository:
         today: dt.date | None = None,
     ) -> Moved:
         """Draft a session in drafting/; `date` names it (default: today)."""
-        from git_sessions.drafting import new_session
+        from git_sessions.drafting import Draft, new_session
 
         draft = Draft(
             words=tuple(words),
@@ -170,7 +171,7 @@ class Repository:
         priority: int = 0,
     ) -> Moved:
         """A subsession of `parent`, recorded in the parent's subsessions.md."""
-        from git_sessions.drafting import spawn_session
+        from git_sessions.drafting import Draft, spawn_session
 
         draft = Draft(
             words=tuple(words),
@@ -316,6 +317,3 @@ def open_repository(
 ) -> Repository:
     """Open the git-sessions repository at `path` (a clone or one of its worktrees)."""
     return Repository(path, agent=agent, email=email, environ=environ)
-
-
-__all__ = ["Repository", "Session", "open_repository"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from git_sessions.catalog import Session
-from git_sessions.check import Violation
-from git_sessions.claiming import Claim
-from git_sessions.drift import Drift
-from git_sessions.queue import Candidate
+if TYPE_CHECKING:  # types only: importing the API stays cheap (see the CLI's start-up)
+    from git_sessions.catalog import Session
+    from git_sessions.check import Violation
+    from git_sessions.claiming import Claim
+    from git_sessions.drift import Drift
+    from git_sessions.queue import Candidate
 
 
 @dataclass(frozen=True)
