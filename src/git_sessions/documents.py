@@ -111,10 +111,17 @@ def abandonment(result: Abandonment) -> dict[str, Any]:
     return stamp("abandon", dict(result.__dict__))
 
 
+DRIFT_FIELDS = (
+    *("plan_changed", "plan_diff", "criteria", "criteria_met", "planned_files"),
+    *("touched_files", "unplanned_files", "untouched_planned_files", "scope_added"),
+    *("started", "ended", "duration_seconds", "commits"),
+)
+
+
 def drift(result: DriftReport) -> dict[str, Any]:
-    return stamp(
-        "drift", {**dict(result.data), "slug": result.slug, "live": result.drift is not None}
-    )
+    # a stored report's numbers come from drift.md on the hub: keep only the documented fields
+    data = {k: result.data[k] for k in DRIFT_FIELDS if k in result.data}
+    return stamp("drift", {**data, "slug": result.slug, "live": result.drift is not None})
 
 
 def journal(result: Recorded, **more: Any) -> dict[str, Any]:

@@ -34,9 +34,10 @@ if TYPE_CHECKING:
     from git_sessions.claiming import Claim, Release
     from git_sessions.completing import Abandonment, Completion
     from git_sessions.journal import Entry, Recorded
-    from git_sessions.leases import Renewal
+    from git_sessions.leases import Reaped, Renewal
     from git_sessions.queue import Candidate
-    from git_sessions.tracing import Hit
+    from git_sessions.scaffold import InitResult
+    from git_sessions.tracing import Hit, Status, Trace
 
 # the core's result types, imported on first use so that `import git_sessions.api` stays cheap
 _LAZY = {
@@ -51,6 +52,10 @@ _LAZY = {
     "Renewal": "git_sessions.leases",
     "Candidate": "git_sessions.queue",
     "Hit": "git_sessions.tracing",
+    "Status": "git_sessions.tracing",
+    "Trace": "git_sessions.tracing",
+    "Reaped": "git_sessions.leases",
+    "InitResult": "git_sessions.scaffold",
 }
 
 
@@ -74,8 +79,10 @@ __all__ = [
     "Error",
     "GitFailure",
     "Hit",
+    "InitResult",
     "Moved",
     "Queue",
+    "Reaped",
     "Recorded",
     "Release",
     "Renewal",
@@ -83,6 +90,8 @@ __all__ = [
     "Session",
     "SessionDetail",
     "SessionList",
+    "Status",
+    "Trace",
     "Violation",
     "open_repository",
 ]

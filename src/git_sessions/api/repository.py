@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from git_sessions.api.journal import JournalMethods
 from git_sessions.api.results import (
     CheckReport,
     Claimed,
@@ -29,15 +30,12 @@ if TYPE_CHECKING:  # the rest is imported by the methods that need it: a CLI cal
     from git_sessions.claiming import Release
     from git_sessions.completing import Abandonment, Completion
     from git_sessions.edits import Identity
-    from git_sessions.events import Event
-    from git_sessions.journal import Entry, Recorded
-    from git_sessions.leases import Renewal
+    from git_sessions.leases import Reaped, Renewal
+    from git_sessions.scaffold import InitResult
     from git_sessions.tracing import Hit
 
-MakeEvent = Callable[[Sequence["Event"]], "Event"]
 
-
-class Repository:
+class Repository(JournalMethods):
     """A handle on the repository at `path` (any clone or linked worktree of it).
 
     `agent`/`email` name who acts on protocol commits (default: git config user.name and
@@ -248,56 +246,21 @@ class Repository:
 
         return renew(self.ctx, slug, who=self.session_identity(slug), force=True)
 
-    # ------------------------------------------------------------------ the journal
-    def record(self, slug: str, make: MakeEvent, *, commit: bool = True) -> Recorded:
-        """Append the event `make` builds (from the session's events so far) to the journal."""
-        from git_sessions.journal import record
+    def reap(
+        self, older_than: str, *, to: str = "planned", dry_run: bool = False
+    ) -> tuple[Reaped, ...]:
+        """Return claims with no sign of life for `older_than` (e.g. "2h") to `to`."""
+        from git_sessions.leases import parse_duration, reap
 
-        return record(self.ctx, slug, make, commit=commit, environ=self._environ)
+        limit = parse_duration(older_than)
+        return tuple(reap(self.ctx, limit, self.identity(), to=to, dry_run=dry_run))
 
-    def log(
-        self, slug: str, message: str, *, category: str | None = None, commit: bool = True
-    ) -> Recorded:
-        from git_sessions.events import log_event
+    def init(self, hub: Path | None = None) -> InitResult:
+        """Scaffold _AGENTS/ on the hub's main (idempotent); `hub`: create a bare hub there
+        and make it the remote first."""
+        from git_sessions import scaffold
 
-        return self.record(slug, lambda _: log_event(message, category, _now()), commit=commit)
-
-    def decision(
-        self, slug: str, message: str, rationale: str | None, *, commit: bool = True
-    ) -> Recorded:
-        from git_sessions.events import decision_event
-
-        made = lambda _: decision_event(message, rationale, _now())  # noqa: E731
-        return self.record(slug, made, commit=commit)
-
-    def milestone(
-        self, slug: str, message: str, *, done: bool = False, commit: bool = True
-    ) -> Recorded:
-        from git_sessions.events import milestone_event
-
-        made = lambda _: milestone_event(message, done=done, now=_now())  # noqa: E731
-        return self.record(slug, made, commit=commit)
-
-    def blocker(self, slug: str, message: str, *, commit: bool = True) -> Recorded:
-        from git_sessions.events import blocker_event
-
-        return self.record(slug, lambda _: blocker_event(message, _now()), commit=commit)
-
-    def unblock(self, slug: str, which: str | None = None, *, commit: bool = True) -> Recorded:
-        """Resolve the open blocker containing `which` (default: the newest)."""
-        from git_sessions.events import unblock_event
-
-        return self.record(slug, lambda past: unblock_event(past, which, _now()), commit=commit)
-
-    def metric(self, slug: str, name: str, value: str, *, commit: bool = True) -> Recorded:
-        from git_sessions.events import metric_event
-
-        return self.record(slug, lambda _: metric_event(name, value, _now()), commit=commit)
-
-    def learn(self, slug: str, insight: str, *, commit: bool = True) -> Entry:
-        from git_sessions.journal import learn
-
-        return learn(self.ctx, slug, insight, commit=commit, environ=self._environ)
+        return scaffold.init(self.ctx, self.identity(), hub_path=hub)
 
     # ------------------------------------------------------------------ helpers
     def _capabilities(self, given: Sequence[str] | None) -> tuple[str, ...]:

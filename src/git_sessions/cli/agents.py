@@ -153,15 +153,10 @@ def reap(
 ) -> None:
     """Return claims with no sign of life for --older-than to planned (or abandon them)."""
     from git_sessions.documents import stamp
-    from git_sessions.leases import parse_duration
-    from git_sessions.leases import reap as run_reap
 
     if to not in ("planned", "abandoned"):
         raise typer.BadParameter("--to must be planned or abandoned")
-    ctx = context()
-    results = run_reap(
-        ctx, parse_duration(older_than), ctx.identity(agent, email), to=to, dry_run=dry_run
-    )
+    results = repository(agent, email).reap(older_than, to=to, dry_run=dry_run)
     if as_json:
         reaped = [
             {

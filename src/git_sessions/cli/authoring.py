@@ -10,7 +10,6 @@ import typer
 from git_sessions.cli.app import (
     app,
     complete_slug,
-    context,
     emit_json,
     note,
     out,
@@ -33,12 +32,13 @@ def init(
     as_json: bool = JSON,
 ) -> None:
     """Scaffold _AGENTS/ on the hub's main (idempotent), commit and push."""
-    from git_sessions import documents, scaffold
+    from git_sessions import documents
 
-    ctx = context()
+    repo = repository(agent, email)
+    ctx = repo.ctx
     if hub is not None and not hub.is_absolute():
         hub = start_directory() / hub  # like git -C: relative to the -C directory
-    result = scaffold.init(ctx, ctx.identity(agent, email), hub_path=hub)
+    result = repo.init(hub)
     if as_json:
         emit_json(
             documents.stamp(

@@ -131,10 +131,7 @@ def crash(
     as_json: bool = JSON,
 ) -> None:
     """Record a crash and what it left uncommitted; then run `recover`."""
-    from git_sessions import journal
-
-    ctx = context()
-    _report(journal.crash(ctx, _slug(session), notes, commit=not no_commit), as_json)
+    _report(repository().crash(_slug(session), notes, commit=not no_commit), as_json)
 
 
 @app.command()
@@ -147,12 +144,10 @@ def recover(
 ) -> None:
     """After a crash: commit all leftover work as `[<slug>] recover: ...`, log it, show where
     the session stands."""
-    from git_sessions import journal, tracing
-
-    ctx = context()
+    repo = repository()
     slug = _slug(session)
-    done = journal.recover(ctx, slug, message)
-    standing = tracing.status(ctx, slug)
+    done = repo.recover(slug, message)
+    standing = repo.status(slug)
     if as_json:
         from git_sessions import documents
 
@@ -172,11 +167,7 @@ def handoff(
     as_json: bool = JSON,
 ) -> None:
     """Write HANDOFF.md: status, files touched, decisions, milestones, blockers, next steps."""
-    from git_sessions import handoff as handoff_md
-
-    ctx = context()
-    slug = _slug(session)
-    done = handoff_md.write(ctx, slug, next_step, note_text, commit=not no_commit)
+    done = repository().handoff(_slug(session), next_step, note_text, commit=not no_commit)
     _report(done, as_json)
 
 
@@ -209,9 +200,7 @@ def _line(item: Item) -> str:
 @app.command()
 def history(slug: str | None = SLUG, as_json: bool = JSON) -> None:
     """The session's commits and journal events in time order."""
-    from git_sessions import tracing
-
-    found = tracing.trace(context(), _slug(slug))
+    found = repository().history(_slug(slug))
     if as_json:
         from git_sessions import documents
 
@@ -270,9 +259,7 @@ def status(
     as_json: bool = JSON,
 ) -> None:
     """State, owner, goal, duration, commits, events by kind, metric totals, last activity."""
-    from git_sessions import tracing
-
-    found = tracing.status(context(), _slug(slug))
+    found = repository().status(_slug(slug))
     if as_json:
         from git_sessions import documents
 
