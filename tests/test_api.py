@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import time
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,25 @@ def test_errors_are_typed(hub: Hub, tmp_path: Path) -> None:
         repo.list("sleeping")
     with pytest.raises(BadInput):
         repo.log("2026-01-01-nothing", "x")
+
+
+def test_spawn_handoff_crash_recover_status_history_and_reap(hub: Hub) -> None:
+    repo = api.open_repository(hub.repo)
+    parent = planned(repo, "parent")
+    child = repo.spawn(["child"], parent, planned=True)
+    assert (child.state, child.parent) == ("planned", parent)
+    wt = repo.claim(parent).claim.worktree
+    assert wt is not None
+    assert repo.handoff(parent, ["write tests"], "halfway").event.kind == "handoff"
+    (wt / "left.txt").write_text("unsaved\n")
+    crashed = repo.crash(parent, "killed")
+    assert crashed.event.kind == "crash" and "left.txt" in str(crashed.event.metadata)
+    recovered = repo.recover(parent)
+    assert git(wt, "status", "--porcelain") == "" and recovered.commit is not None
+    status = repo.status(parent)
+    assert status.trace.state == "active" and status.summary.next_steps == ["write tests"]
+    kinds = [i.event.kind for i in repo.history(parent).events]
+    assert kinds == ["handoff", "crash", "recover"]
+    assert [r.outcome for r in repo.reap("1d", dry_run=True)] == []
+    stale = repo.reap("1h", dry_run=True, clock=lambda: time.time() + 7200)
+    assert [(r.slug, r.outcome) for r in stale] == [(parent, "would reap")]

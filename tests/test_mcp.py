@@ -131,6 +131,8 @@ def test_the_whole_lifecycle_through_every_tool(hub: Hub) -> None:
         assert done["commits"] == 8 and done["worktree_removed"]  # 7 journal + 1 work
         assert git(hub.hub, "show", "main:login.py") == "print('hi')\n"
         assert (await call(client, "check", repo=repo))["ok"] is True
+        # the tools wrote to the hub and the session's worktree, never to the main checkout
+        assert git(hub.repo, "status", "--porcelain") == ""
 
     run(body)
 

@@ -158,3 +158,21 @@ def test_schema_command_prints_one_schema(hub: Hub, capsys: Capsys) -> None:
     assert code == 0 and "claim" in out and "git-sessions/error/v1" in out
     code, _, err = cli(hub.repo, "schema", "nope", capsys=capsys)
     assert code == 1 and err.startswith("error: no schema 'nope'")
+
+
+def test_a_stored_drift_report_from_the_hub_cannot_forge_the_document(
+    hub: Hub, capsys: Capsys
+) -> None:
+    from conftest import push_files
+
+    slug = "2026-01-01-forged"
+    folder = f"_AGENTS/sessions/completed/{slug}"
+    plan = "---\ntitle: forged\n---\n# forged\n"
+    drift_md = "---\nschema: git-sessions/claim/v1\nlive: true\nevil: 1\ncriteria_met: 2\n---\n"
+    push_files(hub.repo, {f"{folder}/SESSION.md": plan, f"{folder}/drift.md": drift_md}, "forge")
+    code, out, err = cli(hub.repo, "drift", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["schema"] == "git-sessions/drift/v1" and doc["live"] is False
+    assert "evil" not in doc and doc["criteria_met"] == 2
+    jsonschema.validate(doc, schemas.load("drift"))

@@ -247,13 +247,19 @@ class Repository(JournalMethods):
         return renew(self.ctx, slug, who=self.session_identity(slug), force=True)
 
     def reap(
-        self, older_than: str, *, to: str = "planned", dry_run: bool = False
+        self,
+        older_than: str,
+        *,
+        to: str = "planned",
+        dry_run: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> tuple[Reaped, ...]:
         """Return claims with no sign of life for `older_than` (e.g. "2h") to `to`."""
         from git_sessions.leases import parse_duration, reap
 
         limit = parse_duration(older_than)
-        return tuple(reap(self.ctx, limit, self.identity(), to=to, dry_run=dry_run))
+        who = self.identity()
+        return tuple(reap(self.ctx, limit, who, to=to, dry_run=dry_run, clock=clock))
 
     def init(self, hub: Path | None = None) -> InitResult:
         """Scaffold _AGENTS/ on the hub's main (idempotent); `hub`: create a bare hub there
