@@ -179,3 +179,46 @@ def test_show_completion_prints_a_script(shell: str) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "_GIT_SESSIONS_COMPLETE" in result.stdout
+
+
+GIT_BASH_COMPLETION = Path("/usr/share/bash-completion/completions/git")
+
+
+def test_git_sessions_tab_completes_slugs_through_gits_own_bash_completion(
+    hub: Hub, capsys: Capsys
+) -> None:
+    """`git sessions show <TAB>`: git's completion calls _git_sessions, which the bash script
+    of `git-sessions completion bash` defines."""
+    if shutil.which("bash") is None or not GIT_BASH_COMPLETION.is_file():
+        pytest.skip(f"needs bash and git's bash completion ({GIT_BASH_COMPLETION}, package git)")
+    code, out, _ = cli(hub.repo, "new", "beta", "two", "--date", "2026-04-05", capsys=capsys)
+    assert code == 0
+    slug = out.strip()
+    script = f"""
+source {GIT_BASH_COMPLETION}
+eval "$(git-sessions completion bash)"
+complete_line() {{
+    COMP_LINE="$1"; COMP_POINT=${{#COMP_LINE}}
+    read -ra COMP_WORDS <<< "$1"; COMP_CWORD=$(( ${{#COMP_WORDS[@]}} - 1 ))
+    COMPREPLY=(); __git_wrap__git_main; printf '%s\\n' "${{COMPREPLY[@]}}"
+}}
+complete_line "git sessions show 2026-04"
+echo ---
+complete_line "git sessions cla"
+"""
+    env = {**os.environ, "PATH": f"{EXE.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    result = subprocess.run(
+        ["bash", "-c", script], cwd=hub.repo, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    slugs, commands = result.stdout.split("---\n")
+    assert slugs.split() == [slug]
+    assert commands.split() == ["claim"]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_completion_command_prints_each_shells_script(hub: Hub, capsys: Capsys, shell: str) -> None:
+    code, out, _ = cli(hub.repo, "completion", shell, capsys=capsys)
+    assert code == 0 and "_GIT_SESSIONS_COMPLETE" in out
+    assert ("_git_sessions()" in out) == (shell == "bash")
+    assert cli(hub.repo, "completion", "tcsh", capsys=capsys)[0] == 2

@@ -1,5 +1,5 @@
-"""Commands for programs rather than people: schema (the JSON Schemas of --json output) and
-mcp (the Model Context Protocol server over stdio)."""
+"""Commands for programs rather than people: schema (the JSON Schemas of --json output),
+completion (shell scripts) and mcp (the Model Context Protocol server over stdio)."""
 
 from __future__ import annotations
 
@@ -33,6 +33,34 @@ def schema(
             out("\n".join(f"{n:<12} {documents.schema_id(n)}" for n in schemas.names()))
         return
     out(schemas.text(name).rstrip("\n"))
+
+
+# git's own bash completion hands `git sessions ...` to a function named _git_sessions
+GIT_BASH_BRIDGE = """
+_git_sessions() {
+    local IFS=$'\\n'
+    COMPREPLY=($(env COMP_WORDS="git-sessions ${words[*]:2}" COMP_CWORD=$((cword - 1)) \\
+        _GIT_SESSIONS_COMPLETE=complete_bash git-sessions 2>/dev/null))
+}
+"""
+
+
+@app.command()
+def completion(
+    shell: str = typer.Argument(..., help="bash, zsh or fish."),
+) -> None:
+    """Print the shell completion script, for: eval "$(git-sessions completion bash)".
+
+    It completes commands, options and session slugs read from the hub; for bash it also
+    completes `git sessions ...` through git's own completion."""
+    from typer._completion_shared import get_completion_script
+
+    if shell not in ("bash", "zsh", "fish"):
+        raise typer.BadParameter(f"{shell!r} is not one of bash, zsh, fish")
+    script = get_completion_script(
+        prog_name="git-sessions", complete_var="_GIT_SESSIONS_COMPLETE", shell=shell
+    )
+    out(script.rstrip("\n") + ("\n" + GIT_BASH_BRIDGE if shell == "bash" else ""))
 
 
 @app.command()
