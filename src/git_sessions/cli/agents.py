@@ -180,7 +180,9 @@ def reap(
 @app.command()
 def spawn(
     words: list[str] = typer.Argument(..., help="Words that name the subsession."),
-    parent: str = typer.Option(..., "--parent", help="The session this one comes from."),
+    parent: str = typer.Option(
+        ..., "--parent", help="The session this one comes from.", autocompletion=complete_slug
+    ),
     planned: bool = typer.Option(False, "--planned", help="Create it ready to claim."),
     title: str | None = typer.Option(None, "--title"),
     capability: list[str] = CAPABILITY,

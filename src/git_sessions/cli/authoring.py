@@ -78,8 +78,12 @@ def new(
     title: str | None = typer.Option(None, "--title", help="Title (default: the words)."),
     capability: list[str] = typer.Option([], "--capability", "-c", help="Needed capability."),
     priority: int = typer.Option(0, "--priority", "-p", help="Higher is claimed first."),
-    depends_on: list[str] = typer.Option([], "--depends-on", help="Slug that must complete first."),
-    parent: str | None = typer.Option(None, "--parent", help="Parent session slug."),
+    depends_on: list[str] = typer.Option(
+        [], "--depends-on", help="Slug that must complete first.", autocompletion=complete_slug
+    ),
+    parent: str | None = typer.Option(
+        None, "--parent", help="Parent session slug.", autocompletion=complete_slug
+    ),
     date: str | None = typer.Option(None, "--date", help="Date in the slug (default: today)."),
     context_text: str = typer.Option("", "--context", help="The Context section."),
     problem: str = typer.Option("", "--problem", help="The Problem statement section."),
