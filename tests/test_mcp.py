@@ -168,6 +168,8 @@ def test_errors_carry_code_exit_message_hint(hub: Hub, tmp_path: Path) -> None:
     async def body(client: Client) -> None:
         missing = await fail(client, "list", repo=repo, session="2026-01-01-nothing")
         assert missing["code"] == "bad_input" and missing["exit"] == 1 and missing["hint"]
+        relative = await fail(client, "check", repo=".")
+        assert relative["code"] == "bad_input" and "absolute" in relative["message"]
         outside = await fail(client, "check", repo=str(tmp_path))
         assert outside["code"] == "bad_input" and "not a git repository" in outside["message"]
         nothing = await fail(client, "claim", repo=repo)

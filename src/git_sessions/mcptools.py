@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from git_sessions import documents
@@ -27,7 +28,7 @@ class UsageError(Error):
 
 STR = {"type": "string"}
 STRS = {"type": "array", "items": STR}
-REPO = {"type": "string", "description": "Path of a clone or worktree of the project"}
+REPO = {"type": "string", "description": "Absolute path of a clone or worktree of the project"}
 SESSION = {"type": "string", "description": "Session slug"}
 CAPS = {**STRS, "description": "Capabilities the agent has (default: config's)"}
 
@@ -318,6 +319,9 @@ def call(name: str, args: Mapping[str, Any] | None) -> dict[str, Any]:
         raise UsageError(f"no tool {name!r}", hint=f"tools: {', '.join(BY_NAME)}")
     given = dict(args or {})
     _check_arguments(tool, given)
-    if not str(given["repo"]).strip():
-        raise BadInput("repo must name a directory")
+    if not Path(given["repo"]).is_absolute():  # the server's own directory must not matter
+        raise BadInput(
+            f"repo must be an absolute path, not {given['repo']!r}",
+            hint="pass the path of the clone or worktree to act on",
+        )
     return tool.run(given)
