@@ -176,3 +176,16 @@ def test_a_stored_drift_report_from_the_hub_cannot_forge_the_document(
     assert doc["schema"] == "git-sessions/drift/v1" and doc["live"] is False
     assert "evil" not in doc and doc["criteria_met"] == 2
     jsonschema.validate(doc, schemas.load("drift"))
+
+
+def test_the_wheel_ships_schemas_types_and_the_man_page() -> None:
+    import tomllib
+
+    config = tomllib.loads((SCHEMA_DIR.parents[1] / "pyproject.toml").read_text())
+    wheel = config["tool"]["hatch"]["build"]["targets"]["wheel"]
+    assert wheel["force-include"]["docs/schema"] == "git_sessions/schema"
+    assert wheel["shared-data"]["man/man1/git-sessions.1"] == "share/man/man1/git-sessions.1"
+    assert (SCHEMA_DIR.parents[1] / "src/git_sessions/py.typed").is_file()
+    extras = config["project"]["optional-dependencies"]
+    assert any(d.startswith("mcp") for d in extras["mcp"])
+    assert set(extras["mcp"]) <= set(extras["dev"]), "CI (the dev extra) tests the MCP server"
