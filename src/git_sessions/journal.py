@@ -67,12 +67,12 @@ def session_worktree(ctx: Context, slug: str) -> Path | None:
     return wt if (wt / ".git").exists() else None
 
 
-def _renew(ctx: Context, slug: str) -> str | None:
+def _renew(ctx: Context, slug: str, environ: Mapping[str, str]) -> str | None:
     """Push the session branch to the hub as a sign of life; a note instead of an error."""
     from git_sessions import leases
 
     try:
-        leases.renew(ctx, slug, who=session_identity(ctx, slug, os.environ))
+        leases.renew(ctx, slug, who=session_identity(ctx, slug, environ))
     except Error as exc:
         return f"the journal entry is committed locally, but the hub was not updated: {exc.message}"
     return None
@@ -117,7 +117,7 @@ def edit_files(
         who = session_identity(ctx, slug, env)
         files = {p: t.encode() for p, t in texts.items()}
         new = ctx.ws.commit_on_branch(branch, files, message, who, wt)
-    return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug))
+    return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug, env))
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -293,4 +293,4 @@ def recover(
         _write_atomically(wt / log, (current[log] or "") + events.jsonl_line(event))
         text = f"[{slug}] recover: {description}\n\nSession: {slug}\nSession-Event: recover\n"
         new = ctx.ws.commit_all(worktree.branch_name(slug), text, who, wt)
-    return Recorded(slug, event, new, (worklog, log), _renew(ctx, slug))
+    return Recorded(slug, event, new, (worklog, log), _renew(ctx, slug, env))
