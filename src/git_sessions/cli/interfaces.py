@@ -53,6 +53,7 @@ def completion(
 
     It completes commands, options and session slugs read from the hub; for bash it also
     completes `git sessions ...` through git's own completion."""
+    # the script --show-completion prints, without its shell detection (typer is pinned <0.30)
     from typer._completion_shared import get_completion_script
 
     if shell not in ("bash", "zsh", "fish"):
