@@ -45,6 +45,17 @@ def test_help_on_every_command(hub: Hub, capsys: Capsys, flag: str) -> None:
         assert "-h, --help" in out, path
 
 
+@pytest.mark.parametrize("args", [[], ["hooks"]])
+def test_no_command_prints_the_help(capsys: Capsys, args: list[str]) -> None:
+    from git_sessions.cli import main
+
+    capsys.readouterr()
+    code = main(args)
+    out, err = capsys.readouterr()
+    assert code == 0 and err == ""
+    assert out.startswith("Usage: git-sessions") and "Commands:" in out
+
+
 def test_version(capsys: Capsys, hub: Hub) -> None:
     code, out, _ = cli(hub.repo, "--version", capsys=capsys)
     assert code == 0 and out == f"git-sessions {__version__}\n"

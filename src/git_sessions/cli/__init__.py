@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     except Error as exc:
         return _fail(exc.code, exc.exit_code, exc.message, exc.hint, as_json=as_json)
+    except click_exceptions.NoArgsIsHelpError as exc:
+        # `git sessions` or `git sessions hooks` alone: the help is the answer, not an error
+        sys.stdout.write(exc.format_message() + "\n")
+        return 0
     except click_exceptions.ClickException as exc:
         # usage errors (exit 2) too: one line, not click's multi-line "Error:" box
         message = " ".join(exc.format_message().split())
