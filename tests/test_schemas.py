@@ -26,6 +26,7 @@ class Recorder:
         self.capsys = capsys
         self.commands: set[str] = set()
         self.schemas: set[str] = set()
+        self.watched: set[str] = set()
 
     def validate(self, doc: dict[str, Any]) -> dict[str, Any]:
         prefix, name, version = doc["schema"].split("/")
@@ -43,6 +44,8 @@ class Recorder:
         self.commands.add(" ".join(words[:2]) if words[0] == "hooks" else words[0])
         lines = out.splitlines() if args[0] == "watch" else [out]
         docs = [self.validate(json.loads(line)) for line in lines]
+        if args[0] == "watch":
+            self.watched = {d["event"] for d in docs}
         return docs[0]
 
 
@@ -85,13 +88,14 @@ def test_every_json_output_matches_its_schema(hub: Hub, capsys: Capsys, tmp_path
     rec.run(repo, "queue", "--all")
     rec.run(repo, "check")
     rec.run(repo, "schema")
-    watched = rec.run(repo, "watch", "--once", "--interval", "0.05")
-    assert watched["event"] == "found"
+    rec.run(repo, "watch", "--once", "--interval", "0.05")
+    assert {"started", "found"} <= rec.watched
 
     claim = rec.run(repo, "claim", a)
     assert claim["environment"]["SESSION_ID"] == a and isinstance(claim["port"], int)
     wt = Path(claim["worktree"])
     rec.run(repo, "env", a)
+    assert rec.run(repo, "bootstrap", a)["ok"] is True
     for args in (
         ("log", "read the code", "-k", "planning"),
         ("decision", "use bcrypt", "-r", "packaged"),
@@ -168,7 +172,11 @@ def test_a_stored_drift_report_from_the_hub_cannot_forge_the_document(
     slug = "2026-01-01-forged"
     folder = f"_AGENTS/sessions/completed/{slug}"
     plan = "---\ntitle: forged\n---\n# forged\n"
-    drift_md = "---\nschema: git-sessions/claim/v1\nlive: true\nevil: 1\ncriteria_met: 2\n---\n"
+    from git_sessions.drift import Criterion, Drift, render
+
+    met = (Criterion("a", True), Criterion("b", True))
+    report = Drift(slug, False, "", met, (), (), (), (), {}, 0, 1, 1, 0)
+    drift_md = render(report).replace("---\n", "---\nschema: git-sessions/claim/v1\nevil: 1\n", 1)
     push_files(hub.repo, {f"{folder}/SESSION.md": plan, f"{folder}/drift.md": drift_md}, "forge")
     code, out, err = cli(hub.repo, "drift", slug, "--json", capsys=capsys)
     assert code == 0, err

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from git_sessions.abandoning import Abandonment
     from git_sessions.api.results import (
         CheckReport,
         Claimed,
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
         SessionList,
     )
     from git_sessions.claiming import Release
-    from git_sessions.completing import Abandonment, Completion
+    from git_sessions.completing import Completion
     from git_sessions.errors import Error
     from git_sessions.journal import Entry, Recorded
     from git_sessions.leases import Renewal

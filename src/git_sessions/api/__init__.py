@@ -29,10 +29,11 @@ from git_sessions.api.results import (
 from git_sessions.errors import BadInput, Conflict, Error, GitFailure
 
 if TYPE_CHECKING:
+    from git_sessions.abandoning import Abandonment
     from git_sessions.catalog import Session
     from git_sessions.check import Violation
     from git_sessions.claiming import Claim, Release
-    from git_sessions.completing import Abandonment, Completion
+    from git_sessions.completing import Completion
     from git_sessions.journal import Entry, Recorded
     from git_sessions.leases import Reaped, Renewal
     from git_sessions.queue import Candidate
@@ -45,7 +46,7 @@ _LAZY = {
     "Violation": "git_sessions.check",
     "Claim": "git_sessions.claiming",
     "Release": "git_sessions.claiming",
-    "Abandonment": "git_sessions.completing",
+    "Abandonment": "git_sessions.abandoning",
     "Completion": "git_sessions.completing",
     "Entry": "git_sessions.journal",
     "Recorded": "git_sessions.journal",

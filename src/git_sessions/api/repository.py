@@ -27,8 +27,9 @@ from git_sessions.context import Context, open_context
 from git_sessions.protocol import STATES, check_state
 
 if TYPE_CHECKING:  # the rest is imported by the methods that need it: a CLI call stays cheap
+    from git_sessions.abandoning import Abandonment
     from git_sessions.claiming import Release
-    from git_sessions.completing import Abandonment, Completion
+    from git_sessions.completing import Completion
     from git_sessions.edits import Identity
     from git_sessions.leases import Reaped, Renewal
     from git_sessions.scaffold import InitResult
@@ -101,7 +102,9 @@ class Repository(JournalMethods):
         from git_sessions.check import check
 
         snap = self.ctx.main()
-        return CheckReport(snap.commit, tuple(check(snap)))
+        violations = check(snap, self.ctx.plans())
+        self.ctx.save_plans()
+        return CheckReport(snap.commit, tuple(violations))
 
     def search(self, text: str, states: Sequence[str] = ()) -> tuple[Hit, ...]:
         from git_sessions import tracing
@@ -112,7 +115,7 @@ class Repository(JournalMethods):
         """The exports of the session's .session-env (its worktree's copy, else main's)."""
         from git_sessions import claiming
 
-        return claiming.parse_env(claiming.env_text(self.ctx, slug))
+        return claiming.env_values(self.ctx, slug).exports()
 
     def drift(self, slug: str) -> DriftReport:
         from git_sessions import completing
@@ -218,16 +221,13 @@ class Repository(JournalMethods):
             make_worktree=worktree,
             clock=clock,
         )
-        if result.env_file is not None and result.env_file.is_file():
-            environment = claiming.parse_env(result.env_file.read_text())
-        else:
-            environment = self.env(result.slug)
-        return Claimed(result, environment)
+        return Claimed(result, self.env(result.slug))
 
     def release(self, slug: str, *, force: bool = False) -> Release:
         from git_sessions import claiming
 
-        return claiming.release(self.ctx, slug, self.identity(), force=force)
+        # only the holder may release (or, with force, someone recorded by name)
+        return claiming.release(self.ctx, slug, self.session_identity(slug), force=force)
 
     def complete(self, slug: str, *, message: str | None = None, kind: str = "feat") -> Completion:
         from git_sessions import completing
@@ -235,10 +235,12 @@ class Repository(JournalMethods):
         who = self.session_identity(slug)
         return completing.complete(self.ctx, slug, who, message=message, kind=kind)
 
-    def abandon(self, slug: str, reason: str) -> Abandonment:
-        from git_sessions import completing
+    def abandon(self, slug: str, reason: str, *, force: bool = False) -> Abandonment:
+        """active -> abandoned; `force`: abandon a session someone else holds."""
+        from git_sessions import abandoning
 
-        return completing.abandon(self.ctx, slug, self.session_identity(slug), reason)
+        who = self.session_identity(slug)
+        return abandoning.abandon(self.ctx, slug, who, reason, force=force)
 
     def heartbeat(self, slug: str) -> Renewal:
         """Push the session branch to the hub and renew the lease on main."""

@@ -18,7 +18,7 @@ from git_sessions.cli import (  # noqa: F401
     journal,
     reading,
 )
-from git_sessions.cli.app import app
+from git_sessions.cli.app import app, printable
 from git_sessions.errors import Error
 
 EXIT_BUG = 70
@@ -38,9 +38,9 @@ def _fail(code: str, exit_code: int, message: str, hint: str | None, *, as_json:
         from git_sessions.cli.app import emit_json
 
         emit_json(documents.error(code, exit_code, message, hint))
-    sys.stderr.write(f"error: {message}\n")
+    sys.stderr.write(f"error: {printable(message)}\n")
     if hint:
-        sys.stderr.write(f"hint: {hint}\n")
+        sys.stderr.write(f"hint: {printable(hint)}\n")
     return exit_code
 
 

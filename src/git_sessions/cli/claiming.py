@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from git_sessions.cli.app import (
     app,
     complete_slug,
+    context,
     emit_json,
     note,
     out,
@@ -16,6 +20,25 @@ from git_sessions.cli.app import (
     session_slug,
 )
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
+from git_sessions.errors import BadInput
+from git_sessions.protocol import CONFIG_FILE
+
+if TYPE_CHECKING:
+    from git_sessions.bootstrap import Bootstrap
+    from git_sessions.context import Context
+
+
+YES = typer.Option(
+    False,
+    "--yes",
+    help="Approve the bootstrap.run commands of config.yaml on this machine, then run them.",
+)
+
+
+def approve_bootstrap(ctx: Context) -> None:
+    from git_sessions import approvals
+
+    approvals.approve(ctx.ws.common_dir, ctx.config.bootstrap_run)
 
 
 @app.command()
@@ -30,6 +53,7 @@ def claim(
     agent: str | None = AGENT,
     email: str | None = EMAIL,
     no_worktree: bool = typer.Option(False, "--no-worktree", help="Only claim; no worktree."),
+    yes: bool = YES,
     as_json: bool = JSON,
 ) -> None:
     """Claim a planned session atomically, then create its worktree and .session-env."""
@@ -37,18 +61,13 @@ def claim(
 
     if (slug is None) == (not next_):
         raise typer.BadParameter("name a session or pass --next (not both)")
-    claimed = repository(agent, email).claim(
-        slug, capabilities=capability, worktree=not no_worktree
-    )
+    repo = repository(agent, email)
+    if yes:
+        approve_bootstrap(repo.ctx)
+    claimed = repo.claim(slug, capabilities=capability, worktree=not no_worktree)
     result = claimed.claim
     if result.bootstrap and not result.bootstrap.ok:
-        boot = result.bootstrap
-        for name in boot.missing:
-            note(f"warning: bootstrap: {name} is not in the main checkout, not copied")
-        for ran in boot.ran:
-            if not ran.ok:
-                note(f"warning: bootstrap: `{ran.command}` failed with exit {ran.returncode}")
-                note(ran.output.rstrip())
+        report_bootstrap(result.slug, result.bootstrap)
         note("the claim stands; fix the worktree by hand or adjust bootstrap in config.yaml")
     if as_json:
         emit_json(documents.claim(claimed))
@@ -63,6 +82,57 @@ def claim(
         out(f"cd {shlex.quote(str(result.worktree))} && source {shlex.quote(str(rel))}")
     else:
         out(f'eval "$(git sessions env {result.slug})"')
+
+
+def report_bootstrap(slug: str, boot: Bootstrap) -> None:
+    """Warnings for a bootstrap that did not fully happen, on stderr."""
+    for name in boot.missing:
+        note(f"warning: bootstrap: {name} is not a regular file in the main checkout, not copied")
+    for ran in boot.ran:
+        if not ran.ok:
+            note(f"warning: bootstrap: `{ran.command}` failed with exit {ran.returncode}")
+            note(ran.output.rstrip())
+    if boot.unapproved:
+        note(
+            f"bootstrap: not running {len(boot.unapproved)} command(s) from {CONFIG_FILE}"
+            " that this machine has not approved:"
+        )
+        for command in boot.unapproved:
+            note(f"  $ {command}")
+        note(f"hint: review them, then run: git sessions bootstrap {slug} --yes")
+
+
+@app.command("bootstrap")
+def bootstrap_(
+    slug: str | None = typer.Argument(
+        None, help="Session (default: $SESSION_ID).", autocompletion=complete_slug
+    ),
+    yes: bool = YES,
+    as_json: bool = JSON,
+) -> None:
+    """Copy bootstrap files and run the approved bootstrap commands in a session's worktree."""
+    from git_sessions import claiming
+    from git_sessions.journal import session_identity, session_worktree
+
+    ctx = context()
+    name = session_slug(slug)
+    if session_worktree(ctx, name) is None:
+        raise BadInput(f"session {name} has no worktree here", hint=f"git sessions claim {name}")
+    if yes:
+        approve_bootstrap(ctx)
+    boot = claiming.run_bootstrap(ctx, name, session_identity(ctx, name, os.environ))
+    if as_json:
+        from git_sessions.documents import stamp
+
+        emit_json(stamp("bootstrap", {"slug": name, **boot.to_json()}))
+    else:
+        for ran in boot.ran:
+            out(f"ran `{ran.command}`: exit {ran.returncode}")
+        report_bootstrap(name, boot)
+    if boot.unapproved:
+        raise BadInput("bootstrap commands not approved", hint="pass --yes to approve them")
+    if not boot.ok:
+        raise BadInput("bootstrap did not finish", hint="see the warnings above")
 
 
 @app.command()
@@ -80,15 +150,17 @@ def env(
     if as_json:
         emit_json(documents.env(name, repo.env(name)))
         return
-    text = claiming.env_text(repo.ctx, name)
-    out("\n".join(line for line in text.splitlines() if line.startswith("export ")))
+    sys.stdout.write(claiming.env_exports(repo.ctx, name))
 
 
 @app.command()
 def release(
     slug: str = typer.Argument(..., help="The session.", autocompletion=complete_slug),
     force: bool = typer.Option(
-        False, "--force", help="Release even if the session branch has commits (kept)."
+        False,
+        "--force",
+        help="Release even if the session branch has commits (kept), or if someone else holds"
+        " the session (recorded with your name).",
     ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,

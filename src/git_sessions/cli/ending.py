@@ -44,6 +44,9 @@ def complete(
     if as_json:
         emit_json(documents.completion(result))
         return
+    if result.resumed:
+        out(f"completed {name} earlier ({result.commit[:10]}); finished its local cleanup")
+        return
     out(f"completed {name}: {result.commits} commit(s) squash-merged ({result.commit[:10]})")
     out(f"patch:  {result.patch}")
     out(f"drift:  {result.drift}")
@@ -57,6 +60,9 @@ def complete(
 def abandon(
     slug: str | None = SLUG,
     reason: str = typer.Option(..., "--reason", "-r", help="Why the session stops here."),
+    force: bool = typer.Option(
+        False, "--force", help="Abandon a session someone else holds (recorded with your name)."
+    ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
     as_json: bool = JSON,
@@ -65,7 +71,7 @@ def abandon(
     from git_sessions import documents
 
     name = _slug(slug)
-    result = repository(agent, email).abandon(name, reason)
+    result = repository(agent, email).abandon(name, reason, force=force)
     if as_json:
         emit_json(documents.abandonment(result))
         return
