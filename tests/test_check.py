@@ -66,7 +66,12 @@ def test_a_fresh_main_passes(hub: Hub, capsys: Capsys) -> None:
     assert out == f"ok: main {hub.main()[:10]} satisfies every invariant\n"
     code, out, _ = cli(hub.repo, "check", "--json", capsys=capsys)
     assert code == 0
-    assert json.loads(out) == {"ok": True, "main": hub.main(), "violations": []}
+    assert json.loads(out) == {
+        "schema": "git-sessions/check/v1",
+        "ok": True,
+        "main": hub.main(),
+        "violations": [],
+    }
 
 
 def test_a_busy_but_correct_main_passes(hub: Hub, capsys: Capsys) -> None:
