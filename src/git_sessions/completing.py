@@ -11,19 +11,28 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from git_sessions import catalog, templates, transitions, worktree
+from git_sessions import approval, catalog, templates, transitions, worktree
 from git_sessions import drift as drift_mod
 from git_sessions.claiming import worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import LocalHub, Snapshot
+from git_sessions.gitrepo.comparison import Keep, diff_text
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.handoff import final as final_handoff
 from git_sessions.history import claim_commits
 from git_sessions.journal import learnings_file
-from git_sessions.patch import PatchCommit, format_series
+from git_sessions.patch import (
+    PatchCommit,
+    Squash,
+    format_series,
+    format_squash,
+    is_code,
+    is_journal,
+)
 from git_sessions.protocol import (
     ENV_FILE,
     LOCK_FILE,
@@ -33,7 +42,8 @@ from git_sessions.protocol import (
     make_slug,
     session_dir,
 )
-from git_sessions.publish import update_main
+from git_sessions.publish import Timing, update_main
+from git_sessions.verification import Verifier, trailers
 
 COMMIT_TYPES = ("feat", "fix", "refactor", "docs", "test", "chore", "perf", "build")
 
@@ -48,8 +58,9 @@ class Work:
     objects: Objects
     main: tuple[str, ...] = ()  # main's tip: commits merged in from there are not the session's
 
-    def commits(self) -> list[PatchCommit]:
-        """Non-merge commits after the claim, oldest first, each with its diff."""
+    def commits(self, keep: Keep | None = None) -> list[PatchCommit]:
+        """Non-merge commits after the claim, oldest first, each with its diff (of the paths
+        `keep` accepts)."""
         found = []
         for info in self.objects.log(self.claim, self.tip, *self.main):
             if len(info.parents) != 1:
@@ -62,10 +73,18 @@ class Work:
                     info.time,
                     info.offset,
                     info.message,
-                    self.objects.diff_text(info.parents[0], info.id),
+                    diff_text(self.objects, info.parents[0], info.id, keep),
                 )
             )
         return found
+
+    def code_commits(self) -> int:
+        """Session commits that change something besides the session's own journal."""
+        return sum(
+            any(is_code(p) for p in self.objects.changed_files(c.parents[0], c.id))
+            for c in self.objects.log(self.claim, self.tip, *self.main)
+            if len(c.parents) == 1
+        )
 
     def subjects(self) -> list[str]:
         log = self.objects.log(self.claim, self.tip, *self.main)
@@ -103,7 +122,7 @@ def gather(ctx: Context, slug: str) -> Work:
     return Work(slug, claimed.commit, tip, hub.objects, (snap.commit,) if snap.commit else ())
 
 
-def session_drift(work: Work, now: int) -> drift_mod.Drift:
+def session_drift(work: Work, now: int, *, allow_empty: bool = False) -> drift_mod.Drift:
     then = work.objects.snapshot(work.claim)
     tip = work.objects.snapshot(work.tip)
     folder = session_dir("active", work.slug)
@@ -118,6 +137,8 @@ def session_drift(work: Work, now: int) -> drift_mod.Drift:
         started=work.objects.info(work.claim).time,
         ended=now,
         commits=len(work.subjects()),
+        code_commits=work.code_commits(),
+        allow_empty=allow_empty,
     )
 
 
@@ -155,11 +176,31 @@ class Completion:
     slug: str
     commit: str
     patch: str
+    journal_patch: str
     drift: str
     kb_session: str | None
     commits: int
+    code_commits: int
+    allow_empty: bool
+    verified: list[dict[str, Any]]
     attempts: int
     worktree_removed: bool
+
+
+def _preconditions(ctx: Context, work: Work, report: drift_mod.Drift, *, allow_empty: bool) -> None:
+    """Refuse to land nothing, or a plan whose criteria the config says must all be met."""
+    if report.code_commits == 0 and not allow_empty:
+        raise BadInput(
+            f"session {work.slug} has no code commits to land",
+            hint="commit your work on the session branch, or land only its journal: --allow-empty",
+        )
+    met = sum(c.checked for c in report.criteria)
+    if ctx.config.require_criteria == "all" and met < len(report.criteria):
+        raise BadInput(
+            f"{met} of {len(report.criteria)} acceptance criteria met;"
+            " _AGENTS/config.yaml requires all of them",
+            hint=f"check them off in worklog.md, see: git sessions drift {work.slug}",
+        )
 
 
 def complete(
@@ -169,18 +210,28 @@ def complete(
     *,
     message: str | None = None,
     kind: str = "feat",
+    allow_empty: bool = False,
+    approve: bool = False,
     clock: Callable[[], float] = time.time,
 ) -> Completion:
-    """Squash-merge the session into main with its patch, drift report and archive."""
+    """Squash-merge the session into main with its patches, drift report and archive; with
+    `verify:` commands configured, only a merged tree that passed them is published."""
     if kind not in COMMIT_TYPES:
         raise BadInput(
             f"unknown commit type {kind!r}", hint=f"use one of: {', '.join(COMMIT_TYPES)}"
         )
+    commands = ctx.config.verify
+    approval.require(ctx.ws.common_dir, "verify", commands, yes=approve)
     work = gather(ctx, slug)
     now = int(clock())
-    patch_text = format_series(work.commits())
+    # every session commit in order with its journal changes only (for history and tracing);
+    # the code is in the squashed patch
+    journal_text = format_series(work.commits(is_journal), keep_empty=True)
     subjects = work.subjects()
     touched = work.objects.changed_files(work.claim, work.tip)
+    report = session_drift(work, now, allow_empty=allow_empty)
+    _preconditions(ctx, work, report, allow_empty=allow_empty)
+    verifier = Verifier(work.objects, commands, {"SESSION_ID": slug})
     kb_slug: list[str | None] = [None]
 
     def build(snap: Snapshot) -> Change:
@@ -196,19 +247,34 @@ def complete(
                 f"completing {slug} conflicts with main in: {', '.join(merged.conflicts)}",
                 hint="merge main into the session branch, resolve, commit, and complete again",
             )
+        verified = verifier.check(merged.tree)
         result = work.objects.snapshot_tree(merged.tree)
         title = message or _title(result, slug)
         done = session_dir("completed", slug)
-        report = drift_mod.render(session_drift(work, now))
         handoff = final_handoff(
             slug, "completed", result.text, when=now, agent=who, commits=subjects, files=touched
+        )
+        body = "\n".join(f"- {s}" for s in subjects)
+        text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n\n" if body else "")
+        text += f"Session: {slug}\n" + ("Allow-empty: yes\n" if allow_empty else "")
+        text += trailers(verified, commands)
+        subject, _, rest = text.partition("\n\n")
+        squash = Squash(
+            subject,
+            rest,
+            who.name,
+            who.email,
+            now,
+            snap.commit,
+            diff_text(work.objects, snap.commit, merged.tree, is_code),
         )
         edits: list[Edit] = [
             Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
             Remove(f"{session_dir('active', slug)}/{ENV_FILE}"),
             Move(session_dir("active", slug), done),
-            Write(f"{done}/{slug}.patch", patch_text.encode()),
-            Write(f"{done}/drift.md", report.encode()),
+            Write(f"{done}/{slug}.patch", format_squash(squash).encode()),
+            Write(f"{done}/{slug}.journal.patch", journal_text.encode()),
+            Write(f"{done}/drift.md", drift_mod.render(report).encode()),
             Write(f"{done}/HANDOFF.md", handoff.encode()),
         ]
         kb_slug[0] = None
@@ -216,20 +282,26 @@ def complete(
             when = dt.datetime.fromtimestamp(now, dt.UTC)
             kb_slug[0], kb_edits = kb_session(snap, slug, when)
             edits += kb_edits
-        body = "\n".join(f"- {s}" for s in subjects)
-        text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n\n" if body else "")
-        text += f"Session: {slug}\n"
         return Change(tuple(edits), text, who, start_tree=merged.tree)
 
-    published = update_main(ctx.hub, build)
+    # each lost race redoes the merge and, with verify commands, runs them on the new tree
+    timing = Timing(deadline=900.0) if commands else Timing()
+    published = update_main(ctx.hub, build, timing)
     removed = _cleanup(ctx, slug, keep_branch=False)
     return Completion(
         slug,
         published.commit,
         f"{session_dir('completed', slug)}/{slug}.patch",
+        f"{session_dir('completed', slug)}/{slug}.journal.patch",
         f"{session_dir('completed', slug)}/drift.md",
         kb_slug[0],
         len(subjects),
+        report.code_commits,
+        allow_empty,
+        [
+            {"tree": v.tree, "commands": list(v.commands), "seconds": v.seconds}
+            for v in verifier.runs
+        ],
         published.attempts,
         removed,
     )
@@ -279,7 +351,8 @@ def abandon(
         ctx.ws.push(
             ctx.config.remote, work.tip, f"refs/heads/{worktree.branch_name(slug)}", force=True
         )
-    patch_text = format_series(work.commits())
+    patch_text = format_series(work.commits(is_code))
+    journal_text = format_series(work.commits(is_journal), keep_empty=True)
     subjects, touched = work.subjects(), work.objects.changed_files(work.claim, work.tip)
     stamp = dt.datetime.fromtimestamp(int(clock()), dt.UTC).isoformat(timespec="seconds")
 
@@ -305,6 +378,7 @@ def abandon(
                 ).encode()
             edits.append(Write(f"{dst}/{name}", data))
         edits.append(Write(f"{dst}/{slug}.patch", patch_text.encode()))
+        edits.append(Write(f"{dst}/{slug}.journal.patch", journal_text.encode()))
         status = f"abandoned: {reason.strip()}"
         handoff = final_handoff(
             slug, status, tip.text, when=int(clock()), agent=who, commits=subjects, files=touched
@@ -324,7 +398,7 @@ def abandon(
 
 def drift_report(
     ctx: Context, slug: str, clock: Callable[[], float] = time.time
-) -> drift_mod.Drift | dict[str, object]:
+) -> drift_mod.Drift | drift_mod.Stored:
     """Drift of an active session now, or the report stored when it completed."""
     snap = ctx.main()
     state = transitions.current_state(snap, slug)
@@ -332,7 +406,7 @@ def drift_report(
         stored = snap.text(f"{session_dir(state, slug)}/drift.md")
         if stored is None:
             raise BadInput(f"session {slug} has no drift report", hint="it ended without one")
-        return drift_mod.parse(stored)
+        return drift_mod.stored(stored)
     if state != "active":
         raise Conflict(f"session {slug} is {state}: drift starts at the claim")
     if snap.commit is None or not ctx.ws.has_commit(snap.commit):

@@ -21,6 +21,8 @@ capabilities: []        # default capabilities of agents working here
 bootstrap:              # run in every new worktree right after a claim
   copy: []              #   files copied from the main checkout, e.g. [.env]
   run: []               #   shell commands, e.g. ["pip install -e ."]
+verify: []              # commands run on the merged tree before `complete` lands it
+require_criteria: none  # "all": `complete` refuses until every acceptance criterion is met
 ports:                  # SESSION_PORT: a deterministic block of ports per session
   base: 20000
   block: 10
@@ -40,6 +42,8 @@ class Config:
     port_base: int = 20000
     port_block: int = 10
     port_slots: int = 1000
+    verify: tuple[str, ...] = field(default_factory=tuple)
+    require_criteria: str = "none"
 
 
 def parse_config(text: str) -> Config:
@@ -59,10 +63,13 @@ def parse_config(text: str) -> Config:
     for key, value in data.items():
         if key not in known or value is None:
             continue
-        if key == "capabilities":
-            if not isinstance(value, list):
-                raise BadInput(f"{CONFIG_FILE}: capabilities must be a list")
+        if key in ("capabilities", "verify"):
+            if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
+                raise BadInput(f"{CONFIG_FILE}: {key} must be a list of strings")
             value = tuple(str(v) for v in value)
+        elif key == "require_criteria":
+            if value not in ("all", "none"):
+                raise BadInput(f"{CONFIG_FILE}: require_criteria must be 'all' or 'none'")
         elif not isinstance(value, str | int):
             raise BadInput(f"{CONFIG_FILE}: {key} must be a string")
         else:

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from git_sessions.catalog import split_front_matter
+from git_sessions.errors import BadInput
 
 _CHECKBOX = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$")
 _PATHLIKE = re.compile(r"`((?:[\w.\-]+/)+[\w.\-]*|[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z0-9]{1,8})`")
@@ -38,6 +39,8 @@ class Drift:
     ended: int
     duration_seconds: int
     commits: int
+    code_commits: int = 0
+    allow_empty: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -91,6 +94,8 @@ def compute(
     started: int,
     ended: int,
     commits: int,
+    code_commits: int = 0,
+    allow_empty: bool = False,
 ) -> Drift:
     """Compare the plan frozen at the claim with the session's state now."""
     done = _checked_anywhere([plan_now, *notes_now.values()])
@@ -131,6 +136,8 @@ def compute(
         ended=ended,
         duration_seconds=max(0, ended - started),
         commits=commits,
+        code_commits=code_commits,
+        allow_empty=allow_empty,
     )
 
 
@@ -147,7 +154,9 @@ def render(drift: Drift) -> str:
         f"---\n{meta}---",
         f"# Drift: {drift.slug}",
         "",
-        f"- Duration: {_duration(drift.duration_seconds)}, {drift.commits} commit(s)",
+        f"- Duration: {_duration(drift.duration_seconds)}, {drift.commits} commit(s),"
+        f" {drift.code_commits} with code",
+        *(["- Landed with --allow-empty: no code commits"] if drift.allow_empty else []),
         f"- Acceptance criteria met: {met} of {len(drift.criteria)}",
         f"- Plan changed after the claim: {'yes' if drift.plan_changed else 'no'}",
         "",
@@ -178,3 +187,20 @@ def parse(text: str) -> dict[str, Any]:
     """The numbers stored in a drift.md's front matter."""
     meta, _ = split_front_matter(text)
     return meta
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A drift.md written when a session ended: its numbers and its report for humans."""
+
+    numbers: dict[str, Any]
+    text: str
+
+
+def stored(text: str) -> Stored:
+    """Parse a drift.md from the hub; a malformed one is an error, not a traceback."""
+    try:
+        meta, body = split_front_matter(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise BadInput(f"the stored drift report is malformed: {exc}") from None
+    return Stored(meta, body.lstrip("\n"))

@@ -37,20 +37,39 @@ def complete(
     kind: str = typer.Option("feat", "--type", help="Commit type: feat, fix, refactor, docs..."),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Land a session without code commits (recorded as such)."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", help="Approve the verify commands of _AGENTS/config.yaml on this machine."
+    ),
     as_json: bool = JSON,
 ) -> None:
-    """Squash-merge the session into main with its patch and drift report, archive it."""
+    """Squash-merge the session into main with its patch and drift report, archive it.
+
+    With `verify:` commands in _AGENTS/config.yaml, they run on the merged tree first (exit 3
+    and nothing lands if one fails)."""
     from git_sessions import completing
+    from git_sessions.verification import VerifyFailed
 
     ctx = context()
     name = _slug(slug)
     who = _acting(ctx, name, agent, email)
-    result = completing.complete(ctx, name, who, message=message, kind=kind)
+    try:
+        result = completing.complete(
+            ctx, name, who, message=message, kind=kind, allow_empty=allow_empty, approve=yes
+        )
+    except VerifyFailed as exc:
+        note("".join(f"| {line}\n" for line in exc.tail.split("\n")).rstrip("\n"))
+        raise
     if as_json:
         emit_json(result.__dict__)
         return
     out(f"completed {name}: {result.commits} commit(s) squash-merged ({result.commit[:10]})")
+    for run in result.verified:
+        out(f"verified: {run['tree']} by {len(run['commands'])} command(s), {run['seconds']}s")
     out(f"patch:  {result.patch}")
+    out(f"journal: {result.journal_patch}")
     out(f"drift:  {result.drift}")
     if result.kb_session:
         out(f"planned knowledge-base merge session {result.kb_session}")
@@ -95,11 +114,9 @@ def drift(slug: str | None = SLUG, as_json: bool = JSON) -> None:
             out(drift_mod.render(report).split("---\n", 2)[2].lstrip("\n"))
         return
     if as_json:
-        emit_json(report)
+        emit_json(report.numbers)
     else:
-        met, criteria = report.get("criteria_met", 0), report.get("criteria") or []
-        total = len(criteria) if isinstance(criteria, list) else 0
-        out(f"{report.get('slug')}: {met} of {total} criteria met, {report.get('commits')} commits")
+        out(report.text.rstrip("\n"))
 
 
 @app.command()
