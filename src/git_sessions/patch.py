@@ -50,7 +50,8 @@ def format_series(commits: Sequence[PatchCommit], *, keep_empty: bool = False) -
             f"From: {_header(commit.author_name)} <{commit.author_email}>\n"
             f"Date: {_date(commit.time, commit.offset)}\n"
             f"Subject: {_header(f'{prefix} {subject.strip()}')}\n"
-            "\n" + (f"{body}\n\n" if body else "")
+            "\n"
+            + (f"{body}\n\n" if body else "")
             # no "---" without a diff: git am then sees a message lacking a patch, which
             # `git am --allow-empty` records as an empty commit
             + (f"---\n{diff}" if commit.diff.strip() else "")
