@@ -14,6 +14,8 @@ from conftest import Hub, cli, cli_error, git, push_files
 from git_sessions import approval
 from test_complete import claimed, commit, planned
 
+COMPLETE = (sys.executable, "-m", "git_sessions")
+
 
 def configure(hub: Hub, text: str) -> None:
     """Append settings to _AGENTS/config.yaml on main and in the clone that completes."""
