@@ -202,9 +202,11 @@ def _ended_numbers(text: str) -> tuple[int, int, int]:
     return done, len(crits), len(unplanned) if isinstance(unplanned, list) else 0
 
 
-def rows(ctx: Context, now: int, states: tuple[str, ...] = STATES) -> list[Row]:
-    """One row per session, in state order then by slug."""
-    snap = ctx.main()
+def rows(
+    ctx: Context, now: int, states: tuple[str, ...] = STATES, snap: Snapshot | None = None
+) -> list[Row]:
+    """One row per session, in state order then by slug (of `snap`, default a fresh main)."""
+    snap = snap or ctx.main()
     ttl = parse_duration(ctx.config.lease_ttl)
     branches = hub_branches(ctx) if "active" in states else {}
     sessions = catalog.all_sessions(snap, states, cache=ctx.plans())

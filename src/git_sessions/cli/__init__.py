@@ -17,6 +17,7 @@ from git_sessions.cli import (  # noqa: F401
     ending,
     journal,
     reading,
+    review,
 )
 from git_sessions.cli.app import app
 from git_sessions.errors import Error
