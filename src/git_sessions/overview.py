@@ -19,7 +19,7 @@ from git_sessions.claiming import parse_env
 from git_sessions.context import Context
 from git_sessions.edits import Identity
 from git_sessions.gitrepo import Snapshot
-from git_sessions.gitrepo.comparison import ahead_behind
+from git_sessions.gitrepo.comparison import ahead_behind, merge_conflicts
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.leases import BRANCHES, parse_duration
 from git_sessions.protocol import (
@@ -171,7 +171,9 @@ def active_row(
         commits=0,
     )
     ahead, behind = ahead_behind(objects, branch.tip, snap.commit)
-    merged = objects.merge(base, snap.commit, branch.tip, union=append_only_paths("active", slug))
+    conflicts = merge_conflicts(
+        objects, base, snap.commit, branch.tip, append_only_paths("active", slug)
+    )
     last, blockers = _last(tip.text(f"{folder}/{EVENTS}") or "")
     return Row(
         slug,
@@ -182,7 +184,7 @@ def active_row(
         unplanned=len(report.unplanned_files),
         ahead=ahead,
         behind=behind,
-        conflicts=merged.conflicts,
+        conflicts=conflicts,
         last_event=last,
         blockers=blockers,
         ttl=ttl,
@@ -209,8 +211,8 @@ def rows(
     snap = snap or ctx.main()
     ttl = parse_duration(ctx.config.lease_ttl)
     branches = hub_branches(ctx) if "active" in states else {}
-    sessions = catalog.all_sessions(snap, states, cache=ctx.plans())
-    ctx.save_plans()
+    cache = ctx.plans()
+    sessions = catalog.all_sessions(snap, states, cache=cache)
     lock, _ = parse_lock(snap.text(LOCK_FILE) or "")
     since = {e.slug: e.since for e in lock}
     by_state: dict[str, dict[str, dict[str, str]]] = {}
@@ -245,7 +247,16 @@ def rows(
         else:
             last, blockers = _last(_blob(snap, blobs[EVENTS], slug))
             if state in ("completed", "abandoned"):
-                done, total, unplanned = _ended_numbers(_blob(snap, blobs["drift.md"], slug))
+                # drift.md is YAML: parsing a thousand is most of a cold board, so its numbers
+                # are kept in the plan cache under the blob id (content-named: never stale)
+                blob = blobs["drift.md"].get(slug)
+                key = f"drift:{blob}"
+                if blob and isinstance(cache.get(key), list) and len(cache[key]) == 3:
+                    done, total, unplanned = (int(n) for n in cache[key])
+                else:
+                    done, total, unplanned = _ended_numbers(_blob(snap, blobs["drift.md"], slug))
+                    if blob:
+                        cache[key] = [done, total, unplanned]
             else:
                 crits = criteria(_blob(snap, blobs["SESSION.md"], slug))
                 done, total, unplanned = sum(c.checked for c in crits), len(crits), 0
@@ -261,6 +272,7 @@ def rows(
                 blockers=blockers if state != "completed" else (),
             )
         found.append(row)
+    ctx.save_plans()
     return found
 
 

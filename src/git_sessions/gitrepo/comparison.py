@@ -106,3 +106,39 @@ def export_tree(objects: Objects, tree: str, directory: Path) -> None:
             strategy=strategy.FORCE | strategy.DONT_UPDATE_INDEX | strategy.RECREATE_MISSING,
             directory=str(directory),
         )
+
+
+def merge_conflicts(
+    objects: Objects, base: str | None, ours: str, theirs: str, union: Iterable[str] = ()
+) -> tuple[str, ...]:
+    """The paths a three-way merge of two commits would conflict in (no tree is written, which
+    is most of a merge's cost); conflicts only in `union` paths (append-only logs) do not count."""
+    if base is not None and not _overlap(
+        objects.changed_files(base, ours), objects.changed_files(base, theirs)
+    ):
+        return ()  # the sides touch different paths: nothing can conflict, skip the merge
+    with git_errors("merging"):
+        repo = objects.repo
+        ancestor = repo[base or repo.TreeBuilder().write()].peel(pygit2.Tree)
+        index = repo.merge_trees(
+            ancestor, repo[ours].peel(pygit2.Tree), repo[theirs].peel(pygit2.Tree)
+        )
+        if index.conflicts is None:
+            return ()
+        paths = {e.path for triple in index.conflicts for e in triple if e is not None}
+        return () if paths <= set(union) else tuple(sorted(paths))
+
+
+def _overlap(ours: Iterable[str], theirs: Iterable[str]) -> bool:
+    """Whether two sets of changed paths meet: the same path, or a file where the other side
+    has a folder."""
+
+    def closure(paths: Iterable[str]) -> set[str]:
+        found = set()
+        for path in paths:
+            parts = path.split("/")
+            found |= {"/".join(parts[:n]) for n in range(1, len(parts) + 1)}
+        return found
+
+    mine = set(ours)
+    return bool(closure(mine) & set(theirs)) or bool(mine & closure(theirs))
