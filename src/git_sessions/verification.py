@@ -25,6 +25,13 @@ from git_sessions.runner import Ran, run_shell
 BOOKKEEPING = ("_AGENTS/sessions", "_AGENTS/knowledge/sessions")
 TAIL_LINES = 30
 TIMEOUT = 3600.0
+_REPO_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_COMMON_DIR",
+    "GIT_OBJECT_DIRECTORY",
+)
 
 
 class VerifyFailed(Conflict):
@@ -72,7 +79,9 @@ class Verifier:
             work = folder / "tree"
             work.mkdir()
             export_tree(self.objects, tree, work)
-            env = {**os.environ, **self.env, "GIT_SESSIONS_VERIFY": "1"}
+            # no GIT_DIR and friends: a command's own git calls must not reach our repository
+            inherited = {k: v for k, v in os.environ.items() if k not in _REPO_VARS}
+            env = {**inherited, **self.env, "GIT_SESSIONS_VERIFY": "1"}
             for command in self.commands:
                 ran = run_shell(command, work, env, timeout=self.timeout)
                 if not ran.ok:
