@@ -394,3 +394,30 @@ def abandon(
         f"{session_dir('abandoned', slug)}/{slug}.patch",
         worktree.branch_name(slug),
     )
+
+
+def drift_report(
+    ctx: Context, slug: str, clock: Callable[[], float] = time.time
+) -> drift_mod.Drift | drift_mod.Stored:
+    """Drift of an active session now, or the report stored when it completed."""
+    snap = ctx.main()
+    state = transitions.current_state(snap, slug)
+    if state in ("completed", "abandoned"):
+        stored = snap.text(f"{session_dir(state, slug)}/drift.md")
+        if stored is None:
+            raise BadInput(f"session {slug} has no drift report", hint="it ended without one")
+        return drift_mod.stored(stored)
+    if state != "active":
+        raise Conflict(f"session {slug} is {state}: drift starts at the claim")
+    if snap.commit is None or not ctx.ws.has_commit(snap.commit):
+        with ctx.ws.lock():
+            ctx.ws.fetch(ctx.config.remote, ctx.branch)
+    assert snap.commit is not None
+    objects = ctx.ws.objects
+    claimed = claim_commits(objects.snapshot(snap.commit), [slug]).get(slug)
+    if claimed is None or claimed.commit is None:
+        raise Conflict(f"cannot find the commit that claimed {slug} on main")
+    # without the session branch here, its work is unknown: report none rather than main's
+    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}") or claimed.commit
+    work = Work(slug, claimed.commit, tip, objects, (snap.commit,))
+    return session_drift(work, int(clock()))

@@ -102,11 +102,11 @@ def abandon(
 @app.command()
 def drift(slug: str | None = SLUG, as_json: bool = JSON) -> None:
     """The plan against what happened: criteria met, files planned vs touched, scope added."""
+    from git_sessions import completing
     from git_sessions import drift as drift_mod
-    from git_sessions.driftreport import drift_report
 
     ctx = context()
-    report = drift_report(ctx, _slug(slug))
+    report = completing.drift_report(ctx, _slug(slug))
     if isinstance(report, drift_mod.Drift):
         if as_json:
             emit_json(report.to_json())
