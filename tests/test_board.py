@@ -94,3 +94,29 @@ def test_board_shows_every_state_and_the_problems(
     data = json.loads(ok(hub.repo, "board", "--problems", "--json", capsys=capsys))
     assert {r["slug"] for r in data} == set(found)
     assert cli(hub.repo, "board", "--state", "nope", capsys=capsys)[0] == 1
+
+
+def test_board_and_review_survive_malformed_hub_files(
+    hub: Hub, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    done = "2026-01-01-broken-report"
+    planned_slug = "2026-01-01-broken-plan"
+    folder = f"_AGENTS/sessions/completed/{done}"
+    push_files(
+        hub.repo,
+        {
+            f"{folder}/SESSION.md": "---\ntitle: x\n---\n",
+            f"{folder}/drift.md": "---\ncriteria: [unclosed\n---\n",
+            f"{folder}/events.jsonl": '{"time": "never"}\nnot json\n\x00\n',
+            f"{folder}/{done}.patch": "From x\n---\ndiff --git a/\n-- \ngit-sessions 9\n",
+            f"_AGENTS/sessions/planned/{planned_slug}/SESSION.md": "---\n: : :\n",
+        },
+        "hand-edited files",
+    )
+    rows = {r["slug"]: r for r in json.loads(ok(hub.repo, "board", "--json", capsys=capsys))}
+    assert rows[done]["criteria"] == {"done": 0, "total": 0}
+    assert rows[done]["last_event"] is None
+    assert rows[planned_slug]["criteria"] == {"done": 0, "total": 0}
+    out = tmp_path / "site"
+    ok(hub.repo, "review", "--out", str(out), capsys=capsys)
+    assert (out / f"{done}.html").is_file() and (out / f"{planned_slug}.html").is_file()
