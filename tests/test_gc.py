@@ -54,6 +54,9 @@ def test_gc_after_squash_merges_by_other_clones(
     (aside / "junk.bin").write_bytes(b"x" * 5000)
     git(hub.repo, "worktree", "add", "-q", str(tmp_path / "gone"), "-b", "gone")
     shutil.rmtree(tmp_path / "gone")
+    stray = root / "2026-01-01-not-ours"
+    stray.mkdir()
+    (stray / "notes.txt").write_text("mine\n")
     lock = hub.repo / ".git/refs/heads/stuck.lock"
     lock.write_text("0" * 40 + "\n")
     os.utime(lock, (1_000_000_000, 1_000_000_000))
@@ -71,7 +74,10 @@ def test_gc_after_squash_merges_by_other_clones(
         ("session", dropped): True,
         ("session", extra): False,
         ("session", dirty): False,
+        ("session", stray.name): False,
     }
+    assert "not a worktree" in items[("session", stray.name)]["reason"]
+    assert (stray / "notes.txt").read_text() == "mine\n"
     assert "nowhere else" in items[("session", extra)]["reason"]
     assert "uncommitted" in items[("session", dirty)]["reason"]
     assert items[("orphaned", aside.name)]["bytes"] >= 5000

@@ -197,5 +197,3 @@ def test_pages_load_in_chromium_without_console_errors(
         "--hide-scrollbars",
     )
     assert shot.stat().st_size > 10_000 and shot.read_bytes()[:4] == b"\x89PNG"
-    keep = Path("/tmp/git-sessions-review-screenshot.png")
-    shutil.copyfile(shot, keep)  # for a human to look at after a run

@@ -152,11 +152,13 @@ def sessions(ctx: Context, *, dry_run: bool) -> list[Item]:
         path = worktree_path(ctx, slug)
         bytes_ = size(path) if path.exists() else 0
         why = f"session is {state or 'unknown on main'}"
-        if path.exists() and (path / ".git").exists():
-            dirty = ws.status_dirty(path, untracked=True)
-            if dirty:
-                items.append(Item("session", slug, bytes_, False, f"{why}; uncommitted changes"))
-                continue
+        if path.exists() and not (path / ".git").is_file():
+            # not a checkout we made: whatever it holds is someone's, leave it
+            items.append(Item("session", slug, bytes_, False, f"{why}; {path} is not a worktree"))
+            continue
+        if path.exists() and ws.status_dirty(path, untracked=True):
+            items.append(Item("session", slug, bytes_, False, f"{why}; uncommitted changes"))
+            continue
         if tip is not None and tip_snap is not None:
             safe = on_hub(hub.get(slug), tip) or (
                 code_landed(ws.objects, main, tip) and journal_landed(snap, tip_snap, slug, state)
