@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import Hub, cli, git
+from conftest import Hub, cli, git, push_files
 
 from test_complete import claimed, commit, planned
 
@@ -27,11 +27,12 @@ def take_over(other: Path, slug: str) -> None:
 def test_gc_after_squash_merges_by_other_clones(
     hub: Hub, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    landed, extra, dirty, mine, dropped = (
-        planned(hub, capsys, word) for word in ("landed", "extra", "dirty", "mine", "dropped")
+    landed, extra, dirty, mine, dropped, reaped = (
+        planned(hub, capsys, word)
+        for word in ("landed", "extra", "dirty", "mine", "dropped", "reaped")
     )
     trees = {}
-    for slug in (landed, extra, dirty, mine, dropped):
+    for slug in (landed, extra, dirty, mine, dropped, reaped):
         wt = claimed(hub, capsys, slug)
         commit(wt, f"[{slug}] feat: work", {f"{slug}.txt": b"work\n"})
         ok(wt, "log", "journal entry", capsys=capsys)
@@ -46,6 +47,10 @@ def test_gc_after_squash_merges_by_other_clones(
         ok(other, "complete", slug, capsys=capsys)  # a squash merge made elsewhere
     ok(other, "abandon", dropped, "--reason", "elsewhere", capsys=capsys)
     assert git(hub.hub, "branch", "--list", f"session/{landed}") == ""
+    # `reaped` was reaped and claimed again by someone else: still active, another holder
+    env_file = f"_AGENTS/sessions/active/{reaped}/.session-env"
+    held = git(hub.hub, "show", f"main:{env_file}").replace("Test Agent", "Someone Else")
+    push_files(hub.repo, {env_file: held}, "reclaimed elsewhere")
 
     # crash debris in our clone
     root = hub.repo / ".worktrees"
@@ -72,6 +77,7 @@ def test_gc_after_squash_merges_by_other_clones(
     assert {k: i["removed"] for k, i in items.items() if i["kind"] == "session"} == {
         ("session", landed): True,
         ("session", dropped): True,
+        ("session", reaped): True,
         ("session", extra): False,
         ("session", dirty): False,
         ("session", stray.name): False,
@@ -90,6 +96,7 @@ def test_gc_after_squash_merges_by_other_clones(
     }
     # what went is gone; what was kept is intact
     assert not trees[landed].exists() and not trees[dropped].exists()
+    assert not trees[reaped].exists() and git(hub.hub, "branch", "--list", f"session/{reaped}")
     assert git(hub.repo, "branch", "--list", f"session/{landed}") == ""
     assert trees[extra].is_dir() and git(hub.repo, "branch", "--list", f"session/{extra}")
     assert (trees[dirty] / "scratch.txt").read_text() == "not committed\n"
