@@ -43,7 +43,7 @@ from git_sessions.protocol import (
     session_dir,
 )
 from git_sessions.publish import Timing, update_main
-from git_sessions.verification import Verifier, trailers
+from git_sessions.verification import Verifier, preconditions, trailers
 
 COMMIT_TYPES = ("feat", "fix", "refactor", "docs", "test", "chore", "perf", "build")
 
@@ -187,22 +187,6 @@ class Completion:
     worktree_removed: bool
 
 
-def _preconditions(ctx: Context, work: Work, report: drift_mod.Drift, *, allow_empty: bool) -> None:
-    """Refuse to land nothing, or a plan whose criteria the config says must all be met."""
-    if report.code_commits == 0 and not allow_empty:
-        raise BadInput(
-            f"session {work.slug} has no code commits to land",
-            hint="commit your work on the session branch, or land only its journal: --allow-empty",
-        )
-    met = sum(c.checked for c in report.criteria)
-    if ctx.config.require_criteria == "all" and met < len(report.criteria):
-        raise BadInput(
-            f"{met} of {len(report.criteria)} acceptance criteria met;"
-            " _AGENTS/config.yaml requires all of them",
-            hint=f"check them off in worklog.md, see: git sessions drift {work.slug}",
-        )
-
-
 def complete(
     ctx: Context,
     slug: str,
@@ -230,7 +214,7 @@ def complete(
     subjects = work.subjects()
     touched = work.objects.changed_files(work.claim, work.tip)
     report = session_drift(work, now, allow_empty=allow_empty)
-    _preconditions(ctx, work, report, allow_empty=allow_empty)
+    preconditions(report, ctx.config.require_criteria, allow_empty=allow_empty)
     verifier = Verifier(work.objects, commands, {"SESSION_ID": slug})
     kb_slug: list[str | None] = [None]
 

@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from git_sessions.errors import Conflict
+from git_sessions.drift import Drift
+from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo.comparison import export_tree, tree_without
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.runner import Ran, run_shell
@@ -99,3 +100,19 @@ def trailers(verified: Verified | None, commands: Sequence[str]) -> str:
     if verified is None or not commands:
         return ""
     return "".join(f"Verified-by: {c}\n" for c in commands) + f"Verified-tree: {verified.tree}\n"
+
+
+def preconditions(report: Drift, require_criteria: str, *, allow_empty: bool) -> None:
+    """Refuse to land nothing, or a plan whose criteria the config says must all be met."""
+    if report.code_commits == 0 and not allow_empty:
+        raise BadInput(
+            f"session {report.slug} has no code commits to land",
+            hint="commit your work on the session branch, or land only its journal: --allow-empty",
+        )
+    met = sum(c.checked for c in report.criteria)
+    if require_criteria == "all" and met < len(report.criteria):
+        raise BadInput(
+            f"{met} of {len(report.criteria)} acceptance criteria met;"
+            " _AGENTS/config.yaml requires all of them",
+            hint=f"check them off in worklog.md, see: git sessions drift {report.slug}",
+        )
