@@ -89,7 +89,7 @@ def test_every_page_escapes_hub_content_and_is_deterministic(
     assert f"escape {escaped}" in page  # a criterion
     assert f"use {escaped}" in page and f"because {escaped}" in page  # the timeline
     assert f"learned {escaped}" in page  # the learnings
-    assert "Eve &amp; &#34;co&#34;" in page  # the holder, from the handoff
+    assert '<dd id="holder">Eve &amp; &#34;co&#34; &lt;eve@x.test&gt;</dd>' in page
     assert f"+print(&#39;{escaped}&#39;)" in page  # the diff
     assert '<div class="line add">+new = 2</div>' in page
     assert '<li class="met">second one</li>' in page

@@ -8,6 +8,7 @@ relative to main's commit time, never the clock, so the same hub gives the same 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,14 @@ class Page:
     @property
     def slug(self) -> str:
         return self.row.slug
+
+    @property
+    def agent(self) -> str | None:
+        """Who holds it now, or who held it last (the handoff of an ended session says)."""
+        if self.row.holder is not None:
+            return f"{self.row.holder.name} <{self.row.holder.email}>"
+        found = re.search(r"^- Agent: (.+)$", self.handoff, re.M)
+        return found.group(1).strip() if found else None
 
 
 def _kind(line: str) -> str:
