@@ -83,6 +83,9 @@ def test_every_page_escapes_hub_content_and_is_deterministic(
     for name, html in pages.items():
         assert "<script" not in html.lower(), name
         assert "Content-Security-Policy" in html and "http://" not in html, name
+        # self-contained: links only between the pages themselves, nothing loaded
+        assert " src=" not in html and "<link" not in html and "url(" not in html, name
+        assert all(h == "index.html" or h in pages for h in re.findall(r'href="([^"]*)"', html))
     page = pages[f"{done}.html"]
     escaped = "&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;"
     assert f"Title {escaped}" in page  # the plan's title
