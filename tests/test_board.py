@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import Hub, cli, git, push_files
 
+from test_claim_race import git_daemon  # noqa: F401 (a fixture)
 from test_complete import claimed, commit, planned
 
 LOCK = "_AGENTS/sessions/sessions.lock"
@@ -120,3 +121,20 @@ def test_board_and_review_survive_malformed_hub_files(
     out = tmp_path / "site"
     ok(hub.repo, "review", "--out", str(out), capsys=capsys)
     assert (out / f"{done}.html").is_file() and (out / f"{planned_slug}.html").is_file()
+
+
+def test_board_over_a_network_hub(
+    hub: Hub,
+    git_daemon: str,  # noqa: F811 (the fixture imported above)
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    slug = planned(hub, capsys, "remote", criteria="it works")
+    wt = claimed(hub, capsys, slug, "--agent", "far", "--email", "far@x.test")
+    commit(wt, f"[{slug}] feat: work", {"far.txt": b"far\n"})
+    git(hub.repo, "push", "-q", "origin", f"session/{slug}")
+    clone = hub.repo.parent / "networked"
+    git(hub.repo.parent, "clone", "-q", git_daemon, str(clone))
+    rows = {r["slug"]: r for r in json.loads(ok(clone, "board", "--json", capsys=capsys))}
+    row = rows[slug]
+    assert row["holder"]["name"] == "far" and row["ahead"] == 1 and row["behind"] == 0
+    assert row["conflicts"] == [] and row["unplanned_files"] == 1
