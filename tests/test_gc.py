@@ -111,3 +111,10 @@ def test_gc_after_squash_merges_by_other_clones(
     text = ok(hub.repo, "gc", capsys=capsys)
     assert text.splitlines()[-1].startswith("freed ")
     assert f"kept session {extra}" in text
+
+    # --push backs the unique work up on the hub, then frees it
+    extra_tip = git(hub.repo, "rev-parse", f"session/{extra}").strip()
+    text = ok(hub.repo, "gc", "--push", capsys=capsys)
+    assert f"removed session {extra}" in text and "pushed" in text
+    assert git(hub.hub, "rev-parse", f"session/{extra}").strip() == extra_tip
+    assert not trees[extra].exists() and trees[dirty].is_dir()

@@ -19,6 +19,7 @@ from pathlib import Path
 from git_sessions import catalog, worktree
 from git_sessions.claiming import parse_env, worktree_path
 from git_sessions.context import Context
+from git_sessions.errors import GitFailure
 from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.gitrepo.comparison import tree_of, tree_without
 from git_sessions.gitrepo.housekeeping import gc_repository, local_branches, worktree_entries
@@ -129,8 +130,18 @@ def _slugs(ctx: Context, branches: Iterable[str]) -> list[str]:
     return sorted(n for n in names if is_slug(n))
 
 
-def sessions(ctx: Context, *, dry_run: bool) -> list[Item]:
-    """Worktrees and branches of sessions this clone does not hold any more."""
+def _push(ctx: Context, slug: str, tip: str) -> bool:
+    """Back the branch up on the hub (fast-forward only: a hub branch that moved on wins)."""
+    ref = f"refs/heads/{worktree.branch_name(slug)}"
+    try:
+        return ctx.ws.push(ctx.config.remote, tip, ref)
+    except GitFailure:
+        return False
+
+
+def sessions(ctx: Context, *, dry_run: bool, push: bool = False) -> list[Item]:
+    """Worktrees and branches of sessions this clone does not hold any more; with `push`, a
+    branch whose work is found nowhere else is pushed to the hub first, then freed."""
     ws = ctx.ws
     with ws.lock():
         main = ws.fetch(ctx.config.remote, ctx.branch)
@@ -163,7 +174,10 @@ def sessions(ctx: Context, *, dry_run: bool) -> list[Item]:
             safe = on_hub(hub.get(slug), tip) or (
                 code_landed(ws.objects, main, tip) and journal_landed(snap, tip_snap, slug, state)
             )
-            if not safe:
+            pushed = not safe and push and not dry_run and _push(ctx, slug, tip)
+            if pushed:
+                why += f"; pushed {BRANCHES}{slug} to the hub first"
+            if not safe and not pushed:
                 items.append(
                     Item(
                         "session",
@@ -180,7 +194,8 @@ def sessions(ctx: Context, *, dry_run: bool) -> list[Item]:
                 ws.remove_worktree(slug, path)
                 if tip is not None:
                     ws.delete_ref(f"refs/heads/{worktree.branch_name(slug)}")
-        items.append(Item("session", slug, bytes_, True, f"{why}; its work is on main or the hub"))
+        where = "it is on the hub now" if "pushed" in why else "its work is on main or the hub"
+        items.append(Item("session", slug, bytes_, True, f"{why}; {where}"))
     return items
 
 
@@ -233,9 +248,11 @@ def hub_objects(ctx: Context, *, dry_run: bool) -> list[Item]:
     return [Item("hub-objects", str(hub.path), freed, True, "git gc of the hub")]
 
 
-def collect(ctx: Context, *, dry_run: bool, clock: Callable[[], float] = time.time) -> Report:
+def collect(
+    ctx: Context, *, dry_run: bool, push: bool = False, clock: Callable[[], float] = time.time
+) -> Report:
     with ctx.ws.lock():
         found = debris(ctx, dry_run=dry_run, clock=clock)
-    found += sessions(ctx, dry_run=dry_run)
+    found += sessions(ctx, dry_run=dry_run, push=push)
     found += hub_objects(ctx, dry_run=dry_run)
     return Report(tuple(found), dry_run)

@@ -20,13 +20,16 @@ def human(count: int) -> str:
 @app.command()
 def gc(
     dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Only say what would go."),
+    push: bool = typer.Option(
+        False, "--push", help="Push branches with work found nowhere else to the hub, then free."
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Remove worktrees and branches of sessions no longer held here (completed, abandoned,
     reaped, released) once their work is on main or the hub, plus crash debris."""
     from git_sessions import gc as gc_mod
 
-    report = gc_mod.collect(context(), dry_run=dry_run)
+    report = gc_mod.collect(context(), dry_run=dry_run, push=push)
     if as_json:
         emit_json(report.to_json())
         return
