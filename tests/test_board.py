@@ -102,6 +102,10 @@ def test_board_and_review_survive_malformed_hub_files(
 ) -> None:
     done = "2026-01-01-broken-report"
     planned_slug = "2026-01-01-broken-plan"
+    active = planned(hub, capsys, "broken", "active")
+    wt = claimed(hub, capsys, active)
+    commit(wt, f"[{active}] feat: work", {"w.txt": b"w\n"})
+    git(hub.repo, "push", "-q", "origin", f"session/{active}")
     folder = f"_AGENTS/sessions/completed/{done}"
     push_files(
         hub.repo,
@@ -111,6 +115,7 @@ def test_board_and_review_survive_malformed_hub_files(
             f"{folder}/events.jsonl": '{"time": "never"}\nnot json\n\x00\n',
             f"{folder}/{done}.patch": "From x\n---\ndiff --git a/\n-- \ngit-sessions 9\n",
             f"_AGENTS/sessions/planned/{planned_slug}/SESSION.md": "---\n: : :\n",
+            f"_AGENTS/sessions/active/{active}/SESSION.md": "---\n- [ ] [\n---\n",
         },
         "hand-edited files",
     )
@@ -118,9 +123,11 @@ def test_board_and_review_survive_malformed_hub_files(
     assert rows[done]["criteria"] == {"done": 0, "total": 0}
     assert rows[done]["last_event"] is None
     assert rows[planned_slug]["criteria"] == {"done": 0, "total": 0}
+    assert rows[active]["state"] == "active" and rows[active]["criteria"]["total"] == 0
     out = tmp_path / "site"
     ok(hub.repo, "review", "--out", str(out), capsys=capsys)
-    assert (out / f"{done}.html").is_file() and (out / f"{planned_slug}.html").is_file()
+    for slug in (done, planned_slug, active):
+        assert (out / f"{slug}.html").is_file()
 
 
 def test_board_over_a_network_hub(

@@ -129,6 +129,15 @@ def _last(text: str) -> tuple[events.Event | None, tuple[str, ...]]:
     return (past[-1] if past else None), tuple(events.open_blockers(past))
 
 
+def criteria_parse(plan: str) -> bool:
+    """Whether the plan's front matter parses (drift of a broken plan is left out)."""
+    try:
+        drift_mod.criteria(plan)
+    except (ValueError, yaml.YAMLError):
+        return False
+    return True
+
+
 def criteria(plan: str) -> list[drift_mod.Criterion]:
     """The plan's checkboxes; none if its front matter is broken (`check` reports that)."""
     try:
@@ -138,11 +147,11 @@ def criteria(plan: str) -> list[drift_mod.Criterion]:
 
 
 def active_row(
-    snap: Snapshot, slug: str, title: str, plan: str, branch: Branch | None, now: int, ttl: int
+    snap: Snapshot, slug: str, title: str, plan: str, branch: Branch | None, ttl: int
 ) -> Row:
     """An active session against main: lease, drift of its branch, ahead/behind, conflicts."""
     folder = session_dir("active", slug)
-    if branch is None or snap.commit is None:
+    if branch is None or snap.commit is None or not criteria_parse(plan):
         crits = criteria(plan)
         last, blockers = _last(snap.text(f"{folder}/{EVENTS}") or "")
         return Row(
@@ -232,7 +241,6 @@ def rows(
                 session.title,
                 _blob(snap, blobs["SESSION.md"], slug),
                 branches.get(slug),
-                now,
                 ttl,
             )
             env = parse_env(_blob(snap, blobs[ENV_FILE], slug))

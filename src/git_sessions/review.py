@@ -21,7 +21,7 @@ from git_sessions.context import Context
 from git_sessions.gitrepo import Snapshot
 from git_sessions.gitrepo.comparison import file_diffs
 from git_sessions.journal import learnings_file
-from git_sessions.overview import Branch, Row, hub_branches, rows
+from git_sessions.overview import Branch, Row, criteria_parse, hub_branches, rows
 from git_sessions.patch import is_code
 from git_sessions.protocol import LOCK_FILE, parse_lock, session_dir
 
@@ -217,7 +217,7 @@ def active_page(
     plan = snap.text(f"{folder}/SESSION.md") or ""
     since = {e.slug: e.since for e in parse_lock(snap.text(LOCK_FILE) or "")[0]}
     duration = max(0, now - since[row.slug]) if row.slug in since else None
-    if branch is None or snap.commit is None:
+    if branch is None or snap.commit is None or not criteria_parse(plan):
         return _plan_page(snap, row, plan, duration, kb)
     objects = branch.objects
     tip = objects.snapshot(branch.tip)
