@@ -39,9 +39,9 @@ def configure(env: Env, hub: Hub, command: str) -> None:
     config.write_text(config.read_text() + f"verify: [{command!r}]\n".replace("'", '"'))
     env.git(hub.repo, "commit", "-qam", "verify before landing")
     env.git(hub.repo, "push", "-q", "origin", "main")
-    from git_sessions import approval  # the machine approved this list once, before
+    from git_sessions import approvals  # the machine approved this list once, before
 
-    approval.approve(hub.repo / ".git", "verify", [command])
+    approvals.approve(hub.repo / ".git", [command], kind="verify")
 
 
 def ours(env: Env, hub: Hub, s: Session) -> tuple[bool, str, float]:

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from conftest import Hub, cli, git, push_files
 
-from test_claim_race import git_daemon  # noqa: F401 (a fixture)
 from test_complete import claimed, commit, planned
 
 LOCK = "_AGENTS/sessions/sessions.lock"
@@ -132,7 +131,7 @@ def test_board_and_review_survive_malformed_hub_files(
 
 def test_board_over_a_network_hub(
     hub: Hub,
-    git_daemon: str,  # noqa: F811 (the fixture imported above)
+    git_daemon: str,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     slug = planned(hub, capsys, "remote", criteria="it works")

@@ -19,9 +19,10 @@ def ok(repo: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> str:
     return out
 
 
-def take_over(other: Path, slug: str) -> None:
-    """Another clone picks up the session branch from the hub (as a colleague would)."""
-    git(other, "fetch", "-q", "origin", f"session/{slug}:session/{slug}")
+def take_over(other: Path, slug: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Another clone takes the session over on purpose and continues the hub's branch."""
+    ok(other, "release", slug, "--force", capsys=capsys)
+    ok(other, "claim", slug, capsys=capsys)
 
 
 def test_gc_after_squash_merges_by_other_clones(
@@ -39,13 +40,13 @@ def test_gc_after_squash_merges_by_other_clones(
         git(hub.repo, "push", "-q", "origin", f"session/{slug}")
         trees[slug] = wt
     other = hub.clone("other")
-    for slug in (landed, extra, dirty, dropped):
-        take_over(other, slug)
+    for slug in (landed, extra, dirty):
+        take_over(other, slug, capsys)
     commit(trees[extra], f"[{extra}] feat: more, never pushed", {"more.txt": b"more\n"})
     (trees[dirty] / "scratch.txt").write_text("not committed\n")
     for slug in (landed, extra, dirty):
         ok(other, "complete", slug, capsys=capsys)  # a squash merge made elsewhere
-    ok(other, "abandon", dropped, "--reason", "elsewhere", capsys=capsys)
+    ok(other, "abandon", dropped, "--force", "--reason", "elsewhere", capsys=capsys)
     assert git(hub.hub, "branch", "--list", f"session/{landed}") == ""
     # `reaped` was reaped and claimed again by someone else: still active, another holder
     env_file = f"_AGENTS/sessions/active/{reaped}/.session-env"

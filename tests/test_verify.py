@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import Hub, cli, cli_error, git, push_files
 
-from git_sessions import approval
+from git_sessions import approvals
 from test_complete import claimed, commit, planned
 
 COMPLETE = (sys.executable, "-m", "git_sessions")
@@ -82,11 +82,9 @@ def test_verify_needs_approval_and_a_failure_changes_nothing(
     assert "| missing ok.txt\n| tail line\n" in err
     assert "error: verify command failed (exit 7)" in err
     assert hub.main() == before and wt.is_dir()
-    assert approval.approved(
-        hub.repo / ".git",
-        "verify",
-        ["test -f ok.txt || { echo missing ok.txt; echo tail line; exit 7; }"],
-    )
+    listed = ["test -f ok.txt || { echo missing ok.txt; echo tail line; exit 7; }"]
+    git_dir = hub.repo / ".git"
+    assert approvals.approved(git_dir, listed, environ={}, git_config=None, kind="verify")
     commit(wt, f"[{slug}] fix: add ok file", {"ok.txt": b"ok\n"})
     code, out, err = cli(hub.repo, "complete", slug, "--json", capsys=capsys)  # approved now
     assert code == 0, err

@@ -1,4 +1,5 @@
-"""Ending a session: `complete` (squash merge, patch, drift, archive, KB session) and `abandon`.
+"""Ending a session with `complete` (squash merge, patch, drift, archive, KB session), and what
+`abandon` shares with it: gathering the work, cleaning up, finishing an interrupted ending.
 
 Both are one protocol commit on main built on the fresh tip and published by compare-and-swap;
 a lost race redoes the merge on the new tip. Local cleanup follows only after that succeeds, so
@@ -13,7 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from git_sessions import approval, catalog, templates, transitions, worktree
+from git_sessions import (
+    catalog,
+    faults,
+    hazards,
+    leases,
+    ownership,
+    transitions,
+    worktree,
+)
 from git_sessions import drift as drift_mod
 from git_sessions.claiming import worktree_path
 from git_sessions.context import Context
@@ -25,6 +34,7 @@ from git_sessions.gitrepo.objects import Objects
 from git_sessions.handoff import final as final_handoff
 from git_sessions.history import claim_commits
 from git_sessions.journal import learnings_file
+from git_sessions.knowledge import has_learnings, kb_session
 from git_sessions.patch import (
     PatchCommit,
     Squash,
@@ -35,15 +45,14 @@ from git_sessions.patch import (
 )
 from git_sessions.protocol import (
     ENV_FILE,
+    KNOWLEDGE,
     LOCK_FILE,
-    SESSION_FILES,
     append_only_paths,
     lock_remove,
-    make_slug,
     session_dir,
 )
 from git_sessions.publish import Timing, update_main
-from git_sessions.verification import Verifier, preconditions, trailers
+from git_sessions.verification import Verifier, preconditions, require_approval, trailers
 
 COMMIT_TYPES = ("feat", "fix", "refactor", "docs", "test", "chore", "perf", "build")
 
@@ -57,6 +66,7 @@ class Work:
     tip: str
     objects: Objects
     main: tuple[str, ...] = ()  # main's tip: commits merged in from there are not the session's
+    held: bool = True  # gathered by the holder (else: forced, from the hub's copy)
 
     def commits(self, keep: Keep | None = None) -> list[PatchCommit]:
         """Non-merge commits after the claim, oldest first, each with its diff (of the paths
@@ -91,12 +101,27 @@ class Work:
         return [c.subject for c in log if len(c.parents) == 1]
 
 
-def gather(ctx: Context, slug: str) -> Work:
-    """Check the session can end from here and put its branch where the hub can merge it."""
+def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Work:
+    """Check that `who` may end the session from here and put its branch where the hub can
+    merge it. With `force` (abandon by someone other than the holder), the work is what the
+    holder last pushed to the hub."""
     snap = ctx.main()
-    state = transitions.current_state(snap, slug)
-    if state != "active":
-        raise Conflict(f"session {slug} is {state}, not active")
+    record = ownership.load(ctx.ws.common_dir, slug)
+    mine = transitions.current_state(snap, slug) == "active" and ownership.holds(
+        snap, slug, who, record
+    )
+    if not mine and not force:
+        ownership.check_holder(snap, slug, who, record)
+    if transitions.current_state(snap, slug) != "active":
+        raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}, not active")
+    hub = ctx.hub
+    claimed = claim_commits(hub.snapshot(snap.commit), [slug]).get(slug)
+    if claimed is None or claimed.commit is None:
+        raise Conflict(f"cannot find the commit that claimed {slug} on main")
+    main = (snap.commit,) if snap.commit else ()
+    if not mine:
+        kept = _hub_tip(ctx, slug) or claimed.commit
+        return Work(slug, claimed.commit, kept, hub.objects, main, held=False)
     path = worktree_path(ctx, slug)
     if path.exists():
         dirty = ctx.ws.status_dirty(path, untracked=True)
@@ -111,15 +136,28 @@ def gather(ctx: Context, slug: str) -> Work:
         raise BadInput(
             f"there is no local branch {branch}", hint=f"claim it: git sessions claim {slug}"
         )
-    hub = ctx.hub
     if isinstance(hub, LocalHub):
         # The hub builds the merge commit, so it needs the branch's objects; the pushed
         # branch is also a backup until the session is archived.
-        ctx.ws.push(ctx.config.remote, tip, f"refs/heads/{branch}", force=True)
-    claimed = claim_commits(hub.snapshot(snap.commit), [slug]).get(slug)
-    if claimed is None or claimed.commit is None:
-        raise Conflict(f"cannot find the commit that claimed {slug} on main")
-    return Work(slug, claimed.commit, tip, hub.objects, (snap.commit,) if snap.commit else ())
+        leases.push_branch(ctx, slug, tip)
+    else:
+        on_hub = hub.heads().get(f"refs/heads/{branch}")
+        if on_hub is not None and not (
+            hub.objects.has(on_hub) and hub.objects.is_ancestor(on_hub, tip)
+        ):
+            leases.behind_the_hub(ctx, branch)
+    return Work(slug, claimed.commit, tip, hub.objects, main)
+
+
+def _hub_tip(ctx: Context, slug: str) -> str | None:
+    """The session branch as last pushed to the hub, its objects available to the hub."""
+    ref = f"refs/heads/{worktree.branch_name(slug)}"
+    tip = ctx.hub.heads().get(ref)
+    if tip is not None and not ctx.hub.objects.has(tip):
+        ctx.ws.fetch_refspecs(
+            ctx.config.remote, [f"+{ref}:refs/remotes/{ctx.config.remote}/{ref[11:]}"]
+        )
+    return tip
 
 
 def session_drift(work: Work, now: int, *, allow_empty: bool = False) -> drift_mod.Drift:
@@ -142,35 +180,6 @@ def session_drift(work: Work, now: int, *, allow_empty: bool = False) -> drift_m
     )
 
 
-def has_learnings(text: str | None) -> bool:
-    return bool(text) and any(
-        line.strip() and not line.startswith("#") for line in (text or "").splitlines()
-    )
-
-
-def kb_session(snap: Snapshot, source: str, when: dt.datetime) -> tuple[str, list[Edit]]:
-    """A planned kb- session that merges `source`'s learnings into the knowledge base."""
-    topic = source.split("-", 3)[3]
-    base = make_slug(["merge", topic], when.date(), kb=True)
-    slug, n = base, 1
-    while catalog.locate(snap, slug):
-        n += 1
-        slug = f"{base}-{n}"
-    context = {
-        "TOPIC": topic,
-        "SOURCE_SESSION": source,
-        "TIMESTAMP": when.isoformat(timespec="seconds"),
-        "SESSION_SLUG": slug,
-    }
-    folder = session_dir("planned", slug)
-    names = {"SESSION.md": "kb-merge-SESSION.md.j2"} | {n: f"{n}.j2" for n in SESSION_FILES[1:]}
-    edits: list[Edit] = [
-        Write(f"{folder}/{name}", templates.render(template, context, snap.text).encode())
-        for name, template in names.items()
-    ]
-    return slug, edits
-
-
 @dataclass(frozen=True)
 class Completion:
     slug: str
@@ -185,6 +194,7 @@ class Completion:
     verified: list[dict[str, Any]]
     attempts: int
     worktree_removed: bool
+    resumed: bool = False  # it had landed before; this run only finished the cleanup
 
 
 def complete(
@@ -204,9 +214,14 @@ def complete(
         raise BadInput(
             f"unknown commit type {kind!r}", hint=f"use one of: {', '.join(COMMIT_TYPES)}"
         )
+    record = ownership.load(ctx.ws.common_dir, slug)
+    if record is not None and record.ending == "completed":
+        done = finish_ending(ctx, slug, record, "completed")
+        if done is not None:
+            return done
     commands = ctx.config.verify
-    approval.require(ctx.ws.common_dir, "verify", commands, yes=approve)
-    work = gather(ctx, slug)
+    require_approval(ctx, commands, yes=approve)
+    work = gather(ctx, slug, who)
     now = int(clock())
     # every session commit in order with its journal changes only (for history and tracing);
     # the code is in the squashed patch
@@ -219,9 +234,7 @@ def complete(
     kb_slug: list[str | None] = [None]
 
     def build(snap: Snapshot) -> Change:
-        state = transitions.current_state(snap, slug)
-        if state != "active":
-            raise Conflict(f"session {slug} is {state}, not active")
+        ownership.check_holder(snap, slug, who, record)
         assert snap.commit is not None
         base = work.objects.merge_base(snap.commit, work.tip)
         logs = append_only_paths("active", slug)
@@ -231,8 +244,18 @@ def complete(
                 f"completing {slug} conflicts with main in: {', '.join(merged.conflicts)}",
                 hint="merge main into the session branch, resolve, commit, and complete again",
             )
-        verified = verifier.check(merged.tree)
         result = work.objects.snapshot_tree(merged.tree)
+        # the hazards first: nothing from a refused tree is run
+        unsafe = [
+            *hazards.scan(result, session_dir("active", slug)),
+            *hazards.scan(result, f"{KNOWLEDGE}/sessions/{slug}"),
+        ]
+        if unsafe:
+            raise BadInput(
+                f"refusing to complete {slug}: {unsafe[0]}",
+                hint="remove it from the session branch with git rm, commit, complete again",
+            )
+        verified = verifier.check(merged.tree)
         title = message or _title(result, slug)
         done = session_dir("completed", slug)
         handoff = final_handoff(
@@ -242,16 +265,8 @@ def complete(
         text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n\n" if body else "")
         text += f"Session: {slug}\n" + ("Allow-empty: yes\n" if allow_empty else "")
         text += trailers(verified, commands)
-        subject, _, rest = text.partition("\n\n")
-        squash = Squash(
-            subject,
-            rest,
-            who.name,
-            who.email,
-            now,
-            snap.commit,
-            diff_text(work.objects, snap.commit, merged.tree, is_code),
-        )
+        code = diff_text(work.objects, snap.commit, merged.tree, is_code)
+        squash = Squash.of(text, who.name, who.email, now, snap.commit, code)
         edits: list[Edit] = [
             Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
             Remove(f"{session_dir('active', slug)}/{ENV_FILE}"),
@@ -268,10 +283,15 @@ def complete(
             edits += kb_edits
         return Change(tuple(edits), text, who, start_tree=merged.tree)
 
+    def ending(commit: str) -> None:
+        ownership.update(ctx.ws.common_dir, slug, ending="completed", tip=work.tip, commit=commit)
+        faults.point("complete:before-publish")
+
     # each lost race redoes the merge and, with verify commands, runs them on the new tree
     timing = Timing(deadline=900.0) if commands else Timing()
-    published = update_main(ctx.hub, build, timing)
-    removed = _cleanup(ctx, slug, keep_branch=False)
+    published = update_main(ctx.hub, build, timing, before_publish=ending)
+    faults.point("complete:after-publish")
+    removed = cleanup(ctx, slug, work.tip, keep_branch=False)
     return Completion(
         slug,
         published.commit,
@@ -297,86 +317,52 @@ def _title(snap: Snapshot, slug: str) -> str:
     ).title
 
 
-def _cleanup(ctx: Context, slug: str, *, keep_branch: bool) -> bool:
-    """Remove the worktree; delete the session branch here and on the hub unless kept."""
+def cleanup(ctx: Context, slug: str, tip: str, *, keep_branch: bool) -> bool:
+    """Remove the worktree; unless kept, delete the session branch here and on the hub while
+    it is still at `tip` (or behind it, on the hub): a branch with commits the ending did
+    not archive is never deleted. Then forget the claim."""
     path = worktree_path(ctx, slug)
-    ref = f"refs/heads/{worktree.branch_name(slug)}"
+    branch = worktree.branch_name(slug)
+    ref = f"refs/heads/{branch}"
     with ctx.ws.lock():
-        removed = path.exists() or (ctx.ws.common_dir / "worktrees" / slug).exists()
-        ctx.ws.remove_worktree(slug, path)
+        removed = ctx.ws.remove_worktree(slug, path)
+        faults.point("complete:in-cleanup")
         if not keep_branch:
-            ctx.ws.delete_ref(ref)
-            ctx.ws.delete_ref(f"refs/remotes/{ctx.config.remote}/{worktree.branch_name(slug)}")
+            ctx.ws.delete_ref(ref, expected=tip)
+            ctx.ws.delete_ref(f"refs/remotes/{ctx.config.remote}/{branch}")
     if not keep_branch:
-        hub = ctx.hub
-        if isinstance(hub, LocalHub):
-            hub.delete_ref(ref)
-        elif ref in hub.heads():
-            ctx.ws.delete_remote_branch(ctx.config.remote, ref)
+        on_hub = ctx.hub.heads().get(ref)
+        known = on_hub is not None and ctx.ws.objects.has(on_hub)
+        if on_hub is not None and known and ctx.ws.objects.is_ancestor(on_hub, tip):
+            ctx.hub.delete_ref(ref, expected=on_hub)
+    ownership.forget(ctx.ws.common_dir, slug)
     return removed
 
 
-@dataclass(frozen=True)
-class Abandonment:
-    slug: str
-    commit: str
-    patch: str
-    branch: str
-
-
-def abandon(
-    ctx: Context, slug: str, who: Identity, reason: str, *, clock: Callable[[], float] = time.time
-) -> Abandonment:
-    """active -> abandoned: reason in worklog.md, partial work kept as a patch and a branch."""
-    if not reason.strip():
-        raise BadInput("abandoning needs a reason", hint='pass --reason "why"')
-    work = gather(ctx, slug)
-    if not isinstance(ctx.hub, LocalHub):
-        ctx.ws.push(
-            ctx.config.remote, work.tip, f"refs/heads/{worktree.branch_name(slug)}", force=True
-        )
-    patch_text = format_series(work.commits(is_code))
-    journal_text = format_series(work.commits(is_journal), keep_empty=True)
-    subjects, touched = work.subjects(), work.objects.changed_files(work.claim, work.tip)
-    stamp = dt.datetime.fromtimestamp(int(clock()), dt.UTC).isoformat(timespec="seconds")
-
-    def build(snap: Snapshot) -> Change:
-        state = transitions.current_state(snap, slug)
-        if state != "active":
-            raise Conflict(f"session {slug} is {state}, not active")
-        src, dst = session_dir("active", slug), session_dir("abandoned", slug)
-        tip = work.objects.snapshot(work.tip)
-        edits: list[Edit] = [
-            Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
-            Remove(src),
-        ]
-        for path, data in tip.files(src):
-            name = path[len(src) + 1 :]
-            if name == ENV_FILE:
-                continue
-            if name == "worklog.md":
-                data += (
-                    f"\n## {stamp} Abandoned\n\nBy {who.name} <{who.email}>."
-                    f" Reason: {reason.strip()}\n"
-                    f"Work kept on branch {worktree.branch_name(slug)} and in {slug}.patch.\n"
-                ).encode()
-            edits.append(Write(f"{dst}/{name}", data))
-        edits.append(Write(f"{dst}/{slug}.patch", patch_text.encode()))
-        edits.append(Write(f"{dst}/{slug}.journal.patch", journal_text.encode()))
-        status = f"abandoned: {reason.strip()}"
-        handoff = final_handoff(
-            slug, status, tip.text, when=int(clock()), agent=who, commits=subjects, files=touched
-        )
-        edits.append(Write(f"{dst}/HANDOFF.md", handoff.encode()))
-        return Change(tuple(edits), f"[{slug}] chore: abandon session", who)
-
-    published = update_main(ctx.hub, build)
-    _cleanup(ctx, slug, keep_branch=True)
-    return Abandonment(
+def finish_ending(
+    ctx: Context, slug: str, record: ownership.Record, state: str
+) -> Completion | None:
+    """A `complete` (or `abandon`) that landed on main but was stopped before its local
+    cleanup: finish it. None if main does not show that ending (it never landed)."""
+    snap = ctx.main()
+    if transitions.current_state(snap, slug) != state or record.tip is None:
+        return None
+    removed = cleanup(ctx, slug, record.tip, keep_branch=state != "completed")
+    folder = session_dir(state, slug)
+    return Completion(
         slug,
-        published.commit,
-        f"{session_dir('abandoned', slug)}/{slug}.patch",
-        worktree.branch_name(slug),
+        record.commit or "",
+        f"{folder}/{slug}.patch",
+        f"{folder}/{slug}.journal.patch",
+        f"{folder}/drift.md",
+        None,
+        0,
+        0,
+        False,
+        [],
+        0,
+        removed,
+        resumed=True,
     )
 
 
@@ -390,12 +376,17 @@ def drift_report(
         stored = snap.text(f"{session_dir(state, slug)}/drift.md")
         if stored is None:
             raise BadInput(f"session {slug} has no drift report", hint="it ended without one")
-        return drift_mod.stored(stored)
+        try:
+            return drift_mod.stored(stored)
+        except ValueError as exc:
+            raise BadInput(
+                f"{session_dir(state, slug)}/drift.md is malformed: {exc}",
+                hint="it was edited on main; see: git sessions check",
+            ) from None
     if state != "active":
         raise Conflict(f"session {slug} is {state}: drift starts at the claim")
     if snap.commit is None or not ctx.ws.has_commit(snap.commit):
-        with ctx.ws.lock():
-            ctx.ws.fetch(ctx.config.remote, ctx.branch)
+        ctx.ws.fetch(ctx.config.remote, ctx.branch)
     assert snap.commit is not None
     objects = ctx.ws.objects
     claimed = claim_commits(objects.snapshot(snap.commit), [slug]).get(slug)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -11,7 +12,6 @@ from typing import Any
 import yaml
 
 from git_sessions.catalog import split_front_matter
-from git_sessions.errors import BadInput
 
 _CHECKBOX = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$")
 _PATHLIKE = re.compile(r"`((?:[\w.\-]+/)+[\w.\-]*|[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z0-9]{1,8})`")
@@ -183,10 +183,44 @@ def render(drift: Drift) -> str:
     return "\n".join(lines) + "\n"
 
 
+_STORED: dict[str, type | tuple[type, ...]] = {
+    "slug": str,
+    "plan_changed": bool,
+    "plan_diff": str,
+    "criteria": list,
+    "criteria_met": int,
+    "planned_files": list,
+    "touched_files": list,
+    "unplanned_files": list,
+    "untouched_planned_files": list,
+    "scope_added": dict,
+    "started": int,
+    "ended": int,
+    "duration_seconds": int,
+    "commits": int,
+}
+
+
+_OPTIONAL: dict[str, type] = {"code_commits": int, "allow_empty": bool}
+
+
 def parse(text: str) -> dict[str, Any]:
-    """The numbers stored in a drift.md's front matter."""
+    """The numbers stored in a drift.md's front matter; ValueError if they are not what
+    `render` writes (a drift.md on main may have been edited by anyone)."""
     meta, _ = split_front_matter(text)
-    return meta
+    for key, kind in _STORED.items():
+        value = meta.get(key)
+        if value is None or not isinstance(value, kind):
+            raise ValueError(f"{key} is missing or not a {getattr(kind, '__name__', kind)}")
+    try:
+        json.dumps(meta)
+    except (TypeError, ValueError):
+        raise ValueError("it holds values that are not plain data (dates, tags)") from None
+    found = {k: meta[k] for k in _STORED}
+    for key, kind in _OPTIONAL.items():  # written since verified landing; older reports lack them
+        if isinstance(meta.get(key), kind):
+            found[key] = meta[key]
+    return found
 
 
 @dataclass(frozen=True)
@@ -198,9 +232,7 @@ class Stored:
 
 
 def stored(text: str) -> Stored:
-    """Parse a drift.md from the hub; a malformed one is an error, not a traceback."""
-    try:
-        meta, body = split_front_matter(text)
-    except (ValueError, yaml.YAMLError) as exc:
-        raise BadInput(f"the stored drift report is malformed: {exc}") from None
-    return Stored(meta, body.lstrip("\n"))
+    """A drift.md from the hub: ValueError if it is not what `render` writes."""
+    numbers = parse(text)
+    _, body = split_front_matter(text)
+    return Stored(numbers, body.lstrip("\n"))

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from git_sessions import catalog, worktree
+from git_sessions import catalog, safefs, worktree
 from git_sessions.claiming import parse_env, worktree_path
 from git_sessions.context import Context
 from git_sessions.errors import GitFailure
@@ -209,8 +209,8 @@ def debris(ctx: Context, *, dry_run: bool, clock: Callable[[], float] = time.tim
                 items.append(
                     Item("orphaned", path.name, size(path), True, "moved aside by a crash")
                 )
-                if not dry_run:
-                    ws.remove_worktree(f"{path.name}", path)
+                if not dry_run:  # a plain folder now (git forgot it): remove it, links and all
+                    safefs.remove_tree(path)
     for entry in worktree_entries(ws):
         if entry.path is None or not entry.path.exists():
             items.append(

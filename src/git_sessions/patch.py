@@ -85,6 +85,12 @@ class Squash:
     base: str
     diff: str
 
+    @classmethod
+    def of(cls, message: str, name: str, email: str, time: int, base: str, diff: str) -> Squash:
+        """The squash of a commit `message` (subject, blank line, body) onto `base`."""
+        subject, _, body = message.partition("\n\n")
+        return cls(subject, body, name, email, time, base, diff)
+
 
 def format_squash(squash: Squash) -> str:
     """One mbox message; `git am` of it on `base` gives the code of the squash commit.

@@ -17,6 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from git_sessions import approvals
+from git_sessions.context import Context
 from git_sessions.drift import Drift
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo.comparison import export_tree, tree_without
@@ -115,4 +117,24 @@ def preconditions(report: Drift, require_criteria: str, *, allow_empty: bool) ->
             f"{met} of {len(report.criteria)} acceptance criteria met;"
             " _AGENTS/config.yaml requires all of them",
             hint=f"check them off in worklog.md, see: git sessions drift {report.slug}",
+        )
+
+
+def require_approval(ctx: Context, commands: Sequence[str], *, yes: bool) -> None:
+    """The verify commands come from the hub: run them only once this machine approved that
+    exact list (trust on first use, as for bootstrap steps); `yes` approves it."""
+    if not commands:
+        return
+    common = ctx.ws.common_dir
+    if yes:
+        approvals.approve(common, commands, kind="verify")
+        return
+    config = ctx.ws.config(approvals.git_config_key("verify"))
+    if not approvals.approved(
+        common, commands, environ=os.environ, git_config=config, kind="verify"
+    ):
+        raise BadInput(
+            f"the verify commands in _AGENTS/config.yaml are not approved here: "
+            f"{'; '.join(commands)}",
+            hint="read them, then run again with --yes to approve this exact list",
         )
