@@ -126,7 +126,7 @@ class Repository(JournalMethods):
         report = completing.drift_report(self.ctx, slug)
         if isinstance(report, Drift):
             return DriftReport(slug, report, report.to_json())
-        return DriftReport(slug, None, report)
+        return DriftReport(slug, None, report.numbers, report.text)
 
     # ------------------------------------------------------------------ planning
     def new(
@@ -231,11 +231,29 @@ class Repository(JournalMethods):
         # only the holder may release (or, with force, someone recorded by name)
         return claiming.release(self.ctx, slug, self.session_identity(slug), force=force)
 
-    def complete(self, slug: str, *, message: str | None = None, kind: str = "feat") -> Completion:
+    def complete(
+        self,
+        slug: str,
+        *,
+        message: str | None = None,
+        kind: str = "feat",
+        allow_empty: bool = False,
+        approve: bool = False,
+    ) -> Completion:
+        """Squash-merge and archive; `allow_empty` lands a session without code commits,
+        `approve` approves config.yaml's verify commands on this machine first."""
         from git_sessions import completing
 
         who = self.session_identity(slug)
-        return completing.complete(self.ctx, slug, who, message=message, kind=kind)
+        return completing.complete(
+            self.ctx,
+            slug,
+            who,
+            message=message,
+            kind=kind,
+            allow_empty=allow_empty,
+            approve=approve,
+        )
 
     def abandon(self, slug: str, reason: str, *, force: bool = False) -> Abandonment:
         """active -> abandoned; `force`: abandon a session someone else holds."""

@@ -78,6 +78,7 @@ class DriftReport:
     slug: str
     drift: Drift | None
     data: Mapping[str, Any]
+    text: str = ""  # a stored report's body, for humans
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,22 @@ COMMANDS: dict[str, str] = {
     ),
     **dict.fromkeys(("list", "show", "check"), "reading"),
     **dict.fromkeys(("schema", "completion", "mcp"), "interfaces"),
+    "board": "board",
+    "gc": "gc",
+    "review": "review",
 }
-MODULES = ("agents", "authoring", "claiming", "ending", "interfaces", "journal", "reading")
+MODULES = (
+    "agents",
+    "authoring",
+    "board",
+    "claiming",
+    "ending",
+    "gc",
+    "interfaces",
+    "journal",
+    "reading",
+    "review",
+)
 
 
 def command_name(args: list[str]) -> str | None:

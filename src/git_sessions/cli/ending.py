@@ -34,13 +34,29 @@ def complete(
     kind: str = typer.Option("feat", "--type", help="Commit type: feat, fix, refactor, docs..."),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Land a session without code commits (recorded as such)."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", help="Approve the verify commands of _AGENTS/config.yaml on this machine."
+    ),
     as_json: bool = JSON,
 ) -> None:
-    """Squash-merge the session into main with its patch and drift report, archive it."""
+    """Squash-merge the session into main with its patch and drift report, archive it.
+
+    With `verify:` commands in _AGENTS/config.yaml, they run on the merged tree first (exit 3
+    and nothing lands if one fails)."""
     from git_sessions import documents
+    from git_sessions.verification import VerifyFailed
 
     name = _slug(slug)
-    result = repository(agent, email).complete(name, message=message, kind=kind)
+    try:
+        result = repository(agent, email).complete(
+            name, message=message, kind=kind, allow_empty=allow_empty, approve=yes
+        )
+    except VerifyFailed as exc:
+        note("".join(f"| {line}\n" for line in exc.tail.split("\n")).rstrip("\n"))
+        raise
     if as_json:
         emit_json(documents.completion(result))
         return
@@ -48,7 +64,10 @@ def complete(
         out(f"completed {name} earlier ({result.commit[:10]}); finished its local cleanup")
         return
     out(f"completed {name}: {result.commits} commit(s) squash-merged ({result.commit[:10]})")
+    for run in result.verified:
+        out(f"verified: {run['tree']} by {len(run['commands'])} command(s), {run['seconds']}s")
     out(f"patch:  {result.patch}")
+    out(f"journal: {result.journal_patch}")
     out(f"drift:  {result.drift}")
     if result.kb_session:
         out(f"planned knowledge-base merge session {result.kb_session}")
@@ -91,10 +110,7 @@ def drift(slug: str | None = SLUG, as_json: bool = JSON) -> None:
     elif report.drift is not None:
         out(drift_mod.render(report.drift).split("---\n", 2)[2].lstrip("\n"))
     else:
-        data = report.data
-        met, criteria = data.get("criteria_met", 0), data.get("criteria") or []
-        total = len(criteria) if isinstance(criteria, list) else 0
-        out(f"{report.slug}: {met} of {total} criteria met, {data.get('commits')} commits")
+        out(report.text.rstrip("\n"))
 
 
 @app.command()
