@@ -15,6 +15,7 @@ import typer
 from conftest import ROOT, Hub, cli
 
 from git_sessions import __version__
+from git_sessions.cli import load_all
 from git_sessions.cli.app import app
 
 Capsys = pytest.CaptureFixture[str]
@@ -23,6 +24,7 @@ EXE = Path(sys.executable).parent / "git-sessions"
 
 def commands() -> list[list[str]]:
     """Every command path: ['claim'], ['hooks', 'install'], ..."""
+    load_all()  # the CLI imports only the module of the command it runs
     root: Any = typer.main.get_command(app)
     found: list[list[str]] = []
     for name, command in root.commands.items():

@@ -79,6 +79,12 @@ def command_name(args: list[str]) -> str | None:
     return None
 
 
+def load_all() -> None:
+    """Register every command (help, the man page, completion)."""
+    for name in MODULES:
+        import_module(f"git_sessions.cli.{name}")
+
+
 def load_commands(args: list[str]) -> None:
     """Import the command module `args` needs (all of them when unsure)."""
     module = COMMANDS.get(command_name(args) or "")

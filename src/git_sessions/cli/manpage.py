@@ -67,8 +67,10 @@ def render() -> str:
     import typer
 
     from git_sessions import __version__
-    from git_sessions.cli import main  # noqa: F401  registers every command
+    from git_sessions.cli import load_all
     from git_sessions.cli.app import app
+
+    load_all()
 
     root = typer.main.get_command(app)
     ctx = typer.Context(root, info_name="git-sessions", **root.context_settings)
