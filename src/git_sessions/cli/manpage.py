@@ -46,7 +46,7 @@ def _commands(group: Any, ctx: Any, prefix: str) -> list[str]:
     import typer
 
     lines: list[str] = []
-    for name in group.list_commands(ctx):
+    for name in sorted(group.list_commands(ctx)):  # not registration order: commands load lazily
         command = group.get_command(ctx, name)
         if command is None or command.hidden:
             continue
