@@ -33,12 +33,17 @@ def review(
     written = site.write_site(folder, pages, commit, now)
     index = folder / "index.html"
     if as_json:
+        from git_sessions.documents import stamp
+
         emit_json(
-            {
-                "index": str(index),
-                "sessions": [p.slug for p in pages],
-                "files": [str(p) for p in written],
-            }
+            stamp(
+                "review",
+                {
+                    "index": str(index),
+                    "sessions": [p.slug for p in pages],
+                    "files": [str(p) for p in written],
+                },
+            )
         )
     else:
         out(str(index))
