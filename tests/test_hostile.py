@@ -517,6 +517,26 @@ def test_a_dot_git_entry_anywhere_stops_claims_before_they_land(
     assert_violation(scene, capsys, "hazard", "'src/.git' is a .git entry")
 
 
+def test_claim_next_passes_over_a_hostile_session(scene: Scene, capsys: Capsys) -> None:
+    worklog_symlink(scene)
+    other = _made(scene.hub, capsys, "clean task")
+    code, out, err = cli(scene.repo, "claim", "--next", "--json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["slug"] == other
+    code, _, err = cli(scene.repo, "claim", "--next", capsys=capsys)
+    assert code == 1 and "no claimable session" in err
+
+
+def test_a_name_too_long_to_check_out_stops_claims_before_they_land(
+    scene: Scene, capsys: Capsys
+) -> None:
+    put(scene.repo, {f"docs/{'x' * 300}.md": blob(scene.repo, "long\n")})
+    before = scene.hub.main()
+    code, _, err = cli(scene.repo, "claim", scene.victim, capsys=capsys)
+    assert code == 1 and "too long" in err, err
+    assert scene.hub.main() == before
+
+
 def test_a_frozen_plan_swapped_for_a_symlink_is_never_chmod_ed(
     scene: Scene, capsys: Capsys
 ) -> None:

@@ -141,7 +141,12 @@ def claim(
         if slug is not None:
             target = check_slug(slug)
         else:
-            ready = queue.claimable(snap, caps, ctx.plans())
+            # a session whose own folder holds hostile entries is passed over, not claimed
+            ready = [
+                s
+                for s in queue.claimable(snap, caps, ctx.plans())
+                if not hazards.in_session(snap, "planned", s.slug)
+            ]
             if not ready:
                 wanted = f" for capabilities {', '.join(caps)}" if caps else ""
                 raise BadInput(
