@@ -496,6 +496,42 @@ def test_env_renders_values_and_never_echoes_a_tampered_file(scene: Scene, capsy
     assert not scene.canary.exists()
 
 
+def test_check_names_a_well_formed_but_forged_holder(scene: Scene, capsys: Capsys) -> None:
+    """A peer rewrites .session-env perfectly, naming itself: the claim commit says otherwise."""
+    from git_sessions import sessionenv
+    from git_sessions.edits import Identity
+
+    forged = sessionenv.make(
+        scene.mine, Identity("Mallory", "m@evil.test"), str(scene.worktree), 20000
+    )
+    path = f"{scene.session('active', scene.mine)}/.session-env"
+    put(scene.repo, {path: blob(scene.repo, sessionenv.render(forged))})
+    assert_violation(scene, capsys, "session-env", "changed since its claim")
+
+
+def test_check_names_a_claim_commit_whose_env_names_someone_else(
+    scene: Scene, capsys: Capsys
+) -> None:
+    from git_sessions import sessionenv
+    from git_sessions.edits import Identity
+
+    _git(scene.repo, "fetch", "-q", "origin")
+    folder = _git(scene.repo, "rev-parse", f"origin/main:{scene.session('planned', scene.victim)}")
+    lock = git(scene.repo, "show", f"origin/main:{LOCK_FILE}") + f"{scene.victim}:1760400000\n"
+    env = sessionenv.make(scene.victim, Identity("Mallory", "m@evil.test"), "/w/x", 20000)
+    active = scene.session("active", scene.victim)
+    put(
+        scene.repo,
+        {
+            scene.session("planned", scene.victim): None,
+            active: ("040000", "tree", folder),
+            f"{active}/.session-env": blob(scene.repo, sessionenv.render(env)),
+            LOCK_FILE: blob(scene.repo, lock),
+        },
+    )
+    assert_violation(scene, capsys, "session-env", "not the claimer Test Agent")
+
+
 @pytest.mark.parametrize("name", ["a\rexport X=$(id)", "a\x85b", "a\u2028b", "a\x1b[2Jb", "a\x00b"])
 def test_identities_with_control_characters_are_refused_at_claim(
     scene: Scene, capsys: Capsys, name: str
