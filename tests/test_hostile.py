@@ -175,9 +175,18 @@ def battery(s: Scene) -> list[tuple[str, list[str]]]:
         ("history", ["history"]),
         ("drift", ["drift", s.mine]),
         ("handoff", ["handoff", "--next", "finish"]),
+        ("decision", ["decision", "use x", "-r", "because"]),
+        ("metric", ["metric", "tokens", "5"]),
+        ("crash", ["crash", "oops"]),
+        ("recover", ["recover"]),
+        ("heartbeat", ["heartbeat"]),
+        ("reap", ["reap", "--older-than", "1s", "--dry-run"]),
+        ("spawn", ["spawn", "sub", "task", "--parent", s.mine]),
+        ("bootstrap", ["bootstrap", s.mine]),
         *s.extra,
         ("claim", ["claim", s.victim, "--json"]),
         ("claim-next", ["claim", "--next"]),
+        ("release", ["release", s.victim]),
         ("complete", ["complete", s.mine]),
         ("check", ["check"]),
     ]
@@ -215,7 +224,7 @@ def run_all(s: Scene, capsys: Capsys) -> Outcome:
         assert took < COMMAND_SECONDS, f"{args} took {took:.1f}s"
         assert "\x1b" not in out + err and "\u202e" not in out, f"{args}: a terminal escape"
         if code and name not in ("check", "check-json"):
-            assert err.startswith("error: "), f"{args}:\n{err}"
+            assert "\nerror: " in f"\n{err}", f"{args}: no clear error line\n{err}"
     assert set(tmp.iterdir()) == around, "something was created next to the repository"
     assert _state(s.outside) == outside, "something outside the repository was touched"
     assert not s.canary.exists(), "hub content ran a command"
