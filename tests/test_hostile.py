@@ -609,6 +609,21 @@ def test_only_registered_worktrees_are_removed(scene: Scene, capsys: Capsys) -> 
     assert not scene.worktree.exists()  # git knew that one: it goes
 
 
+def test_bootstrap_copy_never_writes_through_a_committed_symlink(
+    scene: Scene, capsys: Capsys
+) -> None:
+    (scene.repo / "local.env").write_text("MINE=1\n")  # the user's own, untracked
+    config = "bootstrap:\n  copy: [local.env]\n"
+    put(scene.repo, {CONFIG_FILE: blob(scene.repo, config)})
+    put(scene.repo, {"local.env": link(scene.repo, scene.target)})  # the pull keeps ours
+    code, out, err = cli(scene.repo, "claim", scene.victim, "--json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["bootstrap"]["copied"] == ["local.env"]
+    copied = Path(json.loads(out)["worktree"]) / "local.env"
+    assert not copied.is_symlink() and copied.read_text() == "MINE=1\n"
+    assert scene.target.read_text() == "leave me alone\n"
+
+
 def test_bootstrap_commands_run_only_once_approved(
     scene: Scene, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
