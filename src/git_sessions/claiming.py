@@ -16,7 +16,9 @@ from pathlib import Path
 from git_sessions import (
     approvals,
     catalog,
+    faults,
     hazards,
+    ownership,
     queue,
     safefs,
     sessionenv,
@@ -106,10 +108,12 @@ def _claim_change(
                 hint="claim it once its dependencies are completed",
             )
     if state == "active":
-        owner = holder(snap, slug)
-        if owner is not None and owner.email == who.email and owner.name == who.name:
+        if ownership.holds(snap, slug, who, ownership.load(ctx.ws.common_dir, slug)):
             return None
+        owner = holder(snap, slug)
         by = f" by {owner.name} <{owner.email}>" if owner else ""
+        if owner is not None and (owner.name, owner.email) == (who.name, who.email):
+            by += " from another clone"
         raise Conflict(f"session {slug} is already claimed{by}", hint="claim another session")
     problems = hazards.for_claim(snap, state, slug) if state == "planned" else []
     if problems:
@@ -157,7 +161,13 @@ def claim(
         chosen[:] = [target]
         return _claim_change(ctx, snap, target, who, int(clock()))
 
-    published = update_main(ctx.hub, build, timing)
+    def record(commit: str) -> None:
+        # before publishing: a claim that lands is always one this clone knows it made
+        ownership.save(ctx.ws.common_dir, chosen[0], ownership.Record(commit))
+        faults.point("claim:before-publish")
+
+    published = update_main(ctx.hub, build, timing, before_publish=record)
+    faults.point("claim:after-publish")
     ctx.save_plans()
     target = chosen[0]
     path = worktree_path(ctx, target) if make_worktree else None
@@ -165,11 +175,9 @@ def claim(
     if path is not None:
         claim_commit = _claim_commit(ctx, target, published.commit, held=not published.changed)
         _adopt_hub_branch(ctx, target)
-        fresh = not (path / ".git").exists()
         worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
         worktree.freeze_plan(path, "active", target)
-        if fresh:
-            setup = run_bootstrap(ctx, target, who, environ=environ)
+        setup = _bootstrap_once(ctx, target, who, environ=environ)
     env_file = worktree.session_folder(path, "active", target) / ENV_FILE if path else None
     return Claim(
         slug=target,
@@ -182,6 +190,21 @@ def claim(
         already_held=not published.changed,
         bootstrap=setup,
     )
+
+
+def _bootstrap_once(
+    ctx: Context, slug: str, who: Identity, *, environ: Mapping[str, str] | None = None
+) -> Bootstrap | None:
+    """Make the worktree runnable, unless that already succeeded for this claim: a claim
+    interrupted during bootstrap (or one whose bootstrap failed) runs it again when repeated."""
+    record = ownership.load(ctx.ws.common_dir, slug)
+    if record is None or record.bootstrapped:
+        return None
+    faults.point("claim:before-bootstrap")
+    setup = run_bootstrap(ctx, slug, who, environ=environ)
+    if setup.ok:
+        ownership.update(ctx.ws.common_dir, slug, bootstrapped=True)
+    return setup
 
 
 def run_bootstrap(
@@ -205,15 +228,18 @@ def _adopt_hub_branch(ctx: Context, slug: str) -> None:
     ref = f"refs/heads/{branch}"
     if ctx.ws.ref_target(ref) is not None or ref not in ctx.hub.heads():
         return
-    with ctx.ws.lock():
-        ctx.ws.fetch_refspecs(ctx.config.remote, [f"{ref}:{ref}"])
+    tracking = f"refs/remotes/{ctx.config.remote}/{branch}"
+    ctx.ws.fetch_refspecs(ctx.config.remote, [f"+{ref}:{tracking}"])  # network: not locked
+    tip = ctx.ws.ref_target(tracking)
+    if tip is not None:
+        with ctx.ws.lock():
+            ctx.ws.update_ref(ref, tip, None)  # only if still absent: never over local work
 
 
 def _claim_commit(ctx: Context, slug: str, tip: str, *, held: bool) -> str:
     """The commit that claimed `slug` (`tip` itself unless this was a repeat), fetched locally."""
     if not ctx.ws.has_commit(tip):
-        with ctx.ws.lock():
-            ctx.ws.fetch(ctx.config.remote, ctx.branch)
+        ctx.ws.fetch(ctx.config.remote, ctx.branch)
     if not held:
         return tip
     found = claim_commits(ctx.ws.snapshot(tip), [slug]).get(slug)
@@ -229,9 +255,21 @@ class Release:
 
 
 def release(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Release:
-    """Give a claim back: active -> planned. Refused if the session branch has work, unless
-    `force`, which keeps the branch; a worktree with uncommitted changes is always refused."""
+    """Give a claim back: active -> planned. Only the holder may, and not while the session
+    branch has work since the claim, unless `force`, which keeps every branch. Forced by
+    anyone else, the release names who forced it in the commit and the worklog. A worktree
+    with uncommitted changes is always refused. Run again after an interruption, it finishes
+    the local cleanup."""
     check_slug(slug)
+    common = ctx.ws.common_dir
+    record = ownership.load(common, slug)
+    snap = ctx.main()
+    state = transitions.current_state(snap, slug)
+    if record is not None and record.ending == "planned" and state == "planned":
+        return Release(slug, record.commit or "", True, _remove_worktree(ctx, slug))
+    mine = state == "active" and ownership.holds(snap, slug, who, record)
+    if not mine and not force:
+        ownership.check_holder(snap, slug, who, record)
     path = worktree_path(ctx, slug)
     if path.exists():
         dirty = ctx.ws.status_dirty(path, untracked=True)
@@ -240,33 +278,54 @@ def release(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> R
                 f"worktree {path} has uncommitted changes ({', '.join(dirty[:3])})",
                 hint="commit or discard them first",
             )
-    work = _session_work(ctx, slug)
+    work = _session_work(ctx, slug, snap)
     if work and not force:
         raise Conflict(
             f"session branch {worktree.branch_name(slug)} has {work} commit(s) since the claim",
             hint="complete or abandon the session, or release --force to keep the branch",
         )
-    published = update_main(ctx.hub, lambda snap: transitions.release(snap, slug, who))
-    removed = False
+
+    def build(snap: Snapshot) -> Change:
+        if transitions.current_state(snap, slug) != "active":
+            raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}, not active")
+        if ownership.holds(snap, slug, who, record):
+            return transitions.release(snap, slug, who)
+        if not force:
+            ownership.check_holder(snap, slug, who, record)
+        audit = ownership.forced_note(who, holder(snap, slug))
+        return transitions.release(snap, slug, who, note=audit)
+
+    def ending(commit: str) -> None:
+        if mine:
+            ownership.update(common, slug, ending="planned", commit=commit)
+
+    ref = f"refs/heads/{worktree.branch_name(slug)}"
+    tip = ctx.ws.ref_target(ref)
+    published = update_main(ctx.hub, build, before_publish=ending)
+    removed = _remove_worktree(ctx, slug) if mine or path.exists() else False
+    if mine and not work and tip is not None:
+        with ctx.ws.lock():
+            ctx.ws.delete_ref(ref, expected=tip)  # kept if a commit landed meanwhile
+    if mine:
+        ownership.forget(common, slug)
+    return Release(slug, published.commit, bool(work) or not mine, removed)
+
+
+def _remove_worktree(ctx: Context, slug: str) -> bool:
+    path = worktree_path(ctx, slug)
     with ctx.ws.lock():
         if path.exists() or (ctx.ws.common_dir / "worktrees" / slug).exists():
-            removed = ctx.ws.remove_worktree(slug, path)
-        if not work:
-            ctx.ws.delete_ref(f"refs/heads/{worktree.branch_name(slug)}")
-    return Release(slug, published.commit, bool(work), removed)
+            return ctx.ws.remove_worktree(slug, path)
+    return False
 
 
-def _session_work(ctx: Context, slug: str) -> int:
-    """Commits on the local session branch after its claim commit."""
+def _session_work(ctx: Context, slug: str, snap: Snapshot) -> int:
+    """Commits on the local session branch that main's claim commit (in `snap`) lacks."""
     tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
-    if tip is None:
+    if tip is None or snap.commit is None:
         return 0
-    snap = ctx.main()
-    if transitions.current_state(snap, slug) != "active":
-        raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}, not active")
-    if snap.commit is None or not ctx.ws.has_commit(snap.commit):
-        with ctx.ws.lock():
-            ctx.ws.fetch(ctx.config.remote, ctx.branch)
+    if not ctx.ws.has_commit(snap.commit):
+        ctx.ws.fetch(ctx.config.remote, ctx.branch)
     claimed = claim_commits(ctx.ws.snapshot(snap.commit), [slug]).get(slug)
     if claimed is None or claimed.commit is None:
         return 0

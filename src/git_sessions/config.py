@@ -18,6 +18,7 @@ remote: origin          # the hub every agent pushes to
 main_branch: null       # null: the hub's HEAD branch, else "main"
 worktree_root: .worktrees
 lease_ttl: 2h           # a claim with no sign of life for this long may be reaped
+timeout: 30s            # limit for each network operation and for waiting on the clone's lock
 capabilities: []        # default capabilities of agents working here
 bootstrap:              # run in every new worktree right after a claim
   copy: []              #   files copied from the main checkout, e.g. [.env]
@@ -35,6 +36,7 @@ class Config:
     main_branch: str | None = None
     worktree_root: str = ".worktrees"
     lease_ttl: str = "2h"
+    timeout: str = "30s"
     capabilities: tuple[str, ...] = field(default_factory=tuple)
     bootstrap_copy: tuple[str, ...] = field(default_factory=tuple)
     bootstrap_run: tuple[str, ...] = field(default_factory=tuple)

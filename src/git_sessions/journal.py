@@ -21,7 +21,8 @@ from git_sessions import events, safefs, sessionenv, worktree
 from git_sessions.claiming import holder, worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Identity
-from git_sessions.errors import BadInput, Error
+from git_sessions.errors import BadInput, GitFailure
+from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import ENV_FILE, KNOWLEDGE, session_dir
 
 WORKLOG = "worklog.md"
@@ -68,14 +69,31 @@ def session_worktree(ctx: Context, slug: str) -> Path | None:
     return wt if (wt / ".git").exists() else None
 
 
-def _renew(ctx: Context, slug: str) -> str | None:
-    """Push the session branch to the hub as a sign of life; a note instead of an error."""
+def _check_holder(ctx: Context, slug: str, who: Identity) -> Snapshot | None:
+    """Main, after checking that `who` still holds `slug` (a Conflict if not); None if the hub
+    cannot be reached, so the entry is still written locally."""
     from git_sessions import leases
 
     try:
-        leases.renew(ctx, slug, who=session_identity(ctx, slug, os.environ))
-    except Error as exc:
-        return f"the journal entry is committed locally, but the hub was not updated: {exc.message}"
+        snap = ctx.main()
+    except (GitFailure, BadInput):  # unreachable, or (BadInput) a local hub path that is gone
+        return None
+    leases.check_holder(ctx, snap, slug, who)
+    return snap
+
+
+def _renew(ctx: Context, slug: str, who: Identity, snap: Snapshot | None) -> str | None:
+    """Push the session branch to the hub as a sign of life. An unreachable hub costs a note;
+    a claim that is no longer ours is a Conflict."""
+    from git_sessions import leases
+
+    unsent = "the journal entry is committed locally, but the hub was not updated"
+    if snap is None:
+        return f"{unsent}: it could not be reached"
+    try:
+        leases.renew(ctx, slug, who=who)
+    except GitFailure as exc:
+        return f"{unsent}: {exc.message}"
     return None
 
 
@@ -103,6 +121,8 @@ def edit_files(
         )
     if wt is None and not commit:
         raise BadInput("--no-commit needs the session's worktree on this machine")
+    who = session_identity(ctx, slug, env)
+    snap = _check_holder(ctx, slug, who) if commit else None
     with ctx.ws.lock():
         if wt is not None:
             current = {p: safefs.read_text(wt, p) for p in paths}
@@ -115,10 +135,9 @@ def edit_files(
             for path, text in texts.items():
                 safefs.write_text(wt, path, text)
             return Entry(slug, paths[0], None, tuple(texts))
-        who = session_identity(ctx, slug, env)
         files = {p: t.encode() for p, t in texts.items()}
         new = ctx.ws.commit_on_branch(branch, files, message, who, wt)
-    return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug))
+    return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug, who, snap))
 
 
 def append_entry(
@@ -272,6 +291,7 @@ def recover(
         )
     env = dict(os.environ) if environ is None else environ
     who = session_identity(ctx, slug, env)
+    snap = _check_holder(ctx, slug, who)
     worklog, log = session_file(slug, WORKLOG), session_file(slug, EVENTS)
     description = " ".join((message or "").split())
     with ctx.ws.lock():
@@ -287,4 +307,4 @@ def recover(
         safefs.write_text(wt, log, (current[log] or "") + events.jsonl_line(event))
         text = f"[{slug}] recover: {description}\n\nSession: {slug}\nSession-Event: recover\n"
         new = ctx.ws.commit_all(worktree.branch_name(slug), text, who, wt)
-    return Recorded(slug, event, new, (worklog, log), _renew(ctx, slug))
+    return Recorded(slug, event, new, (worklog, log), _renew(ctx, slug, who, snap))

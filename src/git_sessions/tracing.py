@@ -136,8 +136,7 @@ def branch_tip(
         return (hub.objects, found, "hub branch") if found else None
     tracking = f"refs/remotes/{ctx.config.remote}/{worktree.branch_name(slug)}"
     if fetch and ref in hub.heads():
-        with ctx.ws.lock():
-            ctx.ws.fetch(ctx.config.remote, worktree.branch_name(slug))
+        ctx.ws.fetch(ctx.config.remote, worktree.branch_name(slug))
     found = ctx.ws.ref_target(tracking)
     return (ctx.ws.objects, found, "hub branch") if found else None
 

@@ -93,17 +93,22 @@ def claim(snap: Snapshot, slug: str, author: Identity, now: int, env_text: str) 
     )
 
 
-def release(snap: Snapshot, slug: str, author: Identity, *, verb: str = "release") -> Change:
-    """active -> planned: the lock line and .session-env go, the plan stays."""
+def release(
+    snap: Snapshot, slug: str, author: Identity, *, verb: str = "release", note: str | None = None
+) -> Change:
+    """active -> planned: the lock line and .session-env go, the plan stays. A `note` (who
+    forced it) goes into the commit message and the worklog."""
     lock = lock_remove(lock_text(snap), slug)
-    return move(
-        snap,
-        slug,
-        "planned",
-        author,
-        extra=(
-            Write(LOCK_FILE, lock.encode()),
-            Remove(f"{session_dir('planned', slug)}/.session-env"),
-        ),
-        verb=verb,
-    )
+    extra: list[Edit] = [
+        Write(LOCK_FILE, lock.encode()),
+        Remove(f"{session_dir('planned', slug)}/.session-env"),
+    ]
+    if note:
+        worklog = snap.text(f"{session_dir('active', slug)}/worklog.md") or ""
+        extra.append(
+            Write(f"{session_dir('planned', slug)}/worklog.md", f"{worklog}\n{note}\n".encode())
+        )
+    change = move(snap, slug, "planned", author, extra=extra, verb=verb)
+    if note:
+        return Change(change.edits, f"{change.message}\n\n{note}\n", author)
+    return change

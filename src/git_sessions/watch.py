@@ -22,7 +22,7 @@ from git_sessions.runner import Ran, run_shell
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "idle", "found", "claimed", "lost", "ran", "stopped"
+    kind: str  # "started", "idle", "found", "claimed", "lost", "ran", "stopped"
     slug: str | None = None
     detail: str = ""
     claim: Claim | None = None

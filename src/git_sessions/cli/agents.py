@@ -16,7 +16,7 @@ from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 from git_sessions.cli.claiming import YES, approve_bootstrap, report_bootstrap
 
 if TYPE_CHECKING:
-    from git_sessions.watch import Event
+    from git_sessions.watch import Event as EventType
 
 CAPABILITY = typer.Option([], "--capability", "-c", help="A capability this agent has.")
 
@@ -73,6 +73,7 @@ def watch(
 ) -> None:
     """Poll planned/ for matching work; optionally claim it and run a command. Stops on
     SIGINT/SIGTERM."""
+    from git_sessions.watch import Event
     from git_sessions.watch import watch as run_watch
 
     if command and not do_claim:
@@ -90,7 +91,7 @@ def watch(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
 
-    def emit(event: Event) -> None:
+    def emit(event: EventType) -> None:
         if as_json:
             data: dict[str, object] = {
                 "event": event.kind,
@@ -114,7 +115,13 @@ def watch(
                 out(event.ran.output.rstrip())
         elif event.kind in ("lost", "stopped"):
             note(f"{event.kind}: {event.detail}".rstrip(": "))
+        elif event.kind == "started":
+            note(f"watching {event.detail}")
 
+    # announced only now that the handlers are in place: a supervisor (or a test) may signal
+    # as soon as it reads this line
+    wanted = ", ".join(caps) if caps else "no capabilities"
+    emit(Event("started", None, f"{ctx.config.remote}/{ctx.branch} ({wanted}); SIGTERM stops"))
     run_watch(
         ctx,
         caps,

@@ -140,7 +140,10 @@ def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION
 def release(
     slug: str,
     force: bool = typer.Option(
-        False, "--force", help="Release even if the session branch has commits (kept)."
+        False,
+        "--force",
+        help="Release even if the session branch has commits (kept), or if someone else holds"
+        " the session (recorded with your name).",
     ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
@@ -148,9 +151,10 @@ def release(
 ) -> None:
     """Give a claim back: active -> planned, lock line removed, worktree removed."""
     from git_sessions import claiming
+    from git_sessions.cli.ending import acting
 
     ctx = context()
-    result = claiming.release(ctx, slug, ctx.identity(agent, email), force=force)
+    result = claiming.release(ctx, slug, acting(ctx, slug, agent, email), force=force)
     if as_json:
         emit_json(result.__dict__)
         return
