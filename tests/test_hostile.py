@@ -638,6 +638,8 @@ def test_bootstrap_commands_run_only_once_approved(
     code, _, err = cli(scene.repo, "bootstrap", scene.victim, "--yes", capsys=capsys)
     assert code == 0, err
     assert ran.read_text() == "1\n"
+    code, _, err = cli(scene.repo, "claim", scene.victim, capsys=capsys)  # done: not again
+    assert code == 0 and ran.read_text() == "1\n", err
     code, _, err = cli(scene.repo, "bootstrap", scene.victim, capsys=capsys)  # remembered
     assert code == 0 and ran.read_text() == "1\n1\n"
     changed = f'bootstrap:\n  run: ["echo 2 >> {ran}"]\n'
