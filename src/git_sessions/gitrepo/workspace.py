@@ -138,29 +138,36 @@ class Workspace:
         """
         mode = pygit2.enums.FetchPrune.PRUNE if prune else pygit2.enums.FetchPrune.UNSPECIFIED
         for attempt in range(REF_RETRIES):
+            began = time.monotonic()
             try:
                 self.repo.remotes[remote].fetch(specs, callbacks=Callbacks(), prune=mode)
                 return
             except (pygit2.GitError, OSError) as exc:
                 if not _ref_contention(exc) or attempt == REF_RETRIES - 1:
-                    raise self._network_error(f"fetching from {remote}", exc) from exc
+                    raise self._network_error(f"fetching from {remote}", exc, began) from exc
                 _pause(attempt + 1)
 
-    def _network_error(self, action: str, exc: Exception) -> GitFailure:
+    def _network_error(self, action: str, exc: Exception, began: float) -> GitFailure:
         hint = None
-        if "timed out" in str(exc).lower():
+        text = str(exc)
+        if "timed out" not in text.lower() and time.monotonic() - began >= 0.9 * self.timeout:
+            # a read cut short by the timeout is not always reported as one ("could not read
+            # refs"): the clock says what happened
+            text = f"timed out ({text})"
+        if "timed out" in text.lower():
             hint = (
                 f"the hub did not answer within {self.timeout:g}s; check it, or raise `timeout`"
                 " in _AGENTS/config.yaml (or GIT_SESSIONS_TIMEOUT)"
             )
-        return GitFailure(f"{action}: {exc}", hint=hint)
+        return GitFailure(f"{action}: {text}", hint=hint)
 
     @contextlib.contextmanager
     def _network(self, action: str) -> Iterator[None]:
+        began = time.monotonic()
         try:
             yield
         except (pygit2.GitError, OSError) as exc:
-            raise self._network_error(action, exc) from exc
+            raise self._network_error(action, exc, began) from exc
 
     def list_heads(self, remote: str) -> dict[str, str]:
         """The hub's refs/heads/* -> commit, from one fresh connection (a cheap ref check)."""
@@ -173,14 +180,15 @@ class Workspace:
         """Push `commit` to `ref`; True only if the hub reported that ref as updated."""
         callbacks = Callbacks()
         spec = f"{'+' if force else ''}{commit}:{ref}"
+        began = time.monotonic()
         try:
             self.repo.remotes[remote].push([spec], callbacks=callbacks)
         except pygit2.GitError as exc:
             if LOST_RACE.search(str(exc)):
                 return False
-            raise self._network_error(f"pushing to {remote}", exc) from exc
+            raise self._network_error(f"pushing to {remote}", exc, began) from exc
         except OSError as exc:
-            raise self._network_error(f"pushing to {remote}", exc) from exc
+            raise self._network_error(f"pushing to {remote}", exc, began) from exc
         return ref in callbacks.statuses and callbacks.statuses[ref] is None
 
     def delete_remote_branch(self, remote: str, ref: str) -> bool:
