@@ -291,7 +291,7 @@ class Workspace:
         git = shutil.which("git")
         if git is not None:  # git honours sparse checkout (skip-worktree); libgit2 does not
             out = run_git(
-                [git, "status", "--porcelain=v1", "-z", "--ignored=no",
+                [git, "--no-optional-locks", "status", "--porcelain=v1", "-z", "--ignored=no",
                  f"--untracked-files={'all' if untracked else 'no'}"],
                 cwd=path,
                 action=f"reading status of {path}",
