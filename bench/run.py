@@ -126,7 +126,7 @@ def render(rows: list[Row]) -> str:
                 row.show(row.baseline),
                 f"{row.ratio:.2f}",
                 row.goal,
-                "yes" if row.met() else "NO",
+                {True: "yes", False: "NO", None: "-"}[row.met()],
             )
         )
     widths = [max(len(r[i]) for r in cells) for i in range(len(head))]
