@@ -20,7 +20,7 @@ EXIT_INTERRUPTED = 130
 COMMANDS: dict[str, str] = {
     **dict.fromkeys(("queue", "watch", "heartbeat", "reap", "spawn"), "agents"),
     **dict.fromkeys(("init", "new", "ready", "unready"), "authoring"),
-    **dict.fromkeys(("claim", "env", "release"), "claiming"),
+    **dict.fromkeys(("claim", "env", "release", "bootstrap"), "claiming"),
     **dict.fromkeys(("complete", "abandon", "drift", "learn"), "ending"),
     **dict.fromkeys(
         (
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     from typer._click import exceptions as click_exceptions
 
     from git_sessions.cli import coercion
-    from git_sessions.cli.app import app
+    from git_sessions.cli.app import app, printable
 
     load_commands(args)
     command = typer.main.get_command(app)
@@ -97,9 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             standalone_mode=False,
         )
     except Error as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
+        sys.stderr.write(f"error: {printable(exc.message)}\n")
         if exc.hint:
-            sys.stderr.write(f"hint: {exc.hint}\n")
+            sys.stderr.write(f"hint: {printable(exc.hint)}\n")
         return exc.exit_code
     except click_exceptions.ClickException as exc:
         exc.show()

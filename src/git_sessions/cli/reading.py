@@ -76,8 +76,10 @@ def check(
     """Verify the protocol's invariants on the hub's main; exit 3 listing any violations."""
     from git_sessions.check import check as run_check
 
-    snap = context().main()
-    violations = run_check(snap, deep=deep)
+    ctx = context()
+    snap = ctx.main()
+    violations = run_check(snap, ctx.plans(), deep=deep)
+    ctx.save_plans()
     if as_json:
         emit_json(
             {
