@@ -386,12 +386,13 @@ def test_a_marked_claim_that_edits_the_plan_is_caught_without_history(
         WHO,
     )
     assert local.publish(base, local.commit(base, claim))
-    assert rules(hub) == ["frozen-plan"]
-    assert "edited by the commit that claimed it" in violations(hub, deep=True)[0].message
+    assert "frozen-plan" in rules(hub)  # (and session-env: this hand-made claim wrote none)
+    deep = [v.message for v in violations(hub, deep=True) if v.rule == "frozen-plan"]
+    assert any("edited by the commit that claimed it" in m for m in deep)
     # a marker naming a commit the hub does not have is reported, not a crash
     bogus = Change(
         (Write(f"{SESSIONS}/active/{slug}/.claim", b"base " + b"1" * 40 + b"\n"),), "x", WHO
     )
     tip = local.tip()
     assert local.publish(tip, local.commit(tip, bogus))
-    assert "unknown commit" in violations(hub)[0].message
+    assert any("unknown commit" in v.message for v in violations(hub))
