@@ -107,8 +107,9 @@ def clone(env: Env, hub: Path, dest: Path) -> Path:
 # --- 1. latency ------------------------------------------------------------------------------
 
 
-def seed_claim(env: Env, repo: Path, slug: str) -> None:
-    """The seed's claim procedure (004 'Claim Process'), each step a real git call."""
+def seed_claim(env: Env, repo: Path, slug: str, *, worktree: bool = True) -> None:
+    """The seed's claim procedure (004 'Claim Process'), each step a real git call; without
+    `worktree`, only its protocol part (everything before `git worktree add`)."""
     env.git(repo, "pull", "-q", "origin", "main")
     lock = repo / LOCK
     held = lock.read_text() if lock.exists() else ""
@@ -131,7 +132,8 @@ def seed_claim(env: Env, repo: Path, slug: str) -> None:
     env.git(repo, "add", f"{active}/.session-env")
     env.git(repo, "commit", "-q", "-m", f"[{slug}] Add session env")
     env.git(repo, "push", "-q", "origin", "main")
-    env.git(repo, "worktree", "add", "-q", "-b", f"session/{slug}", f".worktrees/{slug}")
+    if worktree:
+        env.git(repo, "worktree", "add", "-q", "-b", f"session/{slug}", f".worktrees/{slug}")
 
 
 @dataclass

@@ -539,7 +539,7 @@ def test_only_registered_worktrees_are_removed(scene: Scene, capsys: Capsys) -> 
     assert code == 0, err
     assert (plain / "precious.txt").read_text() == "mine\n"
     assert scene.worktree.is_dir()
-    code, _, err = cli(scene.repo, "complete", scene.mine, capsys=capsys)
+    code, _, err = cli(scene.repo, "complete", scene.mine, "--allow-empty", capsys=capsys)
     assert code == 0, err
     assert not scene.worktree.exists()  # git knew that one: it goes
 

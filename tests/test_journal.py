@@ -108,7 +108,7 @@ def test_scripted_session_leaves_its_journal_on_main(
     assert "## Files touched\n- a.py\n- b.py\n" in handoff
     assert "- document the parser" in handoff and "- [x] parser works" in handoff
     assert f"- [{slug}] feat: parser\n- [{slug}] test: parser tests\n" in handoff
-    patch = show(hub, f"{done}/{slug}.patch")
+    patch = show(hub, f"{done}/{slug}.journal.patch")
     assert patch.count(f"Session: {slug}\n") == 9  # two work commits and seven journal ones
     assert git(hub.hub, "log", "-1", "--format=%(trailers:key=Session,valueonly)").strip() == slug
 
@@ -261,7 +261,7 @@ def test_concurrent_writers_lose_nothing(hub: Hub, capsys: pytest.CaptureFixture
         assert len(events.parse_jsonl(text)) == count
         assert git(wt, "status", "--porcelain") == ""
     for slug in (one, two):
-        ok(hub.repo, "complete", slug, capsys=capsys)
+        ok(hub.repo, "complete", slug, "--allow-empty", capsys=capsys)
     assert len(events.parse_jsonl(show(hub, f"{folder('completed', one)}/events.jsonl"))) == 2
     ok(hub.repo, "check", capsys=capsys)
 

@@ -337,6 +337,11 @@ def _session_work(ctx: Context, slug: str, snap: Snapshot) -> int:
 def env_exports(ctx: Context, slug: str) -> str:
     """`export` lines for `slug`, rendered afresh from the validated values of its
     .session-env (the worktree's copy if there is one, else main's): never the file's lines."""
+    return sessionenv.export_lines(env_values(ctx, slug))
+
+
+def env_values(ctx: Context, slug: str) -> sessionenv.SessionEnv:
+    """The validated values of `slug`'s .session-env (the worktree's copy, else main's)."""
     rel = f"{session_dir('active', slug)}/{ENV_FILE}"
     path = worktree_path(ctx, slug)
     text = safefs.read_text(path, rel) if (path / ".git").is_file() else None
@@ -344,4 +349,4 @@ def env_exports(ctx: Context, slug: str) -> str:
         text = ctx.main().text(rel)
     if text is None:
         raise BadInput(f"session {slug} is not active", hint="claim it first: git sessions claim")
-    return sessionenv.exports_text(slug, text)
+    return sessionenv.checked(slug, text)

@@ -12,6 +12,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from git_sessions import (
     catalog,
@@ -19,7 +20,6 @@ from git_sessions import (
     hazards,
     leases,
     ownership,
-    templates,
     transitions,
     worktree,
 )
@@ -29,22 +29,30 @@ from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import LocalHub, Snapshot
+from git_sessions.gitrepo.comparison import Keep, diff_text
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.handoff import final as final_handoff
 from git_sessions.history import claim_commit
 from git_sessions.journal import learnings_file
-from git_sessions.patch import PatchCommit, format_series
+from git_sessions.knowledge import has_learnings, kb_session
+from git_sessions.patch import (
+    PatchCommit,
+    Squash,
+    format_series,
+    format_squash,
+    is_code,
+    is_journal,
+)
 from git_sessions.protocol import (
     ENV_FILE,
     KNOWLEDGE,
     LOCK_FILE,
-    SESSION_FILES,
     append_only_paths,
     lock_remove,
-    make_slug,
     session_dir,
 )
-from git_sessions.publish import update_main
+from git_sessions.publish import Timing, update_main
+from git_sessions.verification import Verifier, preconditions, require_approval, trailers
 
 COMMIT_TYPES = ("feat", "fix", "refactor", "docs", "test", "chore", "perf", "build")
 
@@ -65,8 +73,9 @@ class Work:
         # with main; it is only needed when the branch merged main in.
         return () if self.objects.linear_since(self.claim, self.tip) else self.main
 
-    def commits(self) -> list[PatchCommit]:
-        """Non-merge commits after the claim, oldest first, each with its diff."""
+    def commits(self, keep: Keep | None = None) -> list[PatchCommit]:
+        """Non-merge commits after the claim, oldest first, each with its diff (of the paths
+        `keep` accepts)."""
         found = []
         for info in self.objects.log(self.claim, self.tip, *self._hidden()):
             if len(info.parents) != 1:
@@ -79,10 +88,18 @@ class Work:
                     info.time,
                     info.offset,
                     info.message,
-                    self.objects.diff_text(info.parents[0], info.id),
+                    diff_text(self.objects, info.parents[0], info.id, keep),
                 )
             )
         return found
+
+    def code_commits(self) -> int:
+        """Session commits that change something besides the session's own journal."""
+        return sum(
+            any(is_code(p) for p in self.objects.changed_files(c.parents[0], c.id))
+            for c in self.objects.log(self.claim, self.tip, *self._hidden())
+            if len(c.parents) == 1
+        )
 
     def subjects(self) -> list[str]:
         log = self.objects.log(self.claim, self.tip, *self._hidden())
@@ -156,7 +173,7 @@ def _hub_tip(ctx: Context, slug: str) -> str | None:
     return tip
 
 
-def session_drift(work: Work, now: int) -> drift_mod.Drift:
+def session_drift(work: Work, now: int, *, allow_empty: bool = False) -> drift_mod.Drift:
     then = work.objects.snapshot(work.claim)
     tip = work.objects.snapshot(work.tip)
     folder = session_dir("active", work.slug)
@@ -171,36 +188,9 @@ def session_drift(work: Work, now: int) -> drift_mod.Drift:
         started=work.objects.info(work.claim).time,
         ended=now,
         commits=len(work.subjects()),
+        code_commits=work.code_commits(),
+        allow_empty=allow_empty,
     )
-
-
-def has_learnings(text: str | None) -> bool:
-    return bool(text) and any(
-        line.strip() and not line.startswith("#") for line in (text or "").splitlines()
-    )
-
-
-def kb_session(snap: Snapshot, source: str, when: dt.datetime) -> tuple[str, list[Edit]]:
-    """A planned kb- session that merges `source`'s learnings into the knowledge base."""
-    topic = source.split("-", 3)[3]
-    base = make_slug(["merge", topic], when.date(), kb=True)
-    slug, n = base, 1
-    while catalog.locate(snap, slug):
-        n += 1
-        slug = f"{base}-{n}"
-    context = {
-        "TOPIC": topic,
-        "SOURCE_SESSION": source,
-        "TIMESTAMP": when.isoformat(timespec="seconds"),
-        "SESSION_SLUG": slug,
-    }
-    folder = session_dir("planned", slug)
-    names = {"SESSION.md": "kb-merge-SESSION.md.j2"} | {n: f"{n}.j2" for n in SESSION_FILES[1:]}
-    edits: list[Edit] = [
-        Write(f"{folder}/{name}", templates.render(template, context, snap.text).encode())
-        for name, template in names.items()
-    ]
-    return slug, edits
 
 
 @dataclass(frozen=True)
@@ -208,9 +198,13 @@ class Completion:
     slug: str
     commit: str
     patch: str
+    journal_patch: str
     drift: str
     kb_session: str | None
     commits: int
+    code_commits: int
+    allow_empty: bool
+    verified: list[dict[str, Any]]
     attempts: int
     worktree_removed: bool
     resumed: bool = False  # it had landed before; this run only finished the cleanup
@@ -223,9 +217,12 @@ def complete(
     *,
     message: str | None = None,
     kind: str = "feat",
+    allow_empty: bool = False,
+    approve: bool = False,
     clock: Callable[[], float] = time.time,
 ) -> Completion:
-    """Squash-merge the session into main with its patch, drift report and archive."""
+    """Squash-merge the session into main with its patches, drift report and archive; with
+    `verify:` commands configured, only a merged tree that passed them is published."""
     if kind not in COMMIT_TYPES:
         raise BadInput(
             f"unknown commit type {kind!r}", hint=f"use one of: {', '.join(COMMIT_TYPES)}"
@@ -235,11 +232,18 @@ def complete(
         done = finish_ending(ctx, slug, record, "completed")
         if done is not None:
             return done
+    commands = ctx.config.verify
+    require_approval(ctx, commands, yes=approve)
     work = gather(ctx, slug, who)
     now = int(clock())
-    patch_text = format_series(work.commits())
+    # every session commit in order with its journal changes only (for history and tracing);
+    # the code is in the squashed patch
+    journal_text = format_series(work.commits(is_journal), keep_empty=True)
     subjects = work.subjects()
     touched = work.objects.changed_files(work.claim, work.tip)
+    report = session_drift(work, now, allow_empty=allow_empty)
+    preconditions(report, ctx.config.require_criteria, allow_empty=allow_empty)
+    verifier = Verifier(work.objects, commands, {"SESSION_ID": slug})
     kb_slug: list[str | None] = [None]
 
     def build(snap: Snapshot) -> Change:
@@ -254,6 +258,7 @@ def complete(
                 hint="merge main into the session branch, resolve, commit, and complete again",
             )
         result = work.objects.snapshot_tree(merged.tree)
+        # the hazards first: nothing from a refused tree is run
         unsafe = [
             *hazards.scan(result, session_dir("active", slug)),
             *hazards.scan(result, f"{KNOWLEDGE}/sessions/{slug}"),
@@ -263,18 +268,25 @@ def complete(
                 f"refusing to complete {slug}: {unsafe[0]}",
                 hint="remove it from the session branch with git rm, commit, complete again",
             )
+        verified = verifier.check(merged.tree)
         title = message or _title(result, slug)
         done = session_dir("completed", slug)
-        report = drift_mod.render(session_drift(work, now))
         handoff = final_handoff(
             slug, "completed", result.text, when=now, agent=who, commits=subjects, files=touched
         )
+        body = "\n".join(f"- {s}" for s in subjects)
+        text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n\n" if body else "")
+        text += f"Session: {slug}\n" + ("Allow-empty: yes\n" if allow_empty else "")
+        text += trailers(verified, commands)
+        code = diff_text(work.objects, snap.commit, merged.tree, is_code)
+        squash = Squash.of(text, who.name, who.email, now, snap.commit, code)
         edits: list[Edit] = [
             Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
             Remove(f"{session_dir('active', slug)}/{ENV_FILE}"),
             Move(session_dir("active", slug), done),
-            Write(f"{done}/{slug}.patch", patch_text.encode()),
-            Write(f"{done}/drift.md", report.encode()),
+            Write(f"{done}/{slug}.patch", format_squash(squash).encode()),
+            Write(f"{done}/{slug}.journal.patch", journal_text.encode()),
+            Write(f"{done}/drift.md", drift_mod.render(report).encode()),
             Write(f"{done}/HANDOFF.md", handoff.encode()),
         ]
         kb_slug[0] = None
@@ -282,25 +294,31 @@ def complete(
             when = dt.datetime.fromtimestamp(now, dt.UTC)
             kb_slug[0], kb_edits = kb_session(snap, slug, when)
             edits += kb_edits
-        body = "\n".join(f"- {s}" for s in subjects)
-        text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n\n" if body else "")
-        text += f"Session: {slug}\n"
         return Change(tuple(edits), text, who, start_tree=merged.tree)
 
     def ending(commit: str) -> None:
         ownership.update(ctx.ws.common_dir, slug, ending="completed", tip=work.tip, commit=commit)
         faults.point("complete:before-publish")
 
-    published = update_main(ctx.hub, build, before_publish=ending)
+    # each lost race redoes the merge and, with verify commands, runs them on the new tree
+    timing = Timing(deadline=900.0) if commands else Timing()
+    published = update_main(ctx.hub, build, timing, before_publish=ending)
     faults.point("complete:after-publish")
     removed = cleanup(ctx, slug, work.tip, keep_branch=False)
     return Completion(
         slug,
         published.commit,
         f"{session_dir('completed', slug)}/{slug}.patch",
+        f"{session_dir('completed', slug)}/{slug}.journal.patch",
         f"{session_dir('completed', slug)}/drift.md",
         kb_slug[0],
         len(subjects),
+        report.code_commits,
+        allow_empty,
+        [
+            {"tree": v.tree, "commands": list(v.commands), "seconds": v.seconds}
+            for v in verifier.runs
+        ],
         published.attempts,
         removed,
     )
@@ -348,9 +366,13 @@ def finish_ending(
         slug,
         record.commit or "",
         f"{folder}/{slug}.patch",
+        f"{folder}/{slug}.journal.patch",
         f"{folder}/drift.md",
         None,
         0,
+        0,
+        False,
+        [],
         0,
         removed,
         resumed=True,
@@ -359,7 +381,7 @@ def finish_ending(
 
 def drift_report(
     ctx: Context, slug: str, clock: Callable[[], float] = time.time
-) -> drift_mod.Drift | dict[str, object]:
+) -> drift_mod.Drift | drift_mod.Stored:
     """Drift of an active session now, or the report stored when it completed."""
     snap = ctx.main()
     state = transitions.current_state(snap, slug)
@@ -368,7 +390,7 @@ def drift_report(
         if stored is None:
             raise BadInput(f"session {slug} has no drift report", hint="it ended without one")
         try:
-            return drift_mod.parse(stored)
+            return drift_mod.stored(stored)
         except ValueError as exc:
             raise BadInput(
                 f"{session_dir(state, slug)}/drift.md is malformed: {exc}",

@@ -39,6 +39,8 @@ class Drift:
     ended: int
     duration_seconds: int
     commits: int
+    code_commits: int = 0
+    allow_empty: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -92,6 +94,8 @@ def compute(
     started: int,
     ended: int,
     commits: int,
+    code_commits: int = 0,
+    allow_empty: bool = False,
 ) -> Drift:
     """Compare the plan frozen at the claim with the session's state now."""
     done = _checked_anywhere([plan_now, *notes_now.values()])
@@ -132,6 +136,8 @@ def compute(
         ended=ended,
         duration_seconds=max(0, ended - started),
         commits=commits,
+        code_commits=code_commits,
+        allow_empty=allow_empty,
     )
 
 
@@ -151,7 +157,9 @@ def render(drift: Drift) -> str:
         f"---\n{meta}---",
         f"# Drift: {drift.slug}",
         "",
-        f"- Duration: {_duration(drift.duration_seconds)}, {drift.commits} commit(s)",
+        f"- Duration: {_duration(drift.duration_seconds)}, {drift.commits} commit(s),"
+        f" {drift.code_commits} with code",
+        *(["- Landed with --allow-empty: no code commits"] if drift.allow_empty else []),
         f"- Acceptance criteria met: {met} of {len(drift.criteria)}",
         f"- Plan changed after the claim: {'yes' if drift.plan_changed else 'no'}",
         "",
@@ -196,6 +204,9 @@ _STORED: dict[str, type | tuple[type, ...]] = {
 }
 
 
+_OPTIONAL: dict[str, type] = {"code_commits": int, "allow_empty": bool}
+
+
 def parse(text: str) -> dict[str, Any]:
     """The numbers stored in a drift.md's front matter; ValueError if they are not what
     `render` writes (a drift.md on main may have been edited by anyone)."""
@@ -208,4 +219,23 @@ def parse(text: str) -> dict[str, Any]:
         json.dumps(meta)
     except (TypeError, ValueError):
         raise ValueError("it holds values that are not plain data (dates, tags)") from None
-    return {k: meta[k] for k in _STORED}
+    found = {k: meta[k] for k in _STORED}
+    for key, kind in _OPTIONAL.items():  # written since verified landing; older reports lack them
+        if isinstance(meta.get(key), kind):
+            found[key] = meta[key]
+    return found
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A drift.md written when a session ended: its numbers and its report for humans."""
+
+    numbers: dict[str, Any]
+    text: str
+
+
+def stored(text: str) -> Stored:
+    """A drift.md from the hub: ValueError if it is not what `render` writes."""
+    numbers = parse(text)
+    _, body = split_front_matter(text)
+    return Stored(numbers, body.lstrip("\n"))

@@ -22,7 +22,7 @@ from git_sessions.edits import Identity
 from git_sessions.errors import Conflict, GitFailure
 from git_sessions.gitrepo import Snapshot
 from git_sessions.history import claim_base, claim_commits
-from git_sessions.protocol import CLAIM_FILE, ENV_FILE, SESSIONS
+from git_sessions.protocol import CLAIM_FILE, session_dir
 
 
 @dataclass(frozen=True)
@@ -85,34 +85,6 @@ def claim_commit(snap: Snapshot, slug: str) -> str | None:
     return found.commit if found is not None else None
 
 
-def is_current_claim(snap: Snapshot, slug: str, claim: str) -> bool:
-    """Whether `claim` is the commit that made `slug` active on `snap`.
-
-    Fast, without history: the claim's `.claim` names its parent, so a recorded claim whose
-    parent is that base and whose `.claim` and `.session-env` are the ones on `snap` is
-    accepted at once (journal entries call this on every entry; walking main back to the
-    claim grew with the hub's history). Anything else is decided by the walk."""
-    base = claim_base(snap, slug)
-    if base is not None:
-        try:
-            then = snap.at(claim)
-        except GitFailure:
-            then = None
-        parent = then.parent() if then is not None else None
-        folder = f"{SESSIONS}/active/{slug}"
-        if (
-            then is not None
-            and parent is not None
-            and parent.commit == base
-            and all(
-                then.object_id(f"{folder}/{name}") == snap.object_id(f"{folder}/{name}")
-                for name in (CLAIM_FILE, ENV_FILE)
-            )
-        ):
-            return True
-    return claim == claim_commit(snap, slug)
-
-
 def holds(snap: Snapshot, slug: str, who: Identity, record: Record | None) -> bool:
     """`who`, acting from the clone with `record`, holds active session `slug` on `snap`."""
     owner = claimed_by(snap, slug)
@@ -120,7 +92,27 @@ def holds(snap: Snapshot, slug: str, who: Identity, record: Record | None) -> bo
         owner is not None
         and (owner.name, owner.email) == (who.name, who.email)
         and record is not None
-        and is_current_claim(snap, slug, record.claim)
+        and is_claim(snap, slug, record.claim)
+    )
+
+
+def is_claim(snap: Snapshot, slug: str, commit: str) -> bool:
+    """`commit` made active session `slug` what it is on `snap`. With the claim's `.claim`
+    marker that is one look at `commit` (built on the base the marker names, writing that
+    marker), however far main has moved since; without it, a walk back to the claim."""
+    base = claim_base(snap, slug)
+    if base is None:
+        return claim_commit(snap, slug) == commit
+    try:
+        claimed = snap.at(commit)
+    except GitFailure:
+        return False
+    parent = claimed.parent()
+    marker = f"{session_dir('active', slug)}/{CLAIM_FILE}"
+    return (
+        parent is not None
+        and parent.commit == base
+        and claimed.object_id(marker) == snap.object_id(marker)
     )
 
 

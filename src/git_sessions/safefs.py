@@ -183,19 +183,16 @@ def remove_tree(path: Path) -> None:
     mode = path.lstat().st_mode
     if not stat.S_ISDIR(mode):
         raise Unsafe(f"refusing to remove {path}: it is a symlink or not a folder")
-    # rmtree is fd-based on Linux (avoids_symlink_attacks): it unlinks symlinks, never follows.
-    # Deleting a file needs write access to its folder, not to the file, so the read-only
-    # SESSION.md goes like the rest; only a folder made read-only is chmod-ed, when its
-    # removal fails (a chmod per file cost 20k calls on a 20k-file worktree).
+    # rmtree is fd-based on Linux (avoids_symlink_attacks): it unlinks symlinks, never follows
+    # them. Unlinking needs write access to the folder, not the file, so the frozen SESSION.md
+    # goes as it is; only a folder made read-only gets a chmod, when removing in it fails (not
+    # one chmod per file of the tree).
     shutil.rmtree(path, onerror=_writable_and_retry)
 
 
 def _writable_and_retry(function: Any, failed: str, _info: Any) -> None:
     for folder in (os.path.dirname(failed), failed):
         with contextlib.suppress(OSError):
-            if stat.S_ISDIR(os.lstat(folder).st_mode):  # a folder, never through a symlink
+            if stat.S_ISDIR(os.lstat(folder).st_mode):
                 os.chmod(folder, 0o755)
-    if function in (os.unlink, os.remove, os.rmdir):
-        function(failed)
-    elif stat.S_ISDIR(os.lstat(failed).st_mode):  # a folder it could not open: now it can
-        shutil.rmtree(failed, onerror=_writable_and_retry)
+    function(failed)

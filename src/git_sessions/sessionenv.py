@@ -164,15 +164,20 @@ def is_generated(text: str) -> bool:
         return False
 
 
-def exports_text(slug: str, text: str) -> str:
-    """`export` lines rendered afresh from the validated values of .session-env `text`."""
+def checked(slug: str, text: str) -> SessionEnv:
+    """The validated values of `slug`'s .session-env `text`; BadInput naming the session."""
     try:
-        return export_lines(from_text(text))
+        return from_text(text)
     except BadInput as exc:
         raise BadInput(
             f"the .session-env of {slug} is not one git-sessions writes: {exc.message}",
             hint="it was edited by hand; see: git sessions check",
         ) from None
+
+
+def exports_text(slug: str, text: str) -> str:
+    """`export` lines rendered afresh from the validated values of .session-env `text`."""
+    return export_lines(checked(slug, text))
 
 
 def current_slug(explicit: str | None, cwd: Path, environ: dict[str, str]) -> str:

@@ -223,7 +223,10 @@ def _ended(snap: Snapshot, slug: str, state: str, title: str) -> Trace:
             _commit(claim.commit, when, Identity(name, mail), claim.message, slug, 0, "claim")
         )
     owners: list[str | None] = []
-    for seq, entry in enumerate(parse_patch(snap.text(f"{folder}/{slug}.patch") or ""), start=1):
+    # the journal series (per commit) since sessions land one squashed code patch; older
+    # archives kept a single series of every commit
+    series = snap.text(f"{folder}/{slug}.journal.patch") or snap.text(f"{folder}/{slug}.patch")
+    for seq, entry in enumerate(parse_patch(series or ""), start=1):
         commits.append(_commit(entry.id, entry.time, entry.author, entry.message, slug, seq))
         owners += [entry.id] * added_lines(entry.diff, session_file(slug, EVENTS))
     assert end.commit is not None
@@ -308,8 +311,10 @@ def _patch_entry(commit: str, chunk: str) -> PatchEntry:
     payload = payload if isinstance(payload, str) else ""
     if payload.startswith("---\n"):  # no body: the separator comes first
         body, diff = "", payload[4:]
-    else:
+    elif "\n---\n" in payload:
         body, _, diff = payload.partition("\n---\n")
+    else:  # a commit with no diff (in a journal series): the signature ends the body
+        body, diff = ("\n" + payload).partition("\n-- \n")[0], ""
     subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _header(msg["Subject"]))
     name, mail = email.utils.parseaddr(_header(msg["From"]))
     when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
