@@ -336,3 +336,35 @@ def test_append_only_logs_written_on_both_sides_merge_by_union(
     assert code == 0, err
     merged = git(hub.hub, "show", f"main:_AGENTS/sessions/completed/{slug}/subsessions.md")
     assert "- mine\n" in merged and f"- {child}: child" in merged
+
+
+def test_complete_and_drift_do_not_walk_main_back_to_the_claim(
+    hub: Hub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import push_files
+
+    from git_sessions.gitrepo import objects
+
+    slug = planned(hub, capsys, "quick", "find")
+    wt = claimed(hub, capsys, slug)
+    commit(wt, f"[{slug}] feat: one", {"one.txt": b"1\n"})
+    for n in range(25):  # main moves on: a walk back to the claim would cross all of these
+        push_files(hub.repo, {f"elsewhere/{n}.txt": f"{n}\n"}, f"unrelated {n}")
+    steps: list[str | None] = []
+    parent = objects.Snapshot.parent
+
+    def counted(self: objects.Snapshot) -> objects.Snapshot | None:
+        steps.append(self.commit)
+        return parent(self)
+
+    monkeypatch.setattr(objects.Snapshot, "parent", counted)
+    code, out, err = cli(hub.repo, "drift", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["commits"] == 1
+    assert len(steps) <= 3, "drift walked main's history"
+    steps.clear()
+    code, out, err = cli(hub.repo, "complete", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    # a few steps at the claim (the holder check, the merge), never the 25 commits since
+    assert len(steps) <= 8, "complete walked main's history"
+    assert git(hub.hub, "show", "main:one.txt") == "1\n"

@@ -68,7 +68,7 @@ def take_over(hub: Hub, url: str, first: str, second: str) -> Takeover:
     stale_wt = claim(clone(hub, url, "first-clone"), slug, first)
     age_claims(hub.repo)
     reaped = run_process(hub.repo, "reap", "--older-than", "1h", "--json", *who("reaper"))
-    assert [r["outcome"] for r in json.loads(reaped.stdout)] == ["reaped"], reaped.stderr
+    assert [r["outcome"] for r in json.loads(reaped.stdout)["reaped"]] == ["reaped"], reaped.stderr
     new_repo = clone(hub, url, "second-clone")
     new_wt = claim(new_repo, slug, second)
     commit(new_wt, slug, "new.txt")
@@ -223,7 +223,7 @@ def test_a_reap_and_reclaim_racing_the_holders_command_wins(
     assert proc.stderr.readline() == f"fault: {phase}\n"
     age_claims(hub.repo)
     reaped = run_process(hub.repo, "reap", "--older-than", "1h", "--json", *who("reaper"))
-    assert [r["outcome"] for r in json.loads(reaped.stdout)] == ["reaped"], reaped.stderr
+    assert [r["outcome"] for r in json.loads(reaped.stdout)["reaped"]] == ["reaped"], reaped.stderr
     bob_wt = claim(clone(hub, url, "bob-clone"), slug, "bob")
     bob_tip = commit(bob_wt, slug, "bob.txt")
     assert run_process(bob_wt, "heartbeat").returncode == 0

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from git_sessions import hazards, sessionenv
+from git_sessions.errors import GitFailure
 from git_sessions.history import claim_commits
 from git_sessions.protocol import (
+    CLAIM_FILE,
     CONFIG_FILE,
     ENV_FILE,
     INIT_SUBJECT,
@@ -16,7 +18,9 @@ from git_sessions.protocol import (
     LOCK_FILE,
     SESSIONS,
     STATES,
+    ClaimMarker,
     is_slug,
+    parse_claim_marker,
     parse_lock,
 )
 
@@ -45,16 +49,16 @@ def check_layout(snap: History) -> list[Violation]:
     found: list[Violation] = []
     where: dict[str, list[str]] = {}
     for state in STATES:
-        # one pass per folder: a lookup from the root per session re-parses the folder (quadratic)
-        plans = snap.folder_files(f"{SESSIONS}/{state}", "SESSION.md")
-        for name in snap.listdir(f"{SESSIONS}/{state}"):
+        folder = f"{SESSIONS}/{state}"
+        plans = snap.folder_blobs(folder, ["SESSION.md"])  # one pass over the folder
+        for name in snap.listdir(folder):
             if name == ".gitkeep":
                 continue
             if not is_slug(name):
                 found.append(Violation("slug", f"{state}/{name} is not a valid session slug"))
                 continue
             where.setdefault(name, []).append(state)
-            if name not in plans:
+            if "SESSION.md" not in plans.get(name, {}):
                 found.append(Violation("layout", f"{state}/{name} has no SESSION.md"))
     for slug, states in sorted(where.items()):
         if len(states) > 1:
@@ -79,10 +83,18 @@ def check_layout(snap: History) -> list[Violation]:
     return found
 
 
-def check_frozen_plans(snap: History) -> list[Violation]:
-    """SESSION.md of every active session is byte-identical to its version at the claim."""
+def check_frozen_plans(snap: History, *, deep: bool = False) -> list[Violation]:
+    """SESSION.md of every active session is byte-identical to its version at the claim.
+
+    By default, for a session whose claim recorded its base (`.claim`), that is the plan in
+    planned/ of the base commit: one lookup, however long main's history. `deep` (and a
+    session without the marker) finds the claim commit by walking main instead."""
     active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
     found: list[Violation] = []
+    if not deep:
+        marked = _markers(snap)
+        found += _frozen_by_marker(snap, marked)
+        active = [slug for slug in active if slug not in marked]
     for slug, claimed in sorted(claim_commits(snap, active).items()):
         path = f"{SESSIONS}/active/{slug}/SESSION.md"
         before = claimed.parent()
@@ -106,15 +118,58 @@ def check_frozen_plans(snap: History) -> list[Violation]:
     return found
 
 
-def check_knowledge(snap: History) -> list[Violation]:
+def _markers(snap: History) -> dict[str, tuple[ClaimMarker, str | None]]:
+    """Each active session's parsed `.claim` and its SESSION.md blob id (one folder pass)."""
+    found: dict[str, tuple[ClaimMarker, str | None]] = {}
+    for slug, blobs in snap.folder_blobs(f"{SESSIONS}/active", ["SESSION.md", CLAIM_FILE]).items():
+        marker = (
+            parse_claim_marker(snap.blob_text(blobs[CLAIM_FILE])) if CLAIM_FILE in blobs else None
+        )
+        if is_slug(slug) and marker is not None:
+            found[slug] = (marker, blobs.get("SESSION.md"))
+    return found
+
+
+def _frozen_by_marker(
+    snap: History, marked: dict[str, tuple[ClaimMarker, str | None]]
+) -> list[Violation]:
+    """The plan frozen by the claim, as `.claim` records it: compared without any history."""
+    found: list[Violation] = []
+    for slug, (marker, current) in sorted(marked.items()):
+        frozen = marker.plan
+        if frozen is None:  # a marker without the plan id: the plan in the base commit
+            try:
+                frozen = snap.at(marker.base).object_id(f"{SESSIONS}/planned/{slug}/SESSION.md")
+            except GitFailure:
+                found.append(
+                    Violation(
+                        "frozen-plan", f"{slug}: its .claim names unknown commit {marker.base}"
+                    )
+                )
+                continue
+        if frozen != current:
+            found.append(
+                Violation(
+                    "frozen-plan", f"SESSION.md of active session {slug} changed since its claim"
+                )
+            )
+    return found
+
+
+def check_knowledge(snap: History, *, deep: bool = True) -> list[Violation]:
     """Only kb- sessions change _AGENTS/knowledge/ outside knowledge/sessions/.
 
     History is judged from the commit that initialised git-sessions on: a repository that
-    adopts the protocol is not failed for what it did before.
+    adopts the protocol is not failed for what it did before. Without `deep`, only the latest
+    commit is judged (each commit was the latest once: run `check --deep` for the record).
     """
     found: list[Violation] = []
     child: History | None = snap
+    steps = 0
     while child is not None and not child.message.startswith(INIT_SUBJECT):
+        if not deep and steps == 1:
+            break
+        steps += 1
         parent = child.parent()
         if parent is not None:
             owner = session_slug_of(child.message) or ""
@@ -142,11 +197,12 @@ def check_hazards(snap: History) -> list[Violation]:
     return [Violation("hazard", problem) for problem in hazards.everywhere(snap)]
 
 
-def check_session_envs(snap: History) -> list[Violation]:
-    """Each active .session-env is exactly the claim's rendering of its values, unchanged
-    since the claim commit, and names the agent who made that commit."""
+def check_session_envs(snap: History, *, deep: bool = False) -> list[Violation]:
+    """Each active .session-env is exactly the rendering of its own values and names its
+    session; with `deep`, also unchanged since the claim commit and naming the agent who made
+    that commit (finding the claim commits walks main's history)."""
     active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
-    claims = claim_commits(snap, active)
+    claims = claim_commits(snap, active) if deep else {}
     found: list[Violation] = []
     for slug in active:
         path = f"{SESSIONS}/active/{slug}/{ENV_FILE}"
@@ -219,13 +275,18 @@ def check_content(snap: History, plans: dict[str, Any] | None = None) -> list[Vi
     return found
 
 
-def check(snap: History, plans: dict[str, Any] | None = None) -> list[Violation]:
-    """Every violation on main; `plans` is the parsed-plan cache (see plancache), if any."""
+def check(
+    snap: History, plans: dict[str, Any] | None = None, *, deep: bool = False
+) -> list[Violation]:
+    """Every violation on main; `plans` is the parsed-plan cache (see plancache), if any.
+
+    `deep` also audits main's whole history (its cost grows with it); the default reads a
+    fixed number of commits."""
     return (
         check_layout(snap)
         + check_hazards(snap)
-        + check_frozen_plans(snap)
-        + check_session_envs(snap)
+        + check_frozen_plans(snap, deep=deep)
+        + check_session_envs(snap, deep=deep)
         + check_content(snap, plans)
-        + check_knowledge(snap)
+        + check_knowledge(snap, deep=deep)
     )

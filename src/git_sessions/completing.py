@@ -32,7 +32,7 @@ from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.gitrepo.comparison import Keep, diff_text
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.handoff import final as final_handoff
-from git_sessions.history import claim_commits
+from git_sessions.history import claim_commit
 from git_sessions.journal import learnings_file
 from git_sessions.knowledge import has_learnings, kb_session
 from git_sessions.patch import (
@@ -68,11 +68,16 @@ class Work:
     main: tuple[str, ...] = ()  # main's tip: commits merged in from there are not the session's
     held: bool = True  # gathered by the holder (else: forced, from the hub's copy)
 
+    def _hidden(self) -> tuple[str, ...]:
+        # Hiding main makes the walk mark main's history down to the claim, a cost that grows
+        # with main; it is only needed when the branch merged main in.
+        return () if self.objects.linear_since(self.claim, self.tip) else self.main
+
     def commits(self, keep: Keep | None = None) -> list[PatchCommit]:
         """Non-merge commits after the claim, oldest first, each with its diff (of the paths
         `keep` accepts)."""
         found = []
-        for info in self.objects.log(self.claim, self.tip, *self.main):
+        for info in self.objects.log(self.claim, self.tip, *self._hidden()):
             if len(info.parents) != 1:
                 continue
             found.append(
@@ -92,12 +97,12 @@ class Work:
         """Session commits that change something besides the session's own journal."""
         return sum(
             any(is_code(p) for p in self.objects.changed_files(c.parents[0], c.id))
-            for c in self.objects.log(self.claim, self.tip, *self.main)
+            for c in self.objects.log(self.claim, self.tip, *self._hidden())
             if len(c.parents) == 1
         )
 
     def subjects(self) -> list[str]:
-        log = self.objects.log(self.claim, self.tip, *self.main)
+        log = self.objects.log(self.claim, self.tip, *self._hidden())
         return [c.subject for c in log if len(c.parents) == 1]
 
 
@@ -115,13 +120,12 @@ def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Wo
     if transitions.current_state(snap, slug) != "active":
         raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}, not active")
     hub = ctx.hub
-    claimed = claim_commits(hub.snapshot(snap.commit), [slug]).get(slug)
-    if claimed is None or claimed.commit is None:
-        raise Conflict(f"cannot find the commit that claimed {slug} on main")
     main = (snap.commit,) if snap.commit else ()
     if not mine:
-        kept = _hub_tip(ctx, slug) or claimed.commit
-        return Work(slug, claimed.commit, kept, hub.objects, main, held=False)
+        kept = _hub_tip(ctx, slug)
+        starts = [hub.snapshot(kept)] if kept else []
+        claimed = _claimed(slug, *starts, hub.snapshot(snap.commit))
+        return Work(slug, claimed, kept or claimed, hub.objects, main, held=False)
     path = worktree_path(ctx, slug)
     if path.exists():
         dirty = ctx.ws.status_dirty(path, untracked=True)
@@ -146,7 +150,16 @@ def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Wo
             hub.objects.has(on_hub) and hub.objects.is_ancestor(on_hub, tip)
         ):
             leases.behind_the_hub(ctx, branch)
-    return Work(slug, claimed.commit, tip, hub.objects, main)
+    claimed = _claimed(slug, ctx.ws.snapshot(tip), hub.snapshot(snap.commit))
+    return Work(slug, claimed, tip, hub.objects, main)
+
+
+def _claimed(slug: str, *starts: Snapshot) -> str:
+    """The claim commit of `slug`, looked for from each start in turn (see history)."""
+    found = claim_commit(slug, *starts)
+    if found is None or found.commit is None:
+        raise Conflict(f"cannot find the commit that claimed {slug} on main")
+    return found.commit
 
 
 def _hub_tip(ctx: Context, slug: str) -> str | None:
@@ -389,10 +402,12 @@ def drift_report(
         ctx.ws.fetch(ctx.config.remote, ctx.branch)
     assert snap.commit is not None
     objects = ctx.ws.objects
-    claimed = claim_commits(objects.snapshot(snap.commit), [slug]).get(slug)
+    branch_tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
+    starts = [objects.snapshot(branch_tip)] if branch_tip else []
+    claimed = claim_commit(slug, *starts, objects.snapshot(snap.commit))
     if claimed is None or claimed.commit is None:
         raise Conflict(f"cannot find the commit that claimed {slug} on main")
     # without the session branch here, its work is unknown: report none rather than main's
-    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}") or claimed.commit
+    tip = branch_tip or claimed.commit
     work = Work(slug, claimed.commit, tip, objects, (snap.commit,))
     return session_drift(work, int(clock()))

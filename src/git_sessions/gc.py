@@ -28,7 +28,7 @@ from git_sessions.gitrepo.transport import STALE_LOCK_SECONDS
 from git_sessions.journal import learnings_file
 from git_sessions.leases import BRANCHES
 from git_sessions.overview import Branch, hub_branches
-from git_sessions.protocol import ENV_FILE, is_slug, session_dir
+from git_sessions.protocol import CLAIM_FILE, ENV_FILE, is_slug, session_dir
 from git_sessions.verification import BOOKKEEPING
 
 
@@ -102,7 +102,7 @@ def journal_landed(snap: Snapshot, tip: Snapshot, slug: str, state: str | None) 
     pairs = [
         (f"{theirs}/{path[len(mine) + 1 :]}", data)
         for path, data in tip.files(mine)
-        if not path.endswith(f"/{ENV_FILE}")
+        if not path.endswith((f"/{ENV_FILE}", f"/{CLAIM_FILE}"))  # the claim's, not work
     ]
     learned = tip.read(learnings_file(slug))
     if learned is not None:

@@ -32,6 +32,9 @@ SESSION_FILES = ("SESSION.md", "worklog.md", "active-plan.md", "subsessions.md")
 # Session files only ever appended to: two sides' additions are both kept when merging.
 APPEND_ONLY = ("worklog.md", "events.jsonl", "subsessions.md")
 ENV_FILE = ".session-env"
+# Written by the claim commit in the session's folder: "base <commit>", the commit the claim was
+# built on (its parent). It lets readers find the claim without walking main's history.
+CLAIM_FILE = ".claim"
 INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 
 _SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")
@@ -82,6 +85,32 @@ def make_slug(words: list[str], date: dt.date, *, kb: bool = False) -> str:
         )
     slug = f"{'kb-' if kb else ''}{date.isoformat()}-{'-'.join(parts)}"
     return check_slug(slug[:MAX_SLUG].rstrip("-"))
+
+
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+
+
+@dataclass(frozen=True)
+class ClaimMarker:
+    """What a claim commit records in `.claim`: its parent, and the blob id of the plan it froze."""
+
+    base: str
+    plan: str | None
+
+
+def claim_marker(base: str, plan: str | None) -> str:
+    return f"base {base}\n" + (f"plan {plan}\n" if plan else "")
+
+
+def parse_claim_marker(text: str | None) -> ClaimMarker | None:
+    """The `.claim` file's fields, or None if it is absent or malformed (then readers walk)."""
+    if text is None or len(text) > 300:
+        return None
+    fields = dict(line.partition(" ")[::2] for line in text.split("\n") if line)
+    base, plan = fields.get("base", ""), fields.get("plan")
+    if not _COMMIT_ID.fullmatch(base) or (plan is not None and not _COMMIT_ID.fullmatch(plan)):
+        return None
+    return ClaimMarker(base, plan)
 
 
 def session_dir(state: str, slug: str) -> str:

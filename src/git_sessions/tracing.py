@@ -27,7 +27,7 @@ from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.history import claim_commits
 from git_sessions.journal import EVENTS, learnings_file, session_file
-from git_sessions.protocol import STATES, session_dir
+from git_sessions.protocol import KNOWLEDGE, SESSIONS, STATES, session_dir
 
 ENDINGS = {"completed": "complete", "abandoned": "abandon"}
 SEARCHED = ("SESSION.md", "active-plan.md", "subsessions.md", "worklog.md", "HANDOFF.md")
@@ -251,8 +251,18 @@ def _ended(snap: Snapshot, slug: str, state: str, title: str) -> Trace:
 def _span(snap: Snapshot, slug: str, state: str) -> tuple[Snapshot, Snapshot | None]:
     """(the commit that ended the session, the one that claimed it), walking main back."""
     folder = session_dir(state, slug)
+    # Most commits do not touch the (possibly huge) state folder: look for the session in it
+    # only when the folder's tree id changed, so a step costs a few small tree reads.
+    seen: dict[str | None, bool] = {}
+
+    def holds(step: Snapshot) -> bool:
+        tree = step.object_id(f"{SESSIONS}/{state}")
+        if tree not in seen:
+            seen[tree] = step.is_dir(folder)
+        return seen[tree]
+
     end, parent = snap, snap.parent()
-    while parent is not None and parent.is_dir(folder):
+    while parent is not None and holds(parent):
         end, parent = parent, parent.parent()
     if parent is None:
         return end, None
@@ -401,16 +411,30 @@ def search(ctx: Context, text: str, states: Sequence[str] = STATES) -> list[Hit]
     snap = ctx.main()
     heads = ctx.hub.heads() if isinstance(ctx.hub, LocalHub) else None
     hits: list[Hit] = []
+    # Each big folder is read once (folder_blobs): a path lookup from the root per session
+    # would parse the whole state folder again for every session (quadratic).
+    learned = {
+        slug: blobs["learnings.md"]
+        for slug, blobs in snap.folder_blobs(f"{KNOWLEDGE}/sessions", ["learnings.md"]).items()
+        if "learnings.md" in blobs
+    }
     for state in states:
+        folders = snap.folder_blobs(f"{SESSIONS}/{state}", SEARCHED)
         for slug in catalog.session_names(snap, state):
+            texts: list[tuple[str, str | None]] = [
+                (f"{session_dir(state, slug)}/{name}", folders.get(slug, {}).get(name))
+                for name in SEARCHED
+            ]
+            texts.append((learnings_file(slug), learned.get(slug)))
             tree, source = snap, "main"
             if state == "active":
                 found = branch_tip(ctx, slug, fetch=False, heads=heads)
                 if found is not None:
                     tree, source = found[0].snapshot(found[1]), found[2]
-            paths = [f"{session_dir(state, slug)}/{name}" for name in SEARCHED]
-            for path in [*paths, learnings_file(slug)]:
-                for n, line in enumerate((tree.text(path) or "").splitlines(), start=1):
+                    texts = [(path, tree.object_id(path)) for path, _ in texts]
+            for path, blob in texts:
+                text = tree.blob_text(blob) if blob else ""
+                for n, line in enumerate(text.splitlines(), start=1):
                     if needle in line.lower():
                         hits.append(Hit(slug, state, path, n, line.strip(), source))
     return hits

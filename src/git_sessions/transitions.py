@@ -9,8 +9,10 @@ from git_sessions import catalog, hazards
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.protocol import (
+    CLAIM_FILE,
     LOCK_FILE,
     check_slug,
+    claim_marker,
     commit_message,
     lock_add,
     lock_remove,
@@ -84,13 +86,12 @@ def claim(snap: Snapshot, slug: str, author: Identity, now: int, env_text: str) 
     transition_verb(state, "active", slug)
     lock = lock_add(lock_text(snap), slug, now)
     env_path = f"{session_dir('active', slug)}/.session-env"
-    return move(
-        snap,
-        slug,
-        "active",
-        author,
-        extra=(Write(LOCK_FILE, lock.encode()), Write(env_path, env_text.encode())),
-    )
+    marker = f"{session_dir('active', slug)}/{CLAIM_FILE}"
+    edits: tuple[Edit, ...] = (Write(LOCK_FILE, lock.encode()), Write(env_path, env_text.encode()))
+    if snap.commit is not None:
+        plan = snap.object_id(f"{session_dir(state, slug)}/SESSION.md")
+        edits += (Write(marker, claim_marker(snap.commit, plan).encode()),)
+    return move(snap, slug, "active", author, extra=edits)
 
 
 def release(
@@ -102,6 +103,7 @@ def release(
     extra: list[Edit] = [
         Write(LOCK_FILE, lock.encode()),
         Remove(f"{session_dir('planned', slug)}/.session-env"),
+        Remove(f"{session_dir('planned', slug)}/{CLAIM_FILE}"),
     ]
     if note:
         worklog = snap.text(f"{session_dir('active', slug)}/worklog.md") or ""

@@ -63,7 +63,7 @@ def board(
         False, "--problems", help="Only stale leases, blocked, conflicting, waiting to land."
     ),
     state: list[str] = typer.Option(
-        [], "--state", "-s", help="Only these states (repeatable; default: all)."
+        [], "--state", help="Only these states (repeatable; default: all)."
     ),
     as_json: bool = JSON,
 ) -> None:

@@ -19,7 +19,7 @@ def human(count: int) -> str:
 
 @app.command()
 def gc(
-    dry_run: bool = typer.Option(False, "--dry-run", "-n", help="Only say what would go."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would go."),
     push: bool = typer.Option(
         False, "--push", help="Push branches with work found nowhere else to the hub, then free."
     ),

@@ -8,19 +8,16 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
+from git_sessions.cli.app import app, context, emit_json, note, out, repository, session_slug
 from git_sessions.cli.authoring import JSON
+from git_sessions.cli.ending import SESSION, SLUG
 
 if TYPE_CHECKING:
-    from git_sessions.events import Event
+    from git_sessions.api import Repository
     from git_sessions.journal import Recorded
     from git_sessions.tracing import Item, Status
 
-SESSION = typer.Option(
-    None, "--session", "-s", help="Session slug (default: $SESSION_ID or the worktree you are in)."
-)
 NO_COMMIT = typer.Option(False, "--no-commit", help="Only write the files; commit them later.")
-SLUG = typer.Argument(None, help="The session (default: $SESSION_ID or the worktree you are in).")
 
 
 def _slug(slug: str | None) -> str:
@@ -29,32 +26,23 @@ def _slug(slug: str | None) -> str:
 
 def _record(
     session: str | None,
-    make: Callable[[Sequence[Event]], Event],
-    no_commit: bool,
+    write: Callable[[Repository, str], Recorded],
     as_json: bool,
 ) -> None:
-    from git_sessions.journal import record
-
-    slug = _slug(session)
-    _report(record(context(), slug, make, commit=not no_commit), as_json)
+    _report(write(repository(), _slug(session)), as_json)
 
 
 def _report(done: Recorded, as_json: bool) -> None:
+    from git_sessions import documents
     from git_sessions.events import worklog_lines
 
     if as_json:
-        emit_json(done.to_json())  # done.note is in it
+        emit_json(documents.journal(done))  # done.note is in it
     else:
         where = f"({done.commit[:10]})" if done.commit else "(written, not committed)"
         out(f"{worklog_lines(done.event)[0].removeprefix('- ')}  {where}")
     if done.note:
         note(f"note: {done.note}")
-
-
-def _now() -> int:
-    import time
-
-    return int(time.time())
 
 
 @app.command()
@@ -63,7 +51,7 @@ def log(
     category: str | None = typer.Option(
         None,
         "--category",
-        "-c",
+        "-k",
         help="implementation, testing, planning, bugfix, refactor or documentation.",
     ),
     session: str | None = SESSION,
@@ -71,9 +59,8 @@ def log(
     as_json: bool = JSON,
 ) -> None:
     """Add a timestamped entry to the session's worklog and events, committed on its branch."""
-    from git_sessions.events import log_event
-
-    _record(session, lambda _: log_event(message, category, _now()), no_commit, as_json)
+    commit = not no_commit
+    _record(session, lambda r, s: r.log(s, message, category=category, commit=commit), as_json)
 
 
 @app.command()
@@ -85,9 +72,8 @@ def decision(
     as_json: bool = JSON,
 ) -> None:
     """Record a decision and its rationale."""
-    from git_sessions.events import decision_event
-
-    _record(session, lambda _: decision_event(message, rationale, _now()), no_commit, as_json)
+    commit = not no_commit
+    _record(session, lambda r, s: r.decision(s, message, rationale, commit=commit), as_json)
 
 
 @app.command()
@@ -99,9 +85,8 @@ def milestone(
     as_json: bool = JSON,
 ) -> None:
     """Set a milestone, or mark it reached with --done (a checkbox line in the worklog)."""
-    from git_sessions.events import milestone_event
-
-    _record(session, lambda _: milestone_event(message, done=done, now=_now()), no_commit, as_json)
+    commit = not no_commit
+    _record(session, lambda r, s: r.milestone(s, message, done=done, commit=commit), as_json)
 
 
 @app.command()
@@ -112,9 +97,7 @@ def blocker(
     as_json: bool = JSON,
 ) -> None:
     """Record a blocker; it stays open until `unblock`."""
-    from git_sessions.events import blocker_event
-
-    _record(session, lambda _: blocker_event(message, _now()), no_commit, as_json)
+    _record(session, lambda r, s: r.blocker(s, message, commit=not no_commit), as_json)
 
 
 @app.command()
@@ -125,9 +108,7 @@ def unblock(
     as_json: bool = JSON,
 ) -> None:
     """Resolve an open blocker."""
-    from git_sessions.events import unblock_event
-
-    _record(session, lambda past: unblock_event(past, which, _now()), no_commit, as_json)
+    _record(session, lambda r, s: r.unblock(s, which, commit=not no_commit), as_json)
 
 
 @app.command()
@@ -139,9 +120,7 @@ def metric(
     as_json: bool = JSON,
 ) -> None:
     """Record a metric value."""
-    from git_sessions.events import metric_event
-
-    _record(session, lambda _: metric_event(name, value, _now()), no_commit, as_json)
+    _record(session, lambda r, s: r.metric(s, name, value, commit=not no_commit), as_json)
 
 
 @app.command()
@@ -152,10 +131,7 @@ def crash(
     as_json: bool = JSON,
 ) -> None:
     """Record a crash and what it left uncommitted; then run `recover`."""
-    from git_sessions import journal
-
-    ctx = context()
-    _report(journal.crash(ctx, _slug(session), notes, commit=not no_commit), as_json)
+    _report(repository().crash(_slug(session), notes, commit=not no_commit), as_json)
 
 
 @app.command()
@@ -168,14 +144,14 @@ def recover(
 ) -> None:
     """After a crash: commit all leftover work as `[<slug>] recover: ...`, log it, show where
     the session stands."""
-    from git_sessions import journal, tracing
-
-    ctx = context()
+    repo = repository()
     slug = _slug(session)
-    done = journal.recover(ctx, slug, message)
-    standing = tracing.status(ctx, slug)
+    done = repo.recover(slug, message)
+    standing = repo.status(slug)
     if as_json:
-        emit_json({**done.to_json(), "status": standing.to_json()})
+        from git_sessions import documents
+
+        emit_json(documents.stamp("recover", {**done.to_json(), "status": standing.to_json()}))
         return
     _report(done, as_json=False)
     out()
@@ -191,11 +167,7 @@ def handoff(
     as_json: bool = JSON,
 ) -> None:
     """Write HANDOFF.md: status, files touched, decisions, milestones, blockers, next steps."""
-    from git_sessions import handoff as handoff_md
-
-    ctx = context()
-    slug = _slug(session)
-    done = handoff_md.write(ctx, slug, next_step, note_text, commit=not no_commit)
+    done = repository().handoff(_slug(session), next_step, note_text, commit=not no_commit)
     _report(done, as_json)
 
 
@@ -228,11 +200,11 @@ def _line(item: Item) -> str:
 @app.command()
 def history(slug: str | None = SLUG, as_json: bool = JSON) -> None:
     """The session's commits and journal events in time order."""
-    from git_sessions import tracing
-
-    found = tracing.trace(context(), _slug(slug))
+    found = repository().history(_slug(slug))
     if as_json:
-        emit_json(found.to_json())
+        from git_sessions import documents
+
+        emit_json(documents.stamp("history", found.to_json()))
         return
     out(f"{found.slug}  [{found.state}]  read from the {found.source}")
     _print_items(found.items())
@@ -287,11 +259,11 @@ def status(
     as_json: bool = JSON,
 ) -> None:
     """State, owner, goal, duration, commits, events by kind, metric totals, last activity."""
-    from git_sessions import tracing
-
-    found = tracing.status(context(), _slug(slug))
+    found = repository().status(_slug(slug))
     if as_json:
-        emit_json(found.to_json(verbose=verbose))
+        from git_sessions import documents
+
+        emit_json(documents.stamp("status", found.to_json(verbose=verbose)))
     else:
         _print_status(found, verbose=verbose)
 
@@ -303,12 +275,11 @@ def search(
     as_json: bool = JSON,
 ) -> None:
     """Search every session's plan, worklog, handoff and learnings, read from the hub."""
-    from git_sessions import tracing
-    from git_sessions.protocol import STATES, check_state
+    from git_sessions import documents
 
-    hits = tracing.search(context(), text, [check_state(s) for s in state] or STATES)
+    hits = repository().search(text, state)
     if as_json:
-        emit_json([h.to_json() for h in hits])
+        emit_json(documents.search(hits, text))
         return
     for hit in hits:
         out(f"{hit.slug} [{hit.state}] {hit.path.rsplit('/', 1)[-1]}:{hit.line}: {hit.text}")
@@ -316,7 +287,11 @@ def search(
         note("no match")
 
 
-hooks_app = typer.Typer(help="Git hooks that link commits to sessions.", no_args_is_help=True)
+hooks_app = typer.Typer(
+    help="Git hooks that link commits to sessions.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 app.add_typer(hooks_app, name="hooks")
 
 
@@ -332,12 +307,17 @@ def hooks_install(
 
     done = hooks.install(context().ws, force=force)
     if as_json:
+        from git_sessions.documents import stamp
+
         emit_json(
-            {
-                "path": str(done.path),
-                "chained": str(done.chained or "") or None,
-                "updated": done.updated,
-            }
+            stamp(
+                "hooks",
+                {
+                    "path": str(done.path),
+                    "chained": str(done.chained or "") or None,
+                    "updated": done.updated,
+                },
+            )
         )
         return
     out(f"{'updated' if done.updated else 'installed'} {done.path}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, out, table
+from git_sessions.cli.app import app, complete_slug, emit_json, note, out, repository, table
 from git_sessions.errors import Conflict
 from git_sessions.protocol import STATES
 
@@ -20,37 +20,36 @@ def _state(value: str | None) -> str | None:
 @app.command("list")
 def list_(
     state: str | None = typer.Option(
-        None, "--state", "-s", callback=_state, help=f"Only this state: {', '.join(STATES)}."
+        None, "--state", callback=_state, help=f"Only this state: {', '.join(STATES)}."
     ),
     as_json: bool = JSON,
 ) -> None:
     """List sessions, read straight from the hub's main."""
-    from git_sessions import catalog
+    from git_sessions import documents
 
-    ctx = context()
-    sessions = catalog.all_sessions(ctx.main(), (state,) if state else STATES, ctx.plans())
-    ctx.save_plans()
+    result = repository().list(state)
     if as_json:
-        emit_json([s.to_json() for s in sessions])
+        emit_json(documents.session_list(result))
         return
     rows = [
         [s.slug, s.state, str(s.priority), ",".join(s.capabilities) or "-", s.title]
-        for s in sessions
+        for s in result.sessions
     ]
     out(table(["SLUG", "STATE", "PRI", "CAPABILITIES", "TITLE"], rows) or "no sessions")
 
 
 @app.command()
-def show(slug: str, as_json: bool = JSON) -> None:
+def show(
+    slug: str = typer.Argument(..., help="The session.", autocompletion=complete_slug),
+    as_json: bool = JSON,
+) -> None:
     """Show one session: its metadata and plan."""
-    from git_sessions import catalog
-    from git_sessions.protocol import SESSION_FILES
+    from git_sessions import documents
 
-    snap = context().main()
-    session = catalog.load(snap, slug)
-    files = {name: snap.text(f"{session.path}/{name}") for name in SESSION_FILES}
+    result = repository().show(slug)
+    session, files = result.session, result.files
     if as_json:
-        emit_json({**session.to_json(), "files": files, "main": snap.commit})
+        emit_json(documents.session_detail(result))
         return
     out(f"{session.slug}  [{session.state}]  priority {session.priority}")
     out(f"title:        {session.title}")
@@ -66,26 +65,25 @@ def show(slug: str, as_json: bool = JSON) -> None:
 
 
 @app.command()
-def check(as_json: bool = JSON) -> None:
+def check(
+    as_json: bool = JSON,
+    deep: bool = typer.Option(
+        False, "--deep", help="Also audit main's whole history (slower as history grows)."
+    ),
+) -> None:
     """Verify the protocol's invariants on the hub's main; exit 3 listing any violations."""
-    from git_sessions.check import check as run_check
+    from git_sessions import documents
 
-    ctx = context()
-    snap = ctx.main()
-    violations = run_check(snap, ctx.plans())
-    ctx.save_plans()
+    result = repository().check(deep=deep)
+    found = f"{len(result.violations)} invariant violation(s) on main"
     if as_json:
-        emit_json(
-            {
-                "ok": not violations,
-                "main": snap.commit,
-                "violations": [v.__dict__ for v in violations],
-            }
-        )
-    else:
-        for v in violations:
-            out(f"{v.rule}: {v.message}" + (f" (commit {v.commit[:10]})" if v.commit else ""))
-    if violations:
-        raise Conflict(f"{len(violations)} invariant violation(s) on main")
-    if not as_json:
-        out(f"ok: main {str(snap.commit)[:10]} satisfies every invariant")
+        emit_json(documents.check(result))
+        if result.violations:  # the report is the answer: no second, error document
+            note(f"error: {found}")
+            raise typer.Exit(Conflict.exit_code)
+        return
+    for v in result.violations:
+        out(f"{v.rule}: {v.message}" + (f" (commit {v.commit[:10]})" if v.commit else ""))
+    if result.violations:
+        raise Conflict(found)
+    out(f"ok: main {str(result.main)[:10]} satisfies every invariant")
