@@ -351,7 +351,9 @@ def test_default_check_reads_no_history_yet_catches_a_plan_edit(
     plan_id = git(hub.hub, "rev-parse", f"main:{SESSIONS}/planned/{slug}/SESSION.md").strip()
     assert cli(hub.repo, "claim", slug, "--no-worktree", capsys=capsys)[0] == 0
     marker = git(hub.hub, "show", f"main:{SESSIONS}/active/{slug}/.claim")
-    assert marker == f"base {git(hub.hub, 'rev-parse', 'main~1').strip()}\nplan {plan_id}\n"
+    env_id = git(hub.hub, "rev-parse", f"main:{SESSIONS}/active/{slug}/.session-env").strip()
+    base = git(hub.hub, "rev-parse", "main~1").strip()
+    assert marker == f"base {base}\nplan {plan_id}\nenv {env_id}\n"
     for n in range(3):  # history after the claim that a walk would have to cross
         push_files(hub.repo, {f"notes/{n}.md": "x\n"}, f"note {n}")
     plan = f"{SESSIONS}/active/{slug}/SESSION.md"

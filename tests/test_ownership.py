@@ -234,3 +234,20 @@ def test_a_reap_and_reclaim_racing_the_holders_command_wins(
     assert hub.main() == before
     assert git(hub.hub, "rev-parse", f"session/{slug}").strip() == bob_tip
     assert f"active/{slug}/.session-env" in git(hub.hub, "ls-tree", "-r", "--name-only", "main")
+
+
+def test_a_claim_without_a_record_is_taken_back_by_release_force(hub: Hub) -> None:
+    """A claim made before claim records existed: its agent is refused like a stranger, and
+    takes it back as documented (release --force, claim again, which continues the branch)."""
+    [slug] = add_planned(hub.repo, 1)
+    wt = claim(hub.repo, slug, "alice")
+    work = commit(wt, slug, "old.txt")
+    (hub.repo / ".git/git-sessions/claims" / f"{slug}.json").unlink()
+    assert run_process(wt, "log", "x").returncode == 3
+    forced = run_process(hub.repo, "release", slug, "--force", *who("alice"))
+    assert forced.returncode == 0, forced.stderr
+    wt = claim(hub.repo, slug, "alice")
+    git(wt, "merge-base", "--is-ancestor", work, "HEAD")
+    done = run_process(wt, "complete")
+    assert done.returncode == 0, done.stderr
+    assert "old.txt" in git(hub.hub, "ls-tree", "--name-only", "main")

@@ -198,16 +198,25 @@ def check_hazards(snap: History) -> list[Violation]:
 
 
 def check_session_envs(snap: History, *, deep: bool = False) -> list[Violation]:
-    """Each active .session-env is exactly the rendering of its own values and names its
-    session; with `deep`, also unchanged since the claim commit and naming the agent who made
-    that commit (finding the claim commits walks main's history)."""
+    """Each active .session-env is exactly the rendering of its own values, names its session,
+    is unchanged since the claim and names the agent who made the claim commit. A claim's
+    `.claim` records the blob it wrote: compared in one step; without it (or with `deep`) the
+    claim commit is found by walking main."""
+    blobs = snap.folder_blobs(f"{SESSIONS}/active", [ENV_FILE, CLAIM_FILE])  # one folder pass
     active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
-    claims = claim_commits(snap, active) if deep else {}
+    written: dict[str, str] = {}  # the env blob the claim recorded in .claim, if it did
+    for slug in active:
+        marker_blob = blobs.get(slug, {}).get(CLAIM_FILE)
+        marker = parse_claim_marker(snap.blob_text(marker_blob)) if marker_blob else None
+        if marker is not None and marker.env is not None and not deep:
+            written[slug] = marker.env
+    claims = claim_commits(snap, [s for s in active if s not in written])
     found: list[Violation] = []
     for slug in active:
         path = f"{SESSIONS}/active/{slug}/{ENV_FILE}"
         text = snap.text(path)
         claimed = claims.get(slug)
+        before = len(found)
         if text is None:
             found.append(Violation("session-env", f"{path} is missing"))
         elif not sessionenv.is_generated(text):
@@ -229,6 +238,8 @@ def check_session_envs(snap: History, *, deep: bool = False) -> list[Violation]:
                         claimed.commit,
                     )
                 )
+        if len(found) == before and slug in written and blobs[slug].get(ENV_FILE) != written[slug]:
+            found.append(Violation("session-env", f"{path} changed since its claim"))
     return found
 
 

@@ -150,7 +150,12 @@ def claim(
         if slug is not None:
             target = check_slug(slug)
         else:
-            ready = queue.claimable(snap, caps, ctx.plans())
+            # a session whose own folder holds hostile entries is passed over, not claimed
+            ready = [
+                s
+                for s in queue.claimable(snap, caps, ctx.plans())
+                if not hazards.in_session(snap, "planned", s.slug)
+            ]
             if not ready:
                 wanted = f" for capabilities {', '.join(caps)}" if caps else ""
                 raise BadInput(
@@ -201,16 +206,14 @@ def _bootstrap_once(
     if record is None or record.bootstrapped:
         return None
     faults.point("claim:before-bootstrap")
-    setup = run_bootstrap(ctx, slug, who, environ=environ)
-    if setup.ok:
-        ownership.update(ctx.ws.common_dir, slug, bootstrapped=True)
-    return setup
+    return run_bootstrap(ctx, slug, who, environ=environ)
 
 
 def run_bootstrap(
     ctx: Context, slug: str, who: Identity, *, environ: Mapping[str, str] | None = None
 ) -> Bootstrap:
-    """Bootstrap the session's worktree; `bootstrap.run` only if this machine approved it."""
+    """Bootstrap the session's worktree; `bootstrap.run` only if this machine approved it.
+    Success is recorded with this clone's claim, so a repeated claim does not run it again."""
     ok = approvals.approved(
         ctx.ws.common_dir,
         ctx.config.bootstrap_run,
@@ -218,7 +221,10 @@ def run_bootstrap(
         git_config=ctx.ws.config(approvals.GIT_CONFIG),
     )
     env = session_env(ctx, slug, who).exports()
-    return bootstrap(ctx.config, ctx.ws.root, worktree_path(ctx, slug), env, approved=ok)
+    setup = bootstrap(ctx.config, ctx.ws.root, worktree_path(ctx, slug), env, approved=ok)
+    if setup.ok:
+        ownership.update(ctx.ws.common_dir, slug, bootstrapped=True)
+    return setup
 
 
 def _adopt_hub_branch(ctx: Context, slug: str) -> None:

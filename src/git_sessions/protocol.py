@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -92,14 +93,16 @@ _COMMIT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
 
 @dataclass(frozen=True)
 class ClaimMarker:
-    """What a claim commit records in `.claim`: its parent, and the blob id of the plan it froze."""
+    """What a claim commit records in `.claim`: its parent, and the blob ids of the plan it
+    froze and of the `.session-env` it wrote (so `check` compares both without history)."""
 
     base: str
     plan: str | None
+    env: str | None = None
 
 
-def claim_marker(base: str, plan: str | None) -> str:
-    return f"base {base}\n" + (f"plan {plan}\n" if plan else "")
+def claim_marker(base: str, plan: str | None, env: str | None = None) -> str:
+    return f"base {base}\n" + (f"plan {plan}\n" if plan else "") + (f"env {env}\n" if env else "")
 
 
 def parse_claim_marker(text: str | None) -> ClaimMarker | None:
@@ -107,10 +110,17 @@ def parse_claim_marker(text: str | None) -> ClaimMarker | None:
     if text is None or len(text) > 300:
         return None
     fields = dict(line.partition(" ")[::2] for line in text.split("\n") if line)
-    base, plan = fields.get("base", ""), fields.get("plan")
-    if not _COMMIT_ID.fullmatch(base) or (plan is not None and not _COMMIT_ID.fullmatch(plan)):
+    base, plan, env = fields.get("base", ""), fields.get("plan"), fields.get("env")
+    if not _COMMIT_ID.fullmatch(base) or any(
+        v is not None and not _COMMIT_ID.fullmatch(v) for v in (plan, env)
+    ):
         return None
-    return ClaimMarker(base, plan)
+    return ClaimMarker(base, plan, env)
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives `data` as a blob (SHA-1 object format)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def session_dir(state: str, slug: str) -> str:

@@ -11,6 +11,7 @@ from git_sessions.errors import BadInput, Conflict
 from git_sessions.protocol import (
     CLAIM_FILE,
     LOCK_FILE,
+    blob_id,
     check_slug,
     claim_marker,
     commit_message,
@@ -90,7 +91,8 @@ def claim(snap: Snapshot, slug: str, author: Identity, now: int, env_text: str) 
     edits: tuple[Edit, ...] = (Write(LOCK_FILE, lock.encode()), Write(env_path, env_text.encode()))
     if snap.commit is not None:
         plan = snap.object_id(f"{session_dir(state, slug)}/SESSION.md")
-        edits += (Write(marker, claim_marker(snap.commit, plan).encode()),)
+        env_id = blob_id(env_text.encode())
+        edits += (Write(marker, claim_marker(snap.commit, plan, env_id).encode()),)
     return move(snap, slug, "active", author, extra=edits)
 
 
