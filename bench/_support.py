@@ -132,7 +132,10 @@ class Row:
     def ratio(self) -> float:
         return self.ours / self.baseline if self.baseline else self.ours
 
-    def met(self) -> bool:
+    def met(self) -> bool | None:
+        """Whether the goal was met; None for a row shown for scale, with no goal ("-")."""
+        if self.goal == "-":
+            return None
         op, _, bound = self.goal.partition(" ")
         value = float(bound)
         return (

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from _support import DATE, LOCK, OTHER_FILES, SESSION_MD, SESSIONS, Env, Row, seal, timed
 
+from git_sessions.edits import Identity
+from git_sessions.sessionenv import make, render
+
 
 def build(env: Env, root: Path, count: int) -> Path:
     hub, repo = root / "hub.git", root / "repo"
@@ -43,9 +46,9 @@ def build(env: Env, root: Path, count: int) -> Path:
             (folder / name).write_text(text + f"step {i} needle{i % 7}\n")
         if state == "active":
             lock.append(f"{slug}:1760000000\n")
-            (folder / ".session-env").write_text(
-                "export GIT_AUTHOR_NAME='Bench'\nexport GIT_AUTHOR_EMAIL=b@example.com\n"
-            )
+            who = Identity("Bench", "b@example.com")
+            wt = str(repo / ".worktrees" / slug)
+            (folder / ".session-env").write_text(render(make(slug, who, wt, 20000 + i)))
     (repo / LOCK).write_text("".join(lock))
     env.git(repo, "add", "-A")
     env.git(repo, "commit", "-q", "-m", f"{count} sessions")

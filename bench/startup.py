@@ -91,7 +91,7 @@ def measure(env: Env, root: Path, repeat: int) -> tuple[list[Row], list[str]]:
         costs = import_costs(env, cwd, args, **extra)
         lines.append(_line(name, wall, costs))
         if name.startswith("env"):  # log does real work: bench/journal.py compares it
-            rows.append(Row(f"start-up: {name} vs python -c pass", wall, floor, "<= 5"))
+            rows.append(Row(f"start-up: {name} vs python -c pass", wall, floor, "-"))
     claims = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -103,7 +103,7 @@ def measure(env: Env, root: Path, repeat: int) -> tuple[list[Row], list[str]]:
     lines.append(f"{'python -c pass':<28}{floor * 1000:9.1f}")
     lines.append(f"{'git --version':<28}{git_version * 1000:9.1f}")
     version = timed(env, [env.gs, "--version"], root, repeat)
-    rows.insert(0, Row("start-up: --version vs git --version", version, git_version, "<= 30"))
+    rows.insert(0, Row("start-up: --version vs git --version", version, git_version, "-"))
     return rows, lines
 
 

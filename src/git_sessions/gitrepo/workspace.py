@@ -138,29 +138,36 @@ class Workspace:
         """
         mode = pygit2.enums.FetchPrune.PRUNE if prune else pygit2.enums.FetchPrune.UNSPECIFIED
         for attempt in range(REF_RETRIES):
+            began = time.monotonic()
             try:
                 self.repo.remotes[remote].fetch(specs, callbacks=Callbacks(), prune=mode)
                 return
             except (pygit2.GitError, OSError) as exc:
                 if not _ref_contention(exc) or attempt == REF_RETRIES - 1:
-                    raise self._network_error(f"fetching from {remote}", exc) from exc
+                    raise self._network_error(f"fetching from {remote}", exc, began) from exc
                 _pause(attempt + 1)
 
-    def _network_error(self, action: str, exc: Exception) -> GitFailure:
+    def _network_error(self, action: str, exc: Exception, began: float) -> GitFailure:
         hint = None
-        if "timed out" in str(exc).lower():
+        text = str(exc)
+        if "timed out" not in text.lower() and time.monotonic() - began >= 0.9 * self.timeout:
+            # a read cut short by the timeout is not always reported as one ("could not read
+            # refs"): the clock says what happened
+            text = f"timed out ({text})"
+        if "timed out" in text.lower():
             hint = (
                 f"the hub did not answer within {self.timeout:g}s; check it, or raise `timeout`"
                 " in _AGENTS/config.yaml (or GIT_SESSIONS_TIMEOUT)"
             )
-        return GitFailure(f"{action}: {exc}", hint=hint)
+        return GitFailure(f"{action}: {text}", hint=hint)
 
     @contextlib.contextmanager
     def _network(self, action: str) -> Iterator[None]:
+        began = time.monotonic()
         try:
             yield
         except (pygit2.GitError, OSError) as exc:
-            raise self._network_error(action, exc) from exc
+            raise self._network_error(action, exc, began) from exc
 
     def list_heads(self, remote: str) -> dict[str, str]:
         """The hub's refs/heads/* -> commit, from one fresh connection (a cheap ref check)."""
@@ -173,14 +180,15 @@ class Workspace:
         """Push `commit` to `ref`; True only if the hub reported that ref as updated."""
         callbacks = Callbacks()
         spec = f"{'+' if force else ''}{commit}:{ref}"
+        began = time.monotonic()
         try:
             self.repo.remotes[remote].push([spec], callbacks=callbacks)
         except pygit2.GitError as exc:
             if LOST_RACE.search(str(exc)):
                 return False
-            raise self._network_error(f"pushing to {remote}", exc) from exc
+            raise self._network_error(f"pushing to {remote}", exc, began) from exc
         except OSError as exc:
-            raise self._network_error(f"pushing to {remote}", exc) from exc
+            raise self._network_error(f"pushing to {remote}", exc, began) from exc
         return ref in callbacks.statuses and callbacks.statuses[ref] is None
 
     def delete_remote_branch(self, remote: str, ref: str) -> bool:
@@ -325,10 +333,15 @@ class Workspace:
     ) -> None:
         """Check out local branch `branch` into a new worktree at `path` (parent must exist).
 
-        git's own `worktree add` does the checkout when git is installed: measured on 1k, 12k
-        and 100k-file trees (bench/checkout.py) libgit2's checkout took 1.0-1.4x git's time
-        with one worker and 1.6-4.8x with `checkout.workers=0` (one per core, which git only
-        uses above 100 files). The folder name must be `name` (git names the admin entry
+        git's own `worktree add` does the checkout when git is installed: it can check out
+        in parallel (`checkout.workers=0`, one worker per core, used above 100 files) and
+        sparsely, which libgit2 cannot, and applies the user's checkout settings and filters
+        as every other git command in the worktree will. bench/checkout.py compares the two
+        on 1k and 12k files (100k-file trees took too long to build on the shared machine):
+        on a loaded 2-CPU machine libgit2 took 0.6-2.2x the time of a one-worker
+        `git worktree add`, and the parallel one 0.5-1.5x; with sparse checkout the work
+        left shrinks with the archive (a claim beside 5,000 archived sessions took 0.18x
+        the seed procedure). The folder name must be `name` (git names the admin entry
         after it), which is how callers lay worktrees out (`<root>/<slug>`).
 
         `sparse`: non-cone sparse-checkout patterns, so the worktree holds only those paths
@@ -390,7 +403,7 @@ class Workspace:
         git = shutil.which("git")
         if git is not None:  # git honours sparse checkout (skip-worktree); libgit2 does not
             out = run_git(
-                [git, "status", "--porcelain=v1", "-z", "--ignored=no",
+                [git, "--no-optional-locks", "status", "--porcelain=v1", "-z", "--ignored=no",
                  f"--untracked-files={'all' if untracked else 'no'}"],
                 cwd=path,
                 action=f"reading status of {path}",
