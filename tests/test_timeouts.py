@@ -102,6 +102,22 @@ def test_the_clones_lock_is_free_while_a_command_waits_on_the_hub(
     git(hub.repo, "remote", "set-url", "origin", hung.url)
     lock = FileLock(str(hub.repo / ".git/git-sessions.lock"))
     for repo, args in ((hub.repo, ["claim", "--next"]), (wt, ["log", "offline"])):
+        proc = _reach(hung, repo, args)
+        try:
+            lock.acquire(timeout=0)  # would time out if the command held it over the fetch
+            lock.release()
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def _reach(hung: HungHub, repo: Path, args: list[str]) -> subprocess.Popen[str]:
+    """Start the command and return it once it is connected to the hung hub.
+
+    Under a full suite on a loaded machine, `log` has now and then given up on the hub at
+    once ("could not be reached", exit 0) without connecting; not understood yet, so that
+    outcome is tried again (at most three times) and anything else fails the test."""
+    for _ in range(3):
         hung.connected.clear()
         proc = start(repo, *args, timeout="120")
         deadline = time.monotonic() + 120
@@ -109,13 +125,12 @@ def test_the_clones_lock_is_free_while_a_command_waits_on_the_hub(
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 _, err = proc.communicate()
+                if proc.returncode == 0 and "could not be reached" in err:
+                    break
                 pytest.fail(f"{args} never reached the hub (exit {proc.returncode}): {err}")
-        try:
-            lock.acquire(timeout=0)  # would time out if the command held it over the fetch
-            lock.release()
-        finally:
-            proc.kill()
-            proc.wait()
+        else:
+            return proc
+    pytest.fail(f"{args} gave up on the hub three times without connecting")
 
 
 def test_waiting_for_the_clones_lock_is_bounded(
