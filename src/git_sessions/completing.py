@@ -84,7 +84,8 @@ def gather(ctx: Context, slug: str) -> Work:
         if dirty:
             raise BadInput(
                 f"uncommitted changes in {path}: {', '.join(dirty[:5])}",
-                hint=f'commit them first: git -C {path} commit -am "[{slug}] ..."',
+                hint=f"commit them first (new files too): git -C {path} add -A && "
+                f'git -C {path} commit -m "[{slug}] ..."',
             )
     branch = worktree.branch_name(slug)
     tip = ctx.ws.ref_target(f"refs/heads/{branch}")

@@ -14,6 +14,9 @@ from git_sessions.catalog import split_front_matter
 
 _CHECKBOX = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$")
 _PATHLIKE = re.compile(r"`((?:[\w.\-]+/)+[\w.\-]*|[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z0-9]{1,8})`")
+# A checkbox whose whole text is in italics is a template's hint, not a criterion: plans drafted
+# by older templates carry `- [ ] _Define what done means..._`, which nobody can ever tick.
+_PLACEHOLDER = re.compile(r"_[^_].*_")
 SCOPE_FILES = ("subsessions.md", "active-plan.md")
 
 
@@ -56,7 +59,7 @@ def criteria(plan: str) -> list[Criterion]:
     found = []
     for line in text.splitlines():
         match = _CHECKBOX.match(line)
-        if match:
+        if match and not _PLACEHOLDER.fullmatch(match.group(2)):
             found.append(Criterion(match.group(2), match.group(1) != " "))
     return found
 

@@ -96,10 +96,7 @@ def edit_files(
     wt = session_worktree(ctx, slug)
     branch = worktree.branch_name(slug)
     if wt is None and ctx.ws.ref_target(f"refs/heads/{branch}") is None:
-        raise BadInput(
-            f"session {slug} has no worktree or branch here",
-            hint=f"claim it first: git sessions claim {slug}",
-        )
+        raise _not_here(ctx, slug)
     if wt is None and not commit:
         raise BadInput("--no-commit needs the session's worktree on this machine")
     with ctx.ws.lock():
@@ -118,6 +115,33 @@ def edit_files(
         files = {p: t.encode() for p, t in texts.items()}
         new = ctx.ws.commit_on_branch(branch, files, message, who, wt)
     return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug))
+
+
+def _not_here(ctx: Context, slug: str) -> BadInput:
+    """Why there is nothing to write the journal into here, and what to do instead."""
+    from git_sessions import catalog
+
+    snap = ctx.main()
+    states = catalog.locate(snap, slug)
+    if not states:
+        return BadInput(f"no session {slug!r}", hint="see the sessions with: git sessions list")
+    state = states[0]
+    if state in ("completed", "abandoned"):
+        return BadInput(
+            f"session {slug} is {state}; its journal is closed",
+            hint="record new work in a new session: git sessions new WORDS...",
+        )
+    if state == "active":
+        owner = holder(snap, slug)
+        who = f" by {owner.name} <{owner.email}>" if owner else ""
+        return BadInput(
+            f"session {slug} is claimed{who}, but not on this machine",
+            hint="journal where the session was claimed, or ask its holder to release it",
+        )
+    return BadInput(
+        f"session {slug} is {state}, not claimed",
+        hint=f"claim it first: git sessions claim {slug}",
+    )
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -189,11 +189,14 @@ def spawn(
     title: str | None = typer.Option(None, "--title"),
     capability: list[str] = CAPABILITY,
     priority: int = typer.Option(0, "--priority", "-p"),
+    date: str | None = typer.Option(None, "--date", help="Date in the slug (default: today)."),
+    criteria: list[str] = typer.Option([], "--criteria", help="An acceptance criterion."),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
     as_json: bool = JSON,
 ) -> None:
     """Create a subsession of --parent and record it in the parent's subsessions.md."""
+    from git_sessions.cli.authoring import parse_date
     from git_sessions.drafting import Draft, spawn_session
 
     ctx = context()
@@ -203,6 +206,8 @@ def spawn(
         capabilities=tuple(capability),
         priority=priority,
         parent=parent,
+        date=parse_date(date),
+        criteria=tuple(criteria),
     )
     slug, published = spawn_session(
         ctx, draft, ctx.identity(agent, email), dt.date.today(), planned=planned

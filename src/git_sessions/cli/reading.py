@@ -26,9 +26,14 @@ def list_(
 ) -> None:
     """List sessions, read straight from the hub's main."""
     from git_sessions import catalog
+    from git_sessions.errors import BadInput
+    from git_sessions.protocol import LOCK_FILE
 
     ctx = context()
-    sessions = catalog.all_sessions(ctx.main(), (state,) if state else STATES, ctx.plans())
+    snap = ctx.main()
+    if snap.object_id(LOCK_FILE) is None:
+        raise BadInput("git-sessions is not initialised on main", hint="run: git sessions init")
+    sessions = catalog.all_sessions(snap, (state,) if state else STATES, ctx.plans())
     ctx.save_plans()
     if as_json:
         emit_json([s.to_json() for s in sessions])
