@@ -75,10 +75,12 @@ def check_layout(snap: History) -> list[Violation]:
 
 
 def check_frozen_plans(snap: History) -> list[Violation]:
-    """SESSION.md of every active session is byte-identical to its version at the claim."""
+    """SESSION.md of every active session is its version at the claim, changed since only by
+    audited `[<slug>] OVERRIDE: <reason>` commits."""
     active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
+    claims = claim_commits(snap, active)
     found: list[Violation] = []
-    for slug, claimed in sorted(claim_commits(snap, active).items()):
+    for slug, claimed in sorted(claims.items()):
         path = f"{SESSIONS}/active/{slug}/SESSION.md"
         before = claimed.parent()
         planned = before.object_id(f"{SESSIONS}/planned/{slug}/SESSION.md") if before else None
@@ -90,12 +92,46 @@ def check_frozen_plans(snap: History) -> list[Violation]:
                     claimed.commit,
                 )
             )
-        if claimed.object_id(path) != snap.object_id(path):
+    found += _unaudited_plan_edits(snap, claims)
+    return found
+
+
+def _unaudited_plan_edits(snap: History, claims: dict[str, History]) -> list[Violation]:
+    """Each active SESSION.md must be byte-identical to its version at the claim or, after an
+    audited `[<slug>] OVERRIDE: ...` commit, to the version the newest override wrote.
+
+    One walk down to the oldest claim finds the newest override of each session; commits that
+    leave active/ alone are skipped cheaply.
+    """
+    from git_sessions.overrides import is_override
+
+    pending = {slug: claimed.commit for slug, claimed in claims.items()}
+    audited: dict[str, History] = {}
+    child: History | None = snap
+    while pending and child is not None:
+        for slug in [s for s, commit in pending.items() if commit == child.commit]:
+            del pending[slug]
+        parent = child.parent()
+        if parent is None or not pending:
+            break
+        if child.object_id(f"{SESSIONS}/active") != parent.object_id(f"{SESSIONS}/active"):
+            for slug in [s for s in pending if is_override(child.message, s)]:
+                path = f"{SESSIONS}/active/{slug}/SESSION.md"
+                if child.object_id(path) != parent.object_id(path):
+                    audited[slug] = child
+                    del pending[slug]
+        child = parent
+    found: list[Violation] = []
+    for slug, claimed in sorted(claims.items()):
+        path = f"{SESSIONS}/active/{slug}/SESSION.md"
+        frozen = audited.get(slug, claimed)
+        if frozen.object_id(path) != snap.object_id(path):
+            since = "its OVERRIDE" if slug in audited else "its claim"
             found.append(
                 Violation(
                     "frozen-plan",
-                    f"SESSION.md of active session {slug} changed since its claim",
-                    claimed.commit,
+                    f"SESSION.md of active session {slug} changed since {since}",
+                    frozen.commit,
                 )
             )
     return found

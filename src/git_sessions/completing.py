@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from git_sessions import catalog, templates, transitions, worktree
+from git_sessions import catalog, events, overrides, templates, transitions, worktree
 from git_sessions import drift as drift_mod
 from git_sessions.claiming import worktree_path
 from git_sessions.context import Context
@@ -119,6 +119,7 @@ def session_drift(work: Work, now: int) -> drift_mod.Drift:
         started=work.objects.info(work.claim).time,
         ended=now,
         commits=len(work.subjects()),
+        overrides=overrides.reasons(events.parse_jsonl(tip.text(f"{folder}/events.jsonl") or "")),
     )
 
 

@@ -41,6 +41,7 @@ class Drift:
     ended: int
     duration_seconds: int
     commits: int
+    overrides: tuple[str, ...] = ()  # reasons of audited plan changes (git sessions override)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -48,6 +49,7 @@ class Drift:
         for key in ("planned_files", "touched_files", "unplanned_files", "untouched_planned_files"):
             data[key] = list(data[key])
         data["criteria_met"] = sum(c.checked for c in self.criteria)
+        data["overrides"] = list(self.overrides)
         return data
 
 
@@ -94,6 +96,7 @@ def compute(
     started: int,
     ended: int,
     commits: int,
+    overrides: Sequence[str] = (),
 ) -> Drift:
     """Compare the plan frozen at the claim with the session's state now."""
     done = _checked_anywhere([plan_now, *notes_now.values()])
@@ -134,6 +137,7 @@ def compute(
         ended=ended,
         duration_seconds=max(0, ended - started),
         commits=commits,
+        overrides=tuple(overrides),
     )
 
 
@@ -152,7 +156,9 @@ def render(drift: Drift) -> str:
         "",
         f"- Duration: {_duration(drift.duration_seconds)}, {drift.commits} commit(s)",
         f"- Acceptance criteria met: {met} of {len(drift.criteria)}",
-        f"- Plan changed after the claim: {'yes' if drift.plan_changed else 'no'}",
+        f"- Plan changed after the claim: {'yes' if drift.plan_changed else 'no'}"
+        + (f", by {len(drift.overrides)} OVERRIDE(s)" if drift.overrides else ""),
+        *[f"  - OVERRIDE: {reason}" for reason in drift.overrides],
         "",
         "## Acceptance criteria",
         *[f"- [{'x' if c.checked else ' '}] {c.text}" for c in drift.criteria],

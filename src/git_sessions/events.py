@@ -29,6 +29,7 @@ KINDS = (
     "recover",
     "handoff",
     "learning",
+    "override",
 )
 _METRIC_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _DAY_HEADING = re.compile(r"^## (\S.*?)\s*$", re.M)
@@ -210,6 +211,7 @@ def worklog_lines(event: Event) -> list[str]:
         "metric": "Metric",
         "crash": "Crash",
         "learning": "Learned",
+        "override": "OVERRIDE of SESSION.md",
     }.get(event.kind, event.kind.capitalize())
     return _item(f"{at} {label}: ", event.text)
 
@@ -228,6 +230,9 @@ def commit_message(slug: str, event: Event) -> str:
     """`[<slug>] docs: <kind> <text>` with the Session and Session-Event trailers."""
     if event.kind == "learning":
         subject = f"[{slug}] docs: capture learning"
+    elif event.kind == "override":
+        # the seed's audited subject: `check` and the commit-msg hook look for exactly this
+        subject = f"[{slug}] OVERRIDE: {' '.join(event.text.split())}"
     else:
         words = " ".join(event.text.split())
         subject = f"[{slug}] docs: {event.kind} {words}"

@@ -9,7 +9,15 @@ import traceback
 import typer
 from typer._click import exceptions as click_exceptions
 
-from git_sessions.cli import agents, authoring, claiming, ending, journal, reading  # noqa: F401
+from git_sessions.cli import (  # noqa: F401
+    agents,
+    authoring,
+    claiming,
+    ending,
+    journal,
+    overriding,
+    reading,
+)
 from git_sessions.cli.app import app
 from git_sessions.errors import Error
 
