@@ -137,15 +137,22 @@ def _unaudited_plan_edits(snap: History, claims: dict[str, History]) -> list[Vio
     return found
 
 
-def check_knowledge(snap: History) -> list[Violation]:
+def check_knowledge(snap: History, *, honour: bool = True) -> list[Violation]:
     """Only kb- sessions change _AGENTS/knowledge/ outside knowledge/sessions/.
 
-    History is judged from the commit that initialised git-sessions on: a repository that
-    adopts the protocol is not failed for what it did before.
+    History is judged from the oldest commit that initialised git-sessions on (a repository
+    that adopts the protocol is not failed for what it did before; a later re-run of `init`
+    hides nothing). Violations acknowledged on main (see knowledge.py) are not counted unless
+    `honour` is false.
     """
+    from git_sessions.knowledge import acknowledged
+
     found: list[Violation] = []
+    judged = None  # how many of `found` are newer than the oldest init seen so far
     child: History | None = snap
-    while child is not None and not child.message.startswith(INIT_SUBJECT):
+    while child is not None:
+        if child.message.startswith(INIT_SUBJECT):
+            judged = len(found)
         parent = child.parent()
         if parent is not None:
             owner = session_slug_of(child.message) or ""
@@ -165,6 +172,10 @@ def check_knowledge(snap: History) -> list[Violation]:
                     )
                 )
         child = parent
+    found = found if judged is None else found[:judged]
+    if honour:
+        done = acknowledged(snap)
+        found = [v for v in found if v.commit not in done]
     return found
 
 

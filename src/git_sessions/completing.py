@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from git_sessions import catalog, events, overrides, templates, transitions, worktree
+from git_sessions import catalog, events, knowledge, overrides, templates, transitions, worktree
 from git_sessions import drift as drift_mod
 from git_sessions.claiming import worktree_path
 from git_sessions.context import Context
@@ -26,6 +26,7 @@ from git_sessions.journal import learnings_file
 from git_sessions.patch import PatchCommit, format_series
 from git_sessions.protocol import (
     ENV_FILE,
+    KNOWLEDGE,
     LOCK_FILE,
     SESSION_FILES,
     append_only_paths,
@@ -199,6 +200,10 @@ def complete(
                 hint="merge main into the session branch, resolve, commit, and complete again",
             )
         result = work.objects.snapshot_tree(merged.tree)
+        # what the squash adds to main, not what the branch merged in from main
+        knowledge.refuse_canonical_changes(
+            slug, result.changed_paths(work.objects.snapshot(snap.commit), KNOWLEDGE)
+        )
         title = message or _title(result, slug)
         done = session_dir("completed", slug)
         report = drift_mod.render(session_drift(work, now))

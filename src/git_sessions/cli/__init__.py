@@ -15,6 +15,7 @@ from git_sessions.cli import (  # noqa: F401
     claiming,
     ending,
     journal,
+    knowledge,
     overriding,
     reading,
 )
