@@ -347,9 +347,9 @@ def test_list(hub: Hub, capsys: Capsys) -> None:
     second = new(hub, "second", capsys=capsys)
     ok(hub.repo, "ready", second, capsys=capsys)
     table = ok(hub.repo, "list", capsys=capsys).splitlines()
-    assert table[0].split() == ["SLUG", "STATE", "PRI", "CAPABILITIES", "TITLE"]
-    assert table[1].split() == [first, "drafting", "0", "python", "first"]
-    assert table[2].split() == [second, "planned", "0", "-", "second"]
+    assert table[0].split() == ["SLUG", "STATE", "PRI", "CAPABILITIES", "HOLDER", "AGE", "TITLE"]
+    assert table[1].split() == [first, "drafting", "0", "python", "-", "-", "first"]
+    assert table[2].split() == [second, "planned", "0", "-", "-", "-", "second"]
     planned = json.loads(ok(hub.repo, "list", "--state", "planned", "--json", capsys=capsys))
     assert [s["slug"] for s in planned] == [second]
 

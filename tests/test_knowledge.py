@@ -45,9 +45,7 @@ def test_canonical_paths() -> None:
     assert canonical(paths) == [f"{KNOWLEDGE}/a.md"]
 
 
-def test_complete_refuses_a_canonical_change_outside_a_kb_session(
-    hub: Hub, capsys: Capsys
-) -> None:
+def test_complete_refuses_a_canonical_change_outside_a_kb_session(hub: Hub, capsys: Capsys) -> None:
     slug, wt = claimed(hub, "sneaky", capsys)
     commit(wt, {f"{KNOWLEDGE}/guide.md": "my opinion\n", "a.py": "a\n"}, f"[{slug}] feat: a")
     err = cli_error(hub, "complete", slug, code=3, capsys=capsys)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shlex
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from git_sessions import catalog, queue, templates, transitions, worktree
@@ -20,6 +20,7 @@ from git_sessions.edits import Change, Identity
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import Snapshot
 from git_sessions.history import claim_commits
+from git_sessions.holders import AgentKind, claim_file
 from git_sessions.protocol import ENV_FILE, check_slug, session_dir
 from git_sessions.publish import Timing, update_main
 
@@ -35,6 +36,7 @@ class Claim:
     attempts: int
     already_held: bool
     bootstrap: Bootstrap | None = None
+    kind: AgentKind = field(default_factory=AgentKind)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -43,7 +45,12 @@ class Claim:
             "worktree": str(self.worktree) if self.worktree else None,
             "env_file": str(self.env_file) if self.env_file else None,
             "commit": self.commit,
-            "agent": {"name": self.agent.name, "email": self.agent.email},
+            "agent": {
+                "name": self.agent.name,
+                "email": self.agent.email,
+                "agent_type": self.kind.type,
+                "agent_version": self.kind.version,
+            },
             "attempts": self.attempts,
             "already_held": self.already_held,
             "bootstrap": self.bootstrap.to_json() if self.bootstrap else None,
@@ -92,7 +99,7 @@ def holder(snap: Snapshot, slug: str) -> Identity | None:
 
 
 def _claim_change(
-    ctx: Context, snap: Snapshot, slug: str, who: Identity, now: int
+    ctx: Context, snap: Snapshot, slug: str, who: Identity, now: int, kind: AgentKind
 ) -> Change | None:
     """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat)."""
     state = transitions.current_state(snap, slug)
@@ -114,7 +121,8 @@ def _claim_change(
         by = f" by {owner.name} <{owner.email}>" if owner else ""
         raise Conflict(f"session {slug} is already claimed{by}", hint="claim another session")
     env_text = templates.render("session-env.template.j2", env_context(ctx, slug, who), snap.text)
-    return transitions.claim(snap, slug, who, now, env_text)
+    record = claim_file(who.name, who.email, kind, now)
+    return transitions.claim(snap, slug, who, now, env_text, record)
 
 
 def claim(
@@ -124,6 +132,7 @@ def claim(
     *,
     capabilities: Iterable[str] = (),
     make_worktree: bool = True,
+    kind: AgentKind = AgentKind(),
     clock: Callable[[], float] = time.time,
     timing: Timing = Timing(),
 ) -> Claim:
@@ -144,7 +153,7 @@ def claim(
                 )
             target = ready[0].slug
         chosen[:] = [target]
-        return _claim_change(ctx, snap, target, who, int(clock()))
+        return _claim_change(ctx, snap, target, who, int(clock()), kind)
 
     published = update_main(ctx.hub, build, timing)
     ctx.save_plans()
@@ -173,6 +182,7 @@ def claim(
         attempts=published.attempts,
         already_held=not published.changed,
         bootstrap=setup,
+        kind=kind,
     )
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from git_sessions import transitions, worktree
 from git_sessions.claiming import holder
 from git_sessions.context import Context
-from git_sessions.edits import Change, Identity, Move, Remove, Write
+from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import (
@@ -224,10 +224,11 @@ def reap_change(
         f" stays on branch {worktree.branch_name(slug)} on the hub.\n"
     )
     worklog = (snap.text(f"{src}/worklog.md") or "") + note
-    edits = (
+    edits: tuple[Edit, ...] = (
         Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
         Write(f"{src}/worklog.md", worklog.encode()),
         Remove(f"{src}/{ENV_FILE}"),
+        *([Remove(f"{src}/claim.json")] if to == "planned" else []),  # planned: nobody holds it
         Move(src, dst),
     )
     return Change(edits, commit_message(slug, "reap"), who)

@@ -70,20 +70,32 @@ def lock_text(snap: Snapshot) -> str:
     return snap.text(LOCK_FILE) or ""
 
 
-def claim(snap: Snapshot, slug: str, author: Identity, now: int, env_text: str) -> Change:
-    """planned -> active, the lock line and the .session-env, in one commit."""
+def claim(
+    snap: Snapshot,
+    slug: str,
+    author: Identity,
+    now: int,
+    env_text: str,
+    claim_json: bytes | None = None,
+) -> Change:
+    """planned -> active, the lock line, the .session-env (and claim.json), in one commit."""
     state = current_state(snap, slug)
     if state == "active":
         raise Conflict(f"session {slug} is already claimed")
     transition_verb(state, "active", slug)
     lock = lock_add(lock_text(snap), slug, now)
     env_path = f"{session_dir('active', slug)}/.session-env"
+    record = f"{session_dir('active', slug)}/claim.json"
     return move(
         snap,
         slug,
         "active",
         author,
-        extra=(Write(LOCK_FILE, lock.encode()), Write(env_path, env_text.encode())),
+        extra=(
+            Write(LOCK_FILE, lock.encode()),
+            Write(env_path, env_text.encode()),
+            *([Write(record, claim_json)] if claim_json else []),
+        ),
     )
 
 
@@ -98,6 +110,7 @@ def release(snap: Snapshot, slug: str, author: Identity, *, verb: str = "release
         extra=(
             Write(LOCK_FILE, lock.encode()),
             Remove(f"{session_dir('planned', slug)}/.session-env"),
+            Remove(f"{session_dir('planned', slug)}/claim.json"),
         ),
         verb=verb,
     )

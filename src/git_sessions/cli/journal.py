@@ -14,6 +14,7 @@ from git_sessions.cli.authoring import JSON
 if TYPE_CHECKING:
     from git_sessions.events import Event
     from git_sessions.journal import Recorded
+    from git_sessions.overview import Overview
     from git_sessions.tracing import Item, Status
 
 SESSION = typer.Option(
@@ -226,24 +227,39 @@ def _line(item: Item) -> str:
 
 
 @app.command()
-def history(slug: str | None = SLUG, as_json: bool = JSON) -> None:
+def history(
+    slug: str | None = SLUG,
+    kind: list[str] = typer.Option(
+        [], "--type", "-t", help="Only this kind: an event (log, decision...) or commit kind."
+    ),
+    limit: int | None = typer.Option(None, "--limit", "-n", min=0, help="Only the newest N."),
+    as_json: bool = JSON,
+) -> None:
     """The session's commits and journal events in time order."""
     from git_sessions import tracing
+    from git_sessions.tracing import CommitItem
 
     found = tracing.trace(context(), _slug(slug))
+    items = found.items()
+    if kind:
+        items = [
+            i for i in items if (i.kind if isinstance(i, CommitItem) else i.event.kind) in kind
+        ]
+    if limit is not None:
+        items = items[len(items) - limit :] if limit else []
     if as_json:
-        emit_json(found.to_json())
+        emit_json({**found.to_json(), "items": [i.to_json() for i in items]})
         return
     out(f"{found.slug}  [{found.state}]  read from the {found.source}")
-    _print_items(found.items())
+    _print_items(items, keep_journal=bool(kind))
 
 
-def _print_items(items: Sequence[Item]) -> None:
-    """One line each; a journal commit shows as the event it recorded."""
+def _print_items(items: Sequence[Item], *, keep_journal: bool = False) -> None:
+    """One line each; a journal commit shows as the event it recorded (unless asked for)."""
     from git_sessions.tracing import CommitItem
 
     for item in items:
-        if not (isinstance(item, CommitItem) and item.kind == "journal"):
+        if keep_journal or not (isinstance(item, CommitItem) and item.kind == "journal"):
             out(_line(item))
 
 
@@ -288,12 +304,20 @@ def status(
 ) -> None:
     """State, owner, goal, duration, commits, events by kind, metric totals, last activity."""
     from git_sessions import tracing
+    from git_sessions.overview import overview
 
-    found = tracing.status(context(), _slug(slug))
+    ctx = context()
+    name = _slug(slug)
+    found = tracing.status(ctx, name)
+    more = overview(ctx, name)
     if as_json:
-        emit_json(found.to_json(verbose=verbose))
+        emit_json({**found.to_json(verbose=verbose), **more.to_json()})
     else:
-        _print_status(found, verbose=verbose)
+        _print_status(found, verbose=False)
+        _print_overview(more)
+        if verbose:
+            out("")
+            _print_items(found.trace.items())
 
 
 @app.command()
@@ -352,3 +376,10 @@ def hooks_uninstall() -> None:
 
     removed = hooks.uninstall(context().ws)
     out(f"removed {removed}" if removed else "no git-sessions hook installed")
+
+
+def _print_overview(more: Overview) -> None:
+    if more.holder is not None:
+        h = more.holder
+        kind = " ".join(k for k in (h.agent_type, h.agent_version) if k)
+        out(f"agent:       {h.name or '-'}" + (f" ({kind})" if kind else ""))

@@ -22,10 +22,19 @@ def list_(
     state: str | None = typer.Option(
         None, "--state", "-s", callback=_state, help=f"Only this state: {', '.join(STATES)}."
     ),
+    agent: str | None = typer.Option(
+        None, "--agent", help="Only sessions whose holder's name or email contains this."
+    ),
+    agent_type: str | None = typer.Option(
+        None, "--agent-type", help="Only sessions claimed by this kind of agent (e.g. claude)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", "-n", help="At most this many sessions."),
     as_json: bool = JSON,
 ) -> None:
-    """List sessions, read straight from the hub's main."""
-    from git_sessions import catalog
+    """List sessions, read straight from the hub's main, with holder and age."""
+    import time
+
+    from git_sessions import catalog, holders
     from git_sessions.errors import BadInput
     from git_sessions.protocol import LOCK_FILE
 
@@ -35,14 +44,34 @@ def list_(
         raise BadInput("git-sessions is not initialised on main", hint="run: git sessions init")
     sessions = catalog.all_sessions(snap, (state,) if state else STATES, ctx.plans())
     ctx.save_plans()
+    found = holders.rows(snap, sessions, holders.Filter(agent, agent_type, limit))
+    now = int(time.time())
     if as_json:
-        emit_json([s.to_json() for s in sessions])
+        emit_json([r.to_json(now) for r in found])
         return
+
+    def who(row: holders.Row) -> str:
+        if row.claim is None or not row.claim.name:
+            return "-"
+        kind = row.claim.agent_type
+        return row.claim.name + (f" ({kind})" if kind else "")
+
     rows = [
-        [s.slug, s.state, str(s.priority), ",".join(s.capabilities) or "-", s.title]
-        for s in sessions
+        [
+            r.session.slug,
+            r.session.state,
+            str(r.session.priority),
+            ",".join(r.session.capabilities) or "-",
+            who(r),
+            holders.age(now - r.since) if r.since is not None else "-",
+            r.session.title,
+        ]
+        for r in found
     ]
-    out(table(["SLUG", "STATE", "PRI", "CAPABILITIES", "TITLE"], rows) or "no sessions")
+    out(
+        table(["SLUG", "STATE", "PRI", "CAPABILITIES", "HOLDER", "AGE", "TITLE"], rows)
+        or "no sessions"
+    )
 
 
 @app.command()
