@@ -14,6 +14,7 @@ from git_sessions.cli import (  # noqa: F401
     authoring,
     claiming,
     ending,
+    hooks,
     journal,
     knowledge,
     overriding,

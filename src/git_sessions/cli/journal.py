@@ -1,5 +1,5 @@
 """Journal and tracing commands: log, decision, milestone, blocker, unblock, metric, crash,
-recover, handoff (entries on the session branch); history, status, search; hooks install."""
+recover, handoff (entries on the session branch); history, status, search."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ SESSION = typer.Option(
 )
 NO_COMMIT = typer.Option(False, "--no-commit", help="Only write the files; commit them later.")
 SLUG = typer.Argument(None, help="The session (default: $SESSION_ID or the worktree you are in).")
+AT = typer.Option(
+    None, "--at", help="When it happened (YYYY-MM-DDTHH:MM UTC, or HH:MM): a retroactive entry."
+)
 
 
 def _slug(slug: str | None) -> str:
@@ -33,11 +36,18 @@ def _record(
     make: Callable[[Sequence[Event]], Event],
     no_commit: bool,
     as_json: bool,
+    at: str | None = None,
 ) -> None:
+    from git_sessions.events import backdate, parse_at
     from git_sessions.journal import record
 
     slug = _slug(session)
-    _report(record(context(), slug, make, commit=not no_commit), as_json)
+    now = _now()
+    when = parse_at(at, now) if at is not None else None
+    done = record(
+        context(), slug, lambda past: backdate(make(past), when, now), commit=not no_commit
+    )
+    _report(done, as_json)
 
 
 def _report(done: Recorded, as_json: bool) -> None:
@@ -68,13 +78,14 @@ def log(
         help="implementation, testing, planning, bugfix, refactor or documentation.",
     ),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Add a timestamped entry to the session's worklog and events, committed on its branch."""
     from git_sessions.events import log_event
 
-    _record(session, lambda _: log_event(message, category, _now()), no_commit, as_json)
+    _record(session, lambda _: log_event(message, category, _now()), no_commit, as_json, at)
 
 
 @app.command()
@@ -82,13 +93,14 @@ def decision(
     message: str = typer.Argument(..., help="What was decided."),
     rationale: str | None = typer.Option(None, "--rationale", "-r", help="Why (required)."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Record a decision and its rationale."""
     from git_sessions.events import decision_event
 
-    _record(session, lambda _: decision_event(message, rationale, _now()), no_commit, as_json)
+    _record(session, lambda _: decision_event(message, rationale, _now()), no_commit, as_json, at)
 
 
 @app.command()
@@ -96,53 +108,65 @@ def milestone(
     message: str = typer.Argument(..., help="The milestone."),
     done: bool = typer.Option(False, "--done", help="It is reached (else: set as a goal)."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Set a milestone, or mark it reached with --done (a checkbox line in the worklog)."""
     from git_sessions.events import milestone_event
 
-    _record(session, lambda _: milestone_event(message, done=done, now=_now()), no_commit, as_json)
+    _record(
+        session, lambda _: milestone_event(message, done=done, now=_now()), no_commit, as_json, at
+    )
 
 
 @app.command()
 def blocker(
     message: str = typer.Argument(..., help="What blocks the work."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Record a blocker; it stays open until `unblock`."""
     from git_sessions.events import blocker_event
 
-    _record(session, lambda _: blocker_event(message, _now()), no_commit, as_json)
+    _record(session, lambda _: blocker_event(message, _now()), no_commit, as_json, at)
 
 
 @app.command()
 def unblock(
     which: str | None = typer.Argument(None, help="Text of the blocker (default: the newest)."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Resolve an open blocker."""
     from git_sessions.events import unblock_event
 
-    _record(session, lambda past: unblock_event(past, which, _now()), no_commit, as_json)
+    _record(session, lambda past: unblock_event(past, which, _now()), no_commit, as_json, at)
 
 
 @app.command()
 def metric(
     name: str = typer.Argument(..., help="Metric name, e.g. tokens_used or cost_usd."),
     value: str = typer.Argument(..., help="A number; status shows the total per name."),
+    gauge: bool = typer.Option(
+        False, "--set", help="A gauge: replace the value instead of adding to it."
+    ),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
-    """Record a metric value."""
+    """Record a metric: a counter (values add up), or with --set a gauge (the newest value
+    counts). `progress_pct` set this way is the session's progress in status."""
     from git_sessions.events import metric_event
 
-    _record(session, lambda _: metric_event(name, value, _now()), no_commit, as_json)
+    _record(
+        session, lambda _: metric_event(name, value, _now(), gauge=gauge), no_commit, as_json, at
+    )
 
 
 @app.command()
@@ -282,6 +306,8 @@ def _print_status(found: Status, *, verbose: bool) -> None:
     out(f"metrics:     {metrics or 'none'}")
     done, todo = data["milestones"]["done"], data["milestones"]["open"]
     out(f"milestones:  {len(done)} of {len(done) + len(todo)} reached")
+    pct = data.get("progress_pct")
+    out(f"progress:    {f'{pct:g}%' if pct is not None else '-'}")
     for text in todo:
         out(f"  [ ] {text}")
     out(f"blockers:    {len(data['blockers']) or 'none'}")
@@ -338,44 +364,6 @@ def search(
         out(f"{hit.slug} [{hit.state}] {hit.path.rsplit('/', 1)[-1]}:{hit.line}: {hit.text}")
     if not hits:
         note("no match")
-
-
-hooks_app = typer.Typer(help="Git hooks that link commits to sessions.", no_args_is_help=True)
-app.add_typer(hooks_app, name="hooks")
-
-
-@hooks_app.command("install")
-def hooks_install(
-    force: bool = typer.Option(
-        False, "--force", help="Keep a foreign commit-msg hook as commit-msg.local, run first."
-    ),
-    as_json: bool = JSON,
-) -> None:
-    """Install the commit-msg hook for every worktree of this repository."""
-    from git_sessions import hooks
-
-    done = hooks.install(context().ws, force=force)
-    if as_json:
-        emit_json(
-            {
-                "path": str(done.path),
-                "chained": str(done.chained or "") or None,
-                "updated": done.updated,
-            }
-        )
-        return
-    out(f"{'updated' if done.updated else 'installed'} {done.path}")
-    if done.chained:
-        note(f"it runs {done.chained} first")
-
-
-@hooks_app.command("uninstall")
-def hooks_uninstall() -> None:
-    """Remove the commit-msg hook (putting back one it had chained)."""
-    from git_sessions import hooks
-
-    removed = hooks.uninstall(context().ws)
-    out(f"removed {removed}" if removed else "no git-sessions hook installed")
 
 
 def _print_overview(more: Overview) -> None:
