@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from git_sessions.holders import ClaimRecord, session_claim
+from git_sessions.messages import Inbox, inbox
 
 if TYPE_CHECKING:
     from git_sessions.context import Context
@@ -16,11 +17,15 @@ if TYPE_CHECKING:
 class Overview:
     slug: str
     holder: ClaimRecord | None
+    inbox: Inbox
 
     def to_json(self) -> dict[str, Any]:
-        return {"holder": self.holder.to_json() if self.holder else None}
+        return {
+            "holder": self.holder.to_json() if self.holder else None,
+            "inbox": self.inbox.to_json(only_unread=True),
+        }
 
 
 def overview(ctx: Context, slug: str) -> Overview:
     snap = ctx.main()
-    return Overview(slug, session_claim(snap, slug))
+    return Overview(slug, session_claim(snap, slug), inbox(snap, slug))

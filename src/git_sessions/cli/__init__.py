@@ -17,6 +17,7 @@ from git_sessions.cli import (  # noqa: F401
     hooks,
     journal,
     knowledge,
+    messages,
     overriding,
     reading,
 )

@@ -371,3 +371,8 @@ def _print_overview(more: Overview) -> None:
         h = more.holder
         kind = " ".join(k for k in (h.agent_type, h.agent_version) if k)
         out(f"agent:       {h.name or '-'}" + (f" ({kind})" if kind else ""))
+    unread = more.inbox.unread()
+    high = sum(m.priority == "high" for m in unread)
+    out(f"inbox:       {len(unread)} unread" + (f", {high} high priority" if high else ""))
+    for m in unread[-5:]:
+        out(f"  {'!' if m.priority == 'high' else '-'} {m.sender}: {m.text.split(chr(10))[0]}")
