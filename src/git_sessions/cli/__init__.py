@@ -12,6 +12,7 @@ from typer._click import exceptions as click_exceptions
 from git_sessions.cli import (  # noqa: F401
     agents,
     authoring,
+    briefing,
     claiming,
     ending,
     hooks,
