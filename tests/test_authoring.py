@@ -224,8 +224,11 @@ def test_new_drafts_a_session(hub: Hub, capsys: Capsys) -> None:
     added = git(hub.hub, "diff", "--name-status", "main~1", "main").splitlines()
     folder = f"{SESSIONS}/drafting/{slug}"
     assert sorted(added) == [
-        f"A\t{folder}/{name}"
-        for name in ("SESSION.md", "active-plan.md", "subsessions.md", "worklog.md")
+        f"A\t{SESSIONS}/INDEX.md",  # the index follows every transition
+        *(
+            f"A\t{folder}/{name}"
+            for name in ("SESSION.md", "active-plan.md", "subsessions.md", "worklog.md")
+        ),
     ]
 
 
@@ -297,7 +300,9 @@ def test_ready_and_unready_move_the_folder(hub: Hub, capsys: Capsys) -> None:
     assert git(hub.hub, "log", "-1", "--format=%s|%an").strip() == (
         f"[{slug}] chore: ready session|Lead"
     )
-    renames = git(hub.hub, "diff", "--name-status", "-M", "main~1", "main").splitlines()
+    changed = git(hub.hub, "diff", "--name-status", "-M", "main~1", "main").splitlines()
+    assert f"M\t{SESSIONS}/INDEX.md" in changed  # the index follows every transition
+    renames = [r for r in changed if not r.endswith("INDEX.md")]
     assert len(renames) == 4
     assert all(
         r.startswith("R100\t") and f"/drafting/{slug}/" in r and f"/planned/{slug}/" in r

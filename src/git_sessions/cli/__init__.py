@@ -16,6 +16,7 @@ from git_sessions.cli import (  # noqa: F401
     claiming,
     ending,
     hooks,
+    index,
     journal,
     knowledge,
     messages,
