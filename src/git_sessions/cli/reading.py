@@ -100,11 +100,17 @@ def show(slug: str, as_json: bool = JSON) -> None:
 
 
 @app.command()
-def check(as_json: bool = JSON) -> None:
+def check(
+    rev: str | None = typer.Option(
+        None, "--rev", help="Check this commit of the local repository (e.g. HEAD), not the hub."
+    ),
+    as_json: bool = JSON,
+) -> None:
     """Verify the protocol's invariants on the hub's main; exit 3 listing any violations."""
     from git_sessions.check import check as run_check
 
-    snap = context().main()
+    ctx = context()
+    snap = ctx.main() if rev is None else ctx.ws.snapshot(ctx.ws.resolve(rev))
     violations = run_check(snap)
     if as_json:
         emit_json(

@@ -199,6 +199,13 @@ class Workspace:
         return Snapshot(self.repo, commit)
 
     # local refs, branches and worktrees (callers hold the workspace lock)
+    def resolve(self, rev: str) -> str:
+        """The commit a revision (HEAD, a branch, an id) names here."""
+        try:
+            return str(self.repo.revparse_single(rev).peel(pygit2.Commit).id)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise BadInput(f"no commit {rev!r} in this repository") from None
+
     def has_commit(self, commit: str) -> bool:
         return pygit2.Oid(hex=commit) in self.repo
 
