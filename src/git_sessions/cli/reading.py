@@ -112,6 +112,7 @@ def check(
     ctx = context()
     snap = ctx.main() if rev is None else ctx.ws.snapshot(ctx.ws.resolve(rev))
     violations = run_check(snap)
+    where = "main" if rev is None else rev
     if as_json:
         emit_json(
             {
@@ -124,6 +125,6 @@ def check(
         for v in violations:
             out(f"{v.rule}: {v.message}" + (f" (commit {v.commit[:10]})" if v.commit else ""))
     if violations:
-        raise Conflict(f"{len(violations)} invariant violation(s) on main")
+        raise Conflict(f"{len(violations)} invariant violation(s) on {where}")
     if not as_json:
-        out(f"ok: main {str(snap.commit)[:10]} satisfies every invariant")
+        out(f"ok: {where} {str(snap.commit)[:10]} satisfies every invariant")

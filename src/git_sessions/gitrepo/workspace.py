@@ -202,7 +202,9 @@ class Workspace:
     def resolve(self, rev: str) -> str:
         """The commit a revision (HEAD, a branch, an id) names here."""
         try:
-            return str(self.repo.revparse_single(rev).peel(pygit2.Commit).id)
+            # the worktree's own repository: HEAD is this worktree's, not the main checkout's
+            here = pygit2.Repository(str(self.git_dir))
+            return str(here.revparse_single(rev).peel(pygit2.Commit).id)
         except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
             raise BadInput(f"no commit {rev!r} in this repository") from None
 
