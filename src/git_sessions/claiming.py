@@ -58,11 +58,18 @@ class Claim:
 
 
 def worktree_path(ctx: Context, slug: str) -> Path:
-    return ctx.worktree_root / slug
+    """Where the session is worked on here: its clone if it has one, else its worktree."""
+    from git_sessions.clones import find_clone
+
+    return find_clone(ctx, slug) or ctx.worktree_root / slug
 
 
-def env_context(ctx: Context, slug: str, who: Identity) -> dict[str, object]:
-    path = worktree_path(ctx, slug)
+def env_context(
+    ctx: Context, slug: str, who: Identity, *, clone: bool = False
+) -> dict[str, object]:
+    from git_sessions.clones import clone_path
+
+    path = clone_path(ctx, slug) if clone else worktree_path(ctx, slug)
     return {
         "SESSION_SLUG": slug,
         "USER_NAME": who.name,
@@ -99,7 +106,14 @@ def holder(snap: Snapshot, slug: str) -> Identity | None:
 
 
 def _claim_change(
-    ctx: Context, snap: Snapshot, slug: str, who: Identity, now: int, kind: AgentKind
+    ctx: Context,
+    snap: Snapshot,
+    slug: str,
+    who: Identity,
+    now: int,
+    kind: AgentKind,
+    *,
+    clone: bool = False,
 ) -> Change | None:
     """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat)."""
     state = transitions.current_state(snap, slug)
@@ -120,7 +134,8 @@ def _claim_change(
             return None
         by = f" by {owner.name} <{owner.email}>" if owner else ""
         raise Conflict(f"session {slug} is already claimed{by}", hint="claim another session")
-    env_text = templates.render("session-env.template.j2", env_context(ctx, slug, who), snap.text)
+    values = env_context(ctx, slug, who, clone=clone)
+    env_text = templates.render("session-env.template.j2", values, snap.text)
     record = claim_file(who.name, who.email, kind, now)
     return transitions.claim(snap, slug, who, now, env_text, record)
 
@@ -132,6 +147,7 @@ def claim(
     *,
     capabilities: Iterable[str] = (),
     make_worktree: bool = True,
+    clone: bool | None = None,
     kind: AgentKind = AgentKind(),
     clock: Callable[[], float] = time.time,
     timing: Timing = Timing(),
@@ -139,6 +155,7 @@ def claim(
     """Claim `slug`, or with slug None the best claimable session for `capabilities`."""
     caps = tuple(capabilities)
     chosen: list[str] = []
+    use_clone = clone if clone is not None else ctx.config.workspace == "clone"
 
     def build(snap: Snapshot) -> Change | None:
         if slug is not None:
@@ -153,7 +170,7 @@ def claim(
                 )
             target = ready[0].slug
         chosen[:] = [target]
-        return _claim_change(ctx, snap, target, who, int(clock()), kind)
+        return _claim_change(ctx, snap, target, who, int(clock()), kind, clone=use_clone)
 
     published = update_main(ctx.hub, build, timing)
     ctx.save_plans()
@@ -161,10 +178,16 @@ def claim(
     path = worktree_path(ctx, target) if make_worktree else None
     setup = None
     if path is not None:
+        from git_sessions import clones
+
         claim_commit = _claim_commit(ctx, target, published.commit, held=not published.changed)
         _adopt_hub_branch(ctx, target)
         fresh = not (path / ".git").exists()
-        worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
+        if use_clone or clones.find_clone(ctx, target) is not None:
+            tip = worktree.ensure_branch(ctx.ws, target, claim_commit, who)
+            path = clones.make_clone(ctx, target, tip)
+        else:
+            worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
         worktree.freeze_plan(worktree.session_folder(path, "active", target))
         if fresh:
             env = parse_env(
@@ -246,7 +269,10 @@ def release(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> R
 
 
 def _session_work(ctx: Context, slug: str) -> int:
-    """Commits on the local session branch after its claim commit."""
+    """Commits on the local session branch (the clone's, in clone mode) after its claim."""
+    from git_sessions.clones import bring_home
+
+    bring_home(ctx, slug)
     tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
     if tip is None:
         return 0

@@ -75,6 +75,8 @@ class Work:
 
 def gather(ctx: Context, slug: str) -> Work:
     """Check the session can end from here and put its branch where the hub can merge it."""
+    from git_sessions.clones import bring_home
+
     snap = ctx.main()
     state = transitions.current_state(snap, slug)
     if state != "active":
@@ -88,6 +90,7 @@ def gather(ctx: Context, slug: str) -> Work:
                 hint=f"commit them first (new files too): git -C {path} add -A && "
                 f'git -C {path} commit -m "[{slug}] ..."',
             )
+    bring_home(ctx, slug)  # a clone's work, when run from the main checkout
     branch = worktree.branch_name(slug)
     tip = ctx.ws.ref_target(f"refs/heads/{branch}")
     if tip is None:
@@ -250,11 +253,15 @@ def _title(snap: Snapshot, slug: str) -> str:
 
 def _cleanup(ctx: Context, slug: str, *, keep_branch: bool) -> bool:
     """Remove the worktree; delete the session branch here and on the hub unless kept."""
+    from git_sessions.clones import find_clone
+
+    clone = find_clone(ctx, slug)
     path = worktree_path(ctx, slug)
     ref = f"refs/heads/{worktree.branch_name(slug)}"
     with ctx.ws.lock():
         removed = path.exists() or (ctx.ws.common_dir / "worktrees" / slug).exists()
-        ctx.ws.remove_worktree(slug, path)
+        if clone is None:
+            ctx.ws.remove_worktree(slug, path)
         if not keep_branch:
             ctx.ws.delete_ref(ref)
             ctx.ws.delete_ref(f"refs/remotes/{ctx.config.remote}/{worktree.branch_name(slug)}")
@@ -264,6 +271,9 @@ def _cleanup(ctx: Context, slug: str, *, keep_branch: bool) -> bool:
             hub.delete_ref(ref)
         elif ref in hub.heads():
             ctx.ws.delete_remote_branch(ctx.config.remote, ref)
+    if clone is not None:
+        # last, outside the lock: the clone may be the repository this command runs in
+        ctx.ws.remove_worktree(slug, clone)
     return removed
 
 

@@ -16,6 +16,7 @@ DEFAULT_CONFIG = """\
 remote: origin          # the hub every agent pushes to
 main_branch: null       # null: the hub's HEAD branch, else "main"
 worktree_root: .worktrees
+workspace: worktree     # or clone: a shallow clone per session in .sessions/<slug>
 lease_ttl: 2h           # a claim with no sign of life for this long may be reaped
 capabilities: []        # default capabilities of agents working here
 bootstrap:              # run in every new worktree right after a claim
@@ -28,11 +29,15 @@ ports:                  # SESSION_PORT: a deterministic block of ports per sessi
 """
 
 
+WORKSPACES = ("worktree", "clone")
+
+
 @dataclass(frozen=True)
 class Config:
     remote: str = "origin"
     main_branch: str | None = None
     worktree_root: str = ".worktrees"
+    workspace: str = "worktree"
     lease_ttl: str = "2h"
     capabilities: tuple[str, ...] = field(default_factory=tuple)
     bootstrap_copy: tuple[str, ...] = field(default_factory=tuple)
@@ -68,6 +73,8 @@ def parse_config(text: str) -> Config:
         else:
             value = str(value)
         values[key] = value
+    if values.get("workspace", "worktree") not in WORKSPACES:
+        raise BadInput(f"{CONFIG_FILE}: workspace must be one of {', '.join(WORKSPACES)}")
     return Config(**values)
 
 

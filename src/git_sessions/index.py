@@ -130,8 +130,8 @@ def _where(change: Change) -> dict[str, str | None]:
                 found[src.group(2)] = None
         elif isinstance(edit, Write):
             match = _SESSION_PATH.fullmatch(edit.path)
-            if match and match.group(3) and match.group(2) not in found:
-                found[match.group(2)] = match.group(1)
+            if match and match.group(3) and found.get(match.group(2)) is None:
+                found[match.group(2)] = match.group(1)  # also after a Remove of the folder
         elif isinstance(edit, Remove):
             match = _SESSION_PATH.fullmatch(edit.path)
             if match and match.group(3) is None:

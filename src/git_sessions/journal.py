@@ -18,6 +18,7 @@ from typing import Any
 
 from git_sessions import events, worktree
 from git_sessions.claiming import holder, parse_env, worktree_path
+from git_sessions.clones import session_ws
 from git_sessions.context import Context
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput, Error
@@ -113,7 +114,7 @@ def edit_files(
             return Entry(slug, paths[0], None, tuple(texts))
         who = session_identity(ctx, slug, env)
         files = {p: t.encode() for p, t in texts.items()}
-        new = ctx.ws.commit_on_branch(branch, files, message, who, wt)
+        new = session_ws(ctx, slug).commit_on_branch(branch, files, message, who, wt)
     return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug))
 
 
@@ -316,5 +317,5 @@ def recover(
         )
         _write_atomically(wt / log, (current[log] or "") + events.jsonl_line(event))
         text = f"[{slug}] recover: {description}\n\nSession: {slug}\nSession-Event: recover\n"
-        new = ctx.ws.commit_all(worktree.branch_name(slug), text, who, wt)
+        new = session_ws(ctx, slug).commit_all(worktree.branch_name(slug), text, who, wt)
     return Recorded(slug, event, new, (worklog, log), _renew(ctx, slug))

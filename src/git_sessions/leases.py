@@ -93,11 +93,14 @@ class Renewal:
 def push_branch(ctx: Context, slug: str) -> str | None:
     """Push the local session branch to the hub, fast-forward only: a branch that moved on
     there (a later holder continued it) is never overwritten."""
+    from git_sessions.clones import session_ws
+
+    ws = session_ws(ctx, slug)  # in clone mode, the branch lives in the clone
     branch = worktree.branch_name(slug)
-    tip = ctx.ws.ref_target(f"refs/heads/{branch}")
+    tip = ws.ref_target(f"refs/heads/{branch}")
     if tip is None:
         return None
-    if not ctx.ws.push(ctx.config.remote, tip, f"refs/heads/{branch}"):
+    if not ws.push(ctx.config.remote, tip, f"refs/heads/{branch}"):
         raise Conflict(
             f"the hub's {branch} has commits this clone does not have",
             hint="another holder continued the session; fetch and look before pushing",

@@ -26,6 +26,11 @@ def claim(
         None, "--agent-version", help="Its version or model; $GIT_SESSIONS_AGENT_VERSION."
     ),
     no_worktree: bool = typer.Option(False, "--no-worktree", help="Only claim; no worktree."),
+    clone: bool | None = typer.Option(
+        None,
+        "--clone/--worktree",
+        help="Work in a shallow clone in .sessions/<slug> (default: config `workspace`).",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Claim a planned session atomically, then create its worktree and .session-env."""
@@ -44,6 +49,7 @@ def claim(
         ctx.identity(agent, email),
         capabilities=caps,
         make_worktree=not no_worktree,
+        clone=clone,
         kind=agent_kind(agent_type, agent_version, os.environ),
     )
     if result.bootstrap and not result.bootstrap.ok:

@@ -4,6 +4,7 @@ Split by noun: `objects` (snapshots, in-memory commits), `transport` (remote cal
 locks), `workspace` (the user's repository), `hubs` (where the shared main lives).
 """
 
+from git_sessions.gitrepo.clones import clone_shallow, clone_url
 from git_sessions.gitrepo.hubs import (
     Hub,
     LocalHub,
@@ -24,6 +25,8 @@ __all__ = [
     "Snapshot",
     "Workspace",
     "WorktreeInfo",
+    "clone_shallow",
+    "clone_url",
     "git_errors",
     "hub_head_branch",
     "init_bare",

@@ -1,0 +1,45 @@
+"""Session clones (seed 004's Hub-Spoke mode): a shallow clone of one session branch.
+
+Cloning runs the git CLI: libgit2 has no shallow clone. `GIT_TERMINAL_PROMPT=0` so a hub that
+wants credentials fails instead of waiting for a password nobody will type.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from git_sessions.errors import GitFailure
+from git_sessions.gitrepo.hubs import is_local_url, local_path
+
+
+def clone_url(url: str, base: Path) -> str:
+    """A URL `git clone --depth` honours: local paths become file:// (plain paths ignore it)."""
+    return local_path(url, base).as_uri() if is_local_url(url) else url
+
+
+def clone_shallow(url: str, branch: str, path: Path, *, remote: str = "origin") -> None:
+    """Clone only `branch` of `url`, one commit deep, into `path`, with HEAD on that branch."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    done = subprocess.run(
+        [
+            "git",
+            "clone",
+            "--quiet",
+            "--depth=1",
+            "--single-branch",
+            f"--branch={branch}",
+            f"--origin={remote}",
+            "--",
+            url,
+            str(path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        message = (done.stderr.strip().splitlines() or ["git clone failed"])[-1]
+        raise GitFailure(f"cloning {branch} into {path}: {message}")
