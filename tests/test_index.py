@@ -80,3 +80,15 @@ def test_rows_are_escaped_and_updates_keep_other_lines() -> None:
     text = "# head\n\n| a | b |\n|---|\n" + Row("2025-01-01-y", "planned", "y", None, None).line()
     updated = update_rows(text + "\n", {"2025-01-02-x": row, "2025-01-01-y": None})
     assert updated == "# head\n\n| a | b |\n|---|\n" + row.line() + "\n"
+
+
+def test_abandon_and_release_update_the_row(hub: Hub, capsys: Capsys) -> None:
+    a = ok(hub.repo, "new", "gone", capsys=capsys).strip()
+    b = ok(hub.repo, "new", "back", capsys=capsys).strip()
+    for slug in (a, b):
+        ok(hub.repo, "ready", slug, capsys=capsys)
+        ok(hub.repo, "claim", slug, "--agent", "Bo", "--email", "bo@x", capsys=capsys)
+    ok(hub.repo, "abandon", a, "--reason", "obsolete", capsys=capsys)
+    assert f"[{a}](abandoned/{a}/) | gone | abandoned | Bo | - |" in row_of(hub, a)
+    ok(hub.repo, "release", b, capsys=capsys)
+    assert f"[{b}](planned/{b}/) | back | planned | - | - |" in row_of(hub, b)
