@@ -99,18 +99,32 @@ def render(rows: Iterable[Row]) -> str:
 
 
 def update_rows(text: str, rows: Mapping[str, Row | None]) -> str:
-    """INDEX.md with the rows of `rows` replaced (None: removed); other lines untouched."""
-    lines = text.split("\n")
-    body_at = next((i + 1 for i, line in enumerate(lines) if line.startswith("|---")), len(lines))
-    head, body = lines[:body_at], [line for line in lines[body_at:] if line]
-    kept = [line for line in body if _slug_of(line) not in rows]
-    keys = [_sort_key(_slug_of(line) or "") for line in kept]
+    """INDEX.md with the rows of `rows` replaced (None: removed); other lines untouched.
+
+    Runs on every transition, so it stays near memcpy speed on a big index: old rows are found
+    with str.find, new ones placed by a binary search that parses only the lines it probes.
+    """
+    for slug in rows:
+        marker = f" | [{slug}]("
+        at = text.find(marker)
+        while at != -1:
+            start = text.rfind("\n", 0, at) + 1
+            end = text.find("\n", at)
+            text = text[:start] + (text[end + 1 :] if end != -1 else "")
+            at = text.find(marker, start)
+    lines = text.rstrip("\n").split("\n")
+    body_at = next((i + 1 for i, line in enumerate(lines[:50]) if line.startswith("|---")), None)
+    if body_at is None:  # no table header: start the file again around what is there
+        lines, body_at = [*HEADER.rstrip("\n").split("\n"), *lines], HEADER.count("\n")
+    body = lines[body_at:]
     for row in sorted((r for r in rows.values() if r is not None), key=lambda r: _sort_key(r.slug)):
-        # the rows are sorted already: insert, do not sort the whole table on every claim
-        at = bisect.bisect_right(keys, _sort_key(row.slug))
-        kept.insert(at, row.line())
-        keys.insert(at, _sort_key(row.slug))
-    return "\n".join(head) + "\n" + "".join(line + "\n" for line in kept)
+        at = bisect.bisect_right(body, _sort_key(row.slug), key=_line_key)
+        body.insert(at, row.line())
+    return "\n".join(lines[:body_at] + body) + "\n"
+
+
+def _line_key(line: str) -> tuple[str, str]:
+    return _sort_key(_slug_of(line) or "")
 
 
 def _slug_of(line: str) -> str | None:
@@ -140,16 +154,21 @@ def _where(change: Change) -> dict[str, str | None]:
 
 
 def _row(snap: Snapshot, change: Change, slug: str, state: str) -> Row:
-    """The row of `slug` after `change`: its files from the change, else from before it."""
-    written = {e.path: e.data for e in change.edits if isinstance(e, Write)}
-    before = catalog.locate(snap, slug)
-    old = f"{SESSIONS}/{before[0]}/{slug}" if before else None
+    """The row of `slug` after `change`: its files from the change, else from before it.
+
+    Where it was before comes from the change's own Move (no scan of the state folders), and
+    its old folder is read in one walk: path lookups would re-parse a 10,000-entry state
+    folder each time.
+    """
     new = f"{SESSIONS}/{state}/{slug}"
+    old = next((e.src for e in change.edits if isinstance(e, Move) and e.dst == new), new)
+    written = {e.path: e.data for e in change.edits if isinstance(e, Write)}
+    wanted = {f"{old}/{name}" for name in ("SESSION.md", CLAIM_FILE, "drift.md")}
+    before = {path: data for path, data in snap.files(old) if path in wanted}
 
     def text(name: str) -> str | None:
-        if f"{new}/{name}" in written:
-            return written[f"{new}/{name}"].decode("utf-8", errors="replace")
-        return snap.text(f"{old}/{name}") if old else None
+        data = written.get(f"{new}/{name}", before.get(f"{old}/{name}"))
+        return None if data is None else data.decode("utf-8", errors="replace")
 
     title = catalog.parse_session(slug, state, text("SESSION.md")).title
     record = parse_claim(text(CLAIM_FILE)) if state != "planned" else None
