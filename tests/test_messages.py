@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -86,3 +88,23 @@ def test_bad_messages_and_a_hostile_inbox(hub: Hub, capsys: Capsys) -> None:
     data = box(hub.repo, slug, capsys)
     assert data["unread"] == 1
     assert "f -> all" in ok(hub.repo, "inbox", slug, capsys=capsys)
+
+
+def test_concurrent_senders_lose_no_message(hub: Hub) -> None:
+    """Six processes send at once; compare-and-swap keeps every message, each once."""
+    [slug] = add_planned(hub.repo, 1)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "git_sessions", "-C", str(hub.repo), "message", "--to", slug,
+             f"note {i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(6)
+    ]  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    lines = git(hub.hub, "show", f"main:{inbox_file(slug)}").splitlines()
+    assert sorted(json.loads(line)["text"] for line in lines) == [f"note {i}" for i in range(6)]
