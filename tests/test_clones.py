@@ -108,3 +108,17 @@ def test_abandon_and_release_clean_up_the_clone(hub: Hub, capsys: Capsys) -> Non
     ok(hub.repo, "release", b, capsys=capsys)
     assert not clone_b.exists()
     assert cli(hub.repo, "check", capsys=capsys)[0] == 0
+
+
+def test_status_drift_and_abandon_from_inside_the_clone(hub: Hub, capsys: Capsys) -> None:
+    slug, clone = claim_clone(hub, capsys, "--clone")
+    ok(hub.repo, "new", "other", "work", capsys=capsys)  # main moves on after the claim
+    work(clone, slug)
+    ok(clone, "milestone", "task 0 done", "--done", capsys=capsys)
+    report = json.loads(ok(clone, "drift", "--json", capsys=capsys))
+    assert report["touched_files"] == ["a.py"]
+    status = json.loads(ok(clone, "status", "--json", capsys=capsys))
+    assert status["commits"] == 1 and status["source"] == "local branch"
+    ok(clone, "abandon", "--reason", "testing", capsys=capsys)
+    assert not clone.exists()
+    assert "print('hi')" in git(hub.hub, "show", f"session/{slug}:a.py")

@@ -18,7 +18,7 @@ from git_sessions.claiming import worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
-from git_sessions.gitrepo import LocalHub, Snapshot
+from git_sessions.gitrepo import LocalHub, Snapshot, unshallow
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.handoff import final as final_handoff
 from git_sessions.history import claim_commits
@@ -98,6 +98,8 @@ def gather(ctx: Context, slug: str) -> Work:
             f"there is no local branch {branch}", hint=f"claim it: git sessions claim {slug}"
         )
     hub = ctx.hub
+    if ctx.ws.is_shallow and not isinstance(hub, LocalHub):
+        unshallow(ctx.ws.root, ctx.config.remote)  # the merge below walks main's history here
     if isinstance(hub, LocalHub):
         # The hub builds the merge commit, so it needs the branch's objects; the pushed
         # branch is also a backup until the session is archived.
@@ -352,12 +354,15 @@ def drift_report(
         return drift_mod.parse(stored)
     if state != "active":
         raise Conflict(f"session {slug} is {state}: drift starts at the claim")
+    if ctx.ws.is_shallow:  # inside a session clone: the walk below needs main's history
+        unshallow(ctx.ws.root, ctx.config.remote)
     if snap.commit is None or not ctx.ws.has_commit(snap.commit):
         with ctx.ws.lock():
             ctx.ws.fetch(ctx.config.remote, ctx.branch)
     assert snap.commit is not None
     objects = ctx.ws.objects
-    claimed = claim_commits(objects.snapshot(snap.commit), [slug]).get(slug)
+    # the hub's history: a session clone is shallow and stops at the claim commit
+    claimed = claim_commits(ctx.hub.snapshot(snap.commit), [slug]).get(slug)
     if claimed is None or claimed.commit is None:
         raise Conflict(f"cannot find the commit that claimed {slug} on main")
     # without the session branch here, its work is unknown: report none rather than main's

@@ -4,7 +4,7 @@ Split by noun: `objects` (snapshots, in-memory commits), `transport` (remote cal
 locks), `workspace` (the user's repository), `hubs` (where the shared main lives).
 """
 
-from git_sessions.gitrepo.clones import clone_shallow, clone_url
+from git_sessions.gitrepo.clones import clone_shallow, clone_url, unshallow
 from git_sessions.gitrepo.hubs import (
     Hub,
     LocalHub,
@@ -33,4 +33,5 @@ __all__ = [
     "is_local_url",
     "local_path",
     "open_hub",
+    "unshallow",
 ]

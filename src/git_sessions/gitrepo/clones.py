@@ -43,3 +43,19 @@ def clone_shallow(url: str, branch: str, path: Path, *, remote: str = "origin") 
     if done.returncode != 0:
         message = (done.stderr.strip().splitlines() or ["git clone failed"])[-1]
         raise GitFailure(f"cloning {branch} into {path}: {message}")
+
+
+def unshallow(path: Path, remote: str) -> None:
+    """Fetch the history a shallow session clone left out (libgit2 cannot walk past a shallow
+    boundary: drift, and completion against a network hub, walk main's history)."""
+    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+    done = subprocess.run(
+        ["git", "-C", str(path), "fetch", "--quiet", "--unshallow", remote],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        message = (done.stderr.strip().splitlines() or ["git fetch --unshallow failed"])[-1]
+        raise GitFailure(f"deepening the session clone {path}: {message}")

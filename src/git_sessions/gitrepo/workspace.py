@@ -208,6 +208,11 @@ class Workspace:
         except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
             raise BadInput(f"no commit {rev!r} in this repository") from None
 
+    @property
+    def is_shallow(self) -> bool:
+        """A shallow clone (a session clone): history stops at its boundary."""
+        return bool(self.repo.is_shallow)
+
     def has_commit(self, commit: str) -> bool:
         return pygit2.Oid(hex=commit) in self.repo
 
