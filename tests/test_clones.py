@@ -10,6 +10,7 @@ import pytest
 from conftest import Hub, add_planned, cli, git, push_files
 
 from git_sessions.protocol import CONFIG_FILE, SESSIONS
+from test_claim_race import git_daemon  # noqa: F401  (the fixture)
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -122,3 +123,18 @@ def test_status_drift_and_abandon_from_inside_the_clone(hub: Hub, capsys: Capsys
     ok(clone, "abandon", "--reason", "testing", capsys=capsys)
     assert not clone.exists()
     assert "print('hi')" in git(hub.hub, "show", f"session/{slug}:a.py")
+
+
+def test_clone_mode_over_a_network_hub(hub: Hub, git_daemon: str, capsys: Capsys) -> None:  # noqa: F811
+    [slug] = add_planned(hub.repo, 1)
+    git(hub.repo, "remote", "set-url", "origin", git_daemon)
+    out = json.loads(ok(hub.repo, "claim", slug, "--clone", "--json", capsys=capsys))
+    clone = Path(out["worktree"])
+    assert (clone / ".git" / "shallow").is_file()
+    assert git(clone, "remote", "get-url", "origin").strip() == git_daemon
+    ok(clone, "log", "over the network", capsys=capsys)
+    work(clone, slug)
+    ok(hub.repo, "new", "meanwhile", capsys=capsys)  # main moves on
+    ok(clone, "complete", capsys=capsys)
+    assert "print('hi')" in git(hub.hub, "show", "main:a.py")
+    assert not clone.exists()
