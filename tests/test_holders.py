@@ -90,3 +90,13 @@ def test_history_filters_by_type_and_limits(hub: Hub, capsys: Capsys) -> None:
     assert "use x" in text and "three" not in text
     data = json.loads(ok(wt, "history", "--limit", "0", "--json", capsys=capsys))
     assert data["items"] == []
+
+
+def test_watch_records_the_agent_type_from_the_environment(
+    hub: Hub, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    [slug] = add_planned(hub.repo, 1)
+    monkeypatch.setenv("GIT_SESSIONS_AGENT_TYPE", "codex")
+    ok(hub.repo, "watch", "--claim", "--once", "--interval", "0.05", capsys=capsys)
+    record = json.loads(git(hub.hub, "show", f"main:{SESSIONS}/active/{slug}/claim.json"))
+    assert record["agent_type"] == "codex" and record["agent_version"] is None

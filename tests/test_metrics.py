@@ -88,3 +88,16 @@ def test_parse_at_forms() -> None:
     assert events.parse_at("2026-01-01 11:00:00Z", NOW) == NOW - 3600
     with pytest.raises(events.BadInput):
         events.parse_at("12:30", NOW)  # later today: the future
+
+
+def test_learn_and_crash_take_at_too(hub: Hub, capsys: Capsys) -> None:
+    wt = claimed(hub, capsys)
+    ok(wt, "learn", "the proxy strips headers", "--at", "2026-01-01T09:30", capsys=capsys)
+    ok(wt, "crash", "the agent died", "--at", "2026-01-01T10:00Z", capsys=capsys)
+    lines = [json.loads(x) for x in next(wt.glob("_AGENTS/sessions/active/*/events.jsonl")).open()]
+    assert [(x["kind"], x["time"], x["metadata"]["retroactive"]) for x in lines] == [
+        ("learning", "2026-01-01T09:30:00Z", True),
+        ("crash", "2026-01-01T10:00:00Z", True),
+    ]
+    learnings = next(wt.glob("_AGENTS/knowledge/sessions/*/learnings.md")).read_text()
+    assert "- 2026-01-01 09:30 the proxy strips headers" in learnings

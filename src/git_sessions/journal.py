@@ -243,11 +243,14 @@ def learn(
     commit: bool = True,
     clock: Callable[[], float] | None = None,
     environ: Mapping[str, str] | None = None,
+    at: int | None = None,
 ) -> Entry:
-    """Record a learning in knowledge/sessions/<slug>/learnings.md (and the journal)."""
+    """Record a learning in knowledge/sessions/<slug>/learnings.md (and the journal); with
+    `at`, as a retroactive entry made at that time."""
     if not insight.strip():
         raise BadInput("a learning needs some text")
-    event = events.learning_event(" ".join(insight.split()), now_of(clock))
+    now = now_of(clock)
+    event = events.backdate(events.learning_event(" ".join(insight.split()), now), at, now)
     stamp = events.iso(event.time).replace("T", " ")[:16]
     path = learnings_file(slug)
 
@@ -271,15 +274,17 @@ def crash(
     commit: bool = True,
     clock: Callable[[], float] | None = None,
     environ: Mapping[str, str] | None = None,
+    at: int | None = None,
 ) -> Recorded:
-    """Record a crash and what it left uncommitted (the leftovers stay for `recover`)."""
+    """Record a crash and what it left uncommitted (the leftovers stay for `recover`); with
+    `at`, when the crash happened."""
     wt = session_worktree(ctx, slug)
     dirty = ctx.ws.status_dirty(wt, untracked=True) if wt else []
     now = now_of(clock)
     return record(
         ctx,
         slug,
-        lambda _: events.crash_event(notes, dirty, now),
+        lambda _: events.backdate(events.crash_event(notes, dirty, now), at, now),
         commit=commit,
         environ=environ,
     )

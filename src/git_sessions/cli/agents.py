@@ -65,12 +65,19 @@ def watch(
         None, "--exec", help="With --claim: run this in the new worktree, with its environment."
     ),
     once: bool = typer.Option(False, "--once", help="Exit after the first claim (or find)."),
+    agent_type: str | None = typer.Option(
+        None, "--agent-type", help="Recorded in each claim; $GIT_SESSIONS_AGENT_TYPE."
+    ),
+    agent_version: str | None = typer.Option(
+        None, "--agent-version", help="Recorded in each claim; $GIT_SESSIONS_AGENT_VERSION."
+    ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per event."),
 ) -> None:
     """Poll planned/ for matching work; optionally claim it and run a command. Stops on
     SIGINT/SIGTERM."""
+    from git_sessions.holders import agent_kind
     from git_sessions.watch import watch as run_watch
 
     if command and not do_claim:
@@ -78,6 +85,7 @@ def watch(
     ctx = context()
     caps = capability or list(ctx.config.capabilities)
     who = ctx.identity(agent, email)
+    kind = agent_kind(agent_type, agent_version, os.environ)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -120,6 +128,7 @@ def watch(
         emit=emit,
         stop=stopped.is_set,
         sleep=stopped.wait,
+        kind=kind,
     )
 
 

@@ -107,13 +107,18 @@ def learn(
     insight: str = typer.Argument(..., help="What you learned, in one line."),
     session: str | None = typer.Option(None, "--session", "-s", help="Session slug."),
     no_commit: bool = typer.Option(False, "--no-commit", help="Only write the file."),
+    at: str | None = typer.Option(None, "--at", help="When (YYYY-MM-DDTHH:MM UTC, or HH:MM)."),
     as_json: bool = JSON,
 ) -> None:
     """Record a learning in the session's knowledge/sessions/<slug>/learnings.md and commit it."""
+    import time
+
+    from git_sessions.events import parse_at
     from git_sessions.journal import learn as record
 
     ctx = context()
-    entry = record(ctx, _slug(session), insight, commit=not no_commit)
+    when = parse_at(at, int(time.time())) if at is not None else None
+    entry = record(ctx, _slug(session), insight, commit=not no_commit, at=when)
     if as_json:
         emit_json(entry.__dict__)
     else:

@@ -173,14 +173,17 @@ def metric(
 def crash(
     notes: str = typer.Argument(..., help="What happened."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Record a crash and what it left uncommitted; then run `recover`."""
     from git_sessions import journal
+    from git_sessions.events import parse_at
 
     ctx = context()
-    _report(journal.crash(ctx, _slug(session), notes, commit=not no_commit), as_json)
+    when = parse_at(at, _now()) if at is not None else None
+    _report(journal.crash(ctx, _slug(session), notes, commit=not no_commit, at=when), as_json)
 
 
 @app.command()
