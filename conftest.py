@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,9 +71,12 @@ def sealed_env(
         pygit2.settings.search_path[level] = value
 
 
-def git(cwd: Path, *args: str, check: bool = True) -> str:
+def git(cwd: Path, *args: str, check: bool = True, env: dict[str, str] | None = None) -> str:
     """Run the real git CLI (tests compare against it and use it to inspect results)."""
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=False)
+    full = {**os.environ, **(env or {})}
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, check=False, env=full
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
     return result.stdout
@@ -241,3 +246,72 @@ def add_planned(repo: Path, count: int) -> list[str]:
     git(repo, "commit", "-qm", "plan sessions")
     git(repo, "push", "-q", "origin", "main")
     return slugs
+
+
+def age_claims(repo: Path, since: int = 1_000_000_000) -> None:
+    """Rewrite every lock line on the hub's main as claimed at `since` (plain git), so reap
+    sees the claims as stale without a test waiting for the clock."""
+    git(repo, "pull", "-q", "--ff-only")
+    lock = repo / "_AGENTS/sessions/sessions.lock"
+    lines = [line.split(":")[0] for line in lock.read_text().split()]
+    push_files(
+        repo,
+        {"_AGENTS/sessions/sessions.lock": "".join(f"{slug}:{since}\n" for slug in lines)},
+        "test: age the claims",
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def serve_git_daemon(base: Path) -> Iterator[str]:
+    """`git daemon --enable=receive-pack` serving the bare repos under `base` on a loopback
+    port; yields its git:// URL prefix once the daemon says it is ready."""
+    for _ in range(5):
+        port = free_port()
+        proc = subprocess.Popen(
+            [
+                "git",
+                "daemon",
+                "--verbose",
+                "--reuseaddr",
+                "--export-all",
+                "--enable=receive-pack",
+                "--listen=127.0.0.1",
+                f"--port={port}",
+                f"--base-path={base}",
+                str(base),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        ready = threading.Event()
+
+        def drain(stream: object = proc.stderr, ready: threading.Event = ready) -> None:
+            # read every log line (a full pipe would stall the daemon); note when it is up
+            for line in stream:  # type: ignore[attr-defined]
+                if "Ready to rumble" in line:
+                    ready.set()
+            ready.set()  # it exited: stop waiting
+
+        threading.Thread(target=drain, daemon=True).start()
+        ready.wait(timeout=30)
+        if proc.poll() is None:
+            try:
+                yield f"git://127.0.0.1:{port}"
+            finally:
+                proc.terminate()
+                proc.wait(timeout=10)
+            return
+    pytest.fail("could not start git daemon")
+
+
+@pytest.fixture
+def git_daemon(hub: Hub) -> Iterator[str]:
+    """The test's hub served by git daemon: its git:// URL."""
+    for prefix in serve_git_daemon(hub.hub.parent):
+        yield f"{prefix}/{hub.hub.name}"

@@ -287,3 +287,39 @@ def test_a_deleted_current_directory_is_a_clear_error(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: the current directory no longer exists")
+
+
+def test_the_lock_line_holds_the_claim_time(hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    import time
+
+    slug = new_planned(hub, capsys, "timed")
+    before = int(time.time())
+    assert cli(hub.repo, "claim", slug, "--no-worktree", capsys=capsys)[0] == 0
+    after = int(time.time())
+    [line] = git(hub.hub, "show", "main:_AGENTS/sessions/sessions.lock").split()
+    assert line.split(":")[0] == slug and before <= int(line.split(":")[1]) <= after
+
+
+def test_main_is_the_branch_the_hubs_head_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no main_branch configured, the hub's HEAD decides: a hub whose HEAD is trunk (and
+    that has no main) is initialised and claimed on trunk, whatever the clone has checked out."""
+    hub_path, repo = tmp_path / "hub.git", tmp_path / "repo"
+    git(tmp_path, "init", "-q", "--bare", "-b", "trunk", str(hub_path))
+    git(tmp_path, "init", "-q", "-b", "work", str(repo))
+    (repo / "README.md").write_text("# trunk\n")
+    git(repo, "add", "README.md")
+    git(repo, "commit", "-qm", "initial")
+    git(repo, "remote", "add", "origin", str(hub_path))
+    git(repo, "push", "-q", "origin", "work:trunk")
+    assert cli(repo, "init", capsys=capsys)[0] == 0
+    code, out, err = cli(repo, "new", "on", "trunk", capsys=capsys)
+    assert code == 0, err
+    assert cli(repo, "ready", out.strip(), capsys=capsys)[0] == 0
+    assert cli(repo, "claim", out.strip(), "--no-worktree", capsys=capsys)[0] == 0
+    heads = git(hub_path, "for-each-ref", "--format=%(refname)", "refs/heads").split()
+    assert heads == ["refs/heads/trunk"]
+    assert f"active/{out.strip()}/SESSION.md" in git(
+        hub_path, "ls-tree", "-r", "--name-only", "trunk"
+    )

@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -101,49 +97,6 @@ def test_eight_agents_one_clone_local_hub(hub: Hub) -> None:
     assert run_process(hub.repo, "check").returncode == 0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def git_daemon(hub: Hub) -> Iterator[str]:
-    """`git daemon --enable=receive-pack` serving the hub on a free loopback port."""
-    for _ in range(5):
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                "git",
-                "daemon",
-                "--reuseaddr",
-                "--export-all",
-                "--enable=receive-pack",
-                "--listen=127.0.0.1",
-                f"--port={port}",
-                f"--base-path={hub.hub.parent}",
-                str(hub.hub.parent),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        url = f"git://127.0.0.1:{port}/{hub.hub.name}"
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            probe = subprocess.run(["git", "ls-remote", url], capture_output=True, check=False)
-            if probe.returncode == 0:
-                break
-            time.sleep(0.05)
-        if proc.poll() is None:
-            try:
-                yield url
-            finally:
-                proc.send_signal(signal.SIGTERM)
-                proc.wait(timeout=10)
-            return
-    pytest.fail("could not start git daemon")
-
-
 def test_eight_agents_over_git_daemon(hub: Hub, git_daemon: str) -> None:
     """The same race over git://, each agent in its own clone, without worktrees."""
     slugs = add_planned(hub.repo, 40)
@@ -171,50 +124,102 @@ def test_second_claim_of_held_session_exits_3_and_changes_nothing(hub: Hub) -> N
     assert hub.main() == before
 
 
-def test_kill_9_at_random_instants_leaves_hub_consistent(hub: Hub) -> None:
-    """Claims killed mid-flight: hub passes check and fsck, the clone keeps working, and the
-    killed agent's held claims are repaired (worktree recreated) by claiming them again."""
-    slugs = add_planned(hub.repo, 12)
-    rng = random.Random(1234)
-    env = dict(os.environ)
-    for round_ in range(10):
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "git_sessions",
-                "-C",
-                str(hub.repo),
-                "claim",
-                "--next",
-                "--agent",
-                "killed",
-                "--email",
-                "killed@agents.test",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-        )
-        time.sleep(rng.uniform(0.05, 0.45))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        assert run_process(hub.repo, "check").returncode == 0, f"round {round_}"
+def killed_at(repo: Path, phase: str, *args: str) -> None:
+    """Run git-sessions with the fault point `phase` armed, and kill -9 it exactly there."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "git_sessions", "-C", str(repo), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GIT_SESSIONS_FAULT": phase},
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert line == f"fault: {phase}\n", line + proc.stderr.read()
+
+
+def assert_consistent(hub: Hub) -> None:
+    result = run_process(hub.repo, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
     git(hub.hub, "fsck", "--strict")
-    held = git(hub.hub, "show", "main:_AGENTS/sessions/sessions.lock").split()
-    for line in held:
-        slug = line.split(":")[0]
-        again = run_process(
-            hub.repo, "claim", slug, "--json", "--agent", "killed", "--email", "killed@agents.test"
-        )
-        assert again.returncode == 0, again.stderr
-        data = json.loads(again.stdout)
-        assert data["already_held"] is True
-        assert git(Path(data["worktree"]), "status", "--porcelain") == ""
-    # a worktree half-made when the claim was killed is repaired by claiming again
     git(hub.repo, "fsck")
-    rest = race([hub.repo] * 2)
-    claimed = [str(c["slug"]) for claims in rest.values() for c in claims]
-    assert sorted(claimed + [line.split(":")[0] for line in held]) == sorted(slugs)
-    assert run_process(hub.repo, "check").returncode == 0
-    git(hub.hub, "fsck", "--strict")
+
+
+CLAIM_PHASES = [
+    "claim:before-publish",  # the claim commit is built and recorded, not published
+    "claim:after-publish",  # main moved; no branch, no worktree
+    "claim:in-worktree",  # the branch exists, the worktree does not
+    "claim:before-bootstrap",  # the worktree exists, its bootstrap has not run
+]
+
+
+@pytest.mark.parametrize("phase", CLAIM_PHASES)
+def test_claim_killed_at_each_phase_is_repaired_by_claiming_again(hub: Hub, phase: str) -> None:
+    (hub.repo / "_AGENTS/config.yaml").write_text("bootstrap:\n  run: [echo ran >> boot.log]\n")
+    with (hub.repo / ".git/info/exclude").open("a") as exclude:
+        exclude.write("boot.log\n")
+    git(hub.repo, "config", "sessions.approveBootstrap", "true")  # this machine trusts the hub
+    [slug] = add_planned(hub.repo, 1)
+    before = hub.main()
+    who = ["--agent", "killed", "--email", "killed@agents.test"]
+    killed_at(hub.repo, phase, "claim", slug, *who)
+    landed = hub.main() != before
+    assert landed == (phase != "claim:before-publish"), "the kill hit the phase it names"
+    branch = git(hub.repo, "branch", "--list", f"session/{slug}").strip()
+    assert bool(branch) == (phase in ("claim:in-worktree", "claim:before-bootstrap"))
+    wt = hub.repo / ".worktrees" / slug
+    assert (wt / ".git").exists() == (phase == "claim:before-bootstrap")
+    assert_consistent(hub)
+
+    again = run_process(hub.repo, "claim", slug, "--json", *who)
+    assert again.returncode == 0, again.stderr
+    data = json.loads(again.stdout)
+    assert data["already_held"] is landed
+    assert data["bootstrap"] is not None and data["bootstrap"]["ok"], "bootstrap ran now"
+    assert git(wt, "status", "--porcelain") == ""
+    plan = wt / "_AGENTS/sessions/active" / slug / "SESSION.md"
+    assert plan.stat().st_mode & 0o777 == 0o444
+    assert (wt / "boot.log").read_text() == "ran\n"
+    assert_consistent(hub)
+    third = run_process(hub.repo, "claim", slug, "--json", *who)
+    assert json.loads(third.stdout)["bootstrap"] is None, "a finished bootstrap is not redone"
+    assert (wt / "boot.log").read_text() == "ran\n"
+
+
+COMPLETE_PHASES = ["complete:before-publish", "complete:after-publish", "complete:in-cleanup"]
+
+
+@pytest.mark.parametrize("phase", COMPLETE_PHASES)
+def test_complete_killed_at_each_phase_finishes_when_run_again(hub: Hub, phase: str) -> None:
+    [slug] = add_planned(hub.repo, 1)
+    claimed = run_process(hub.repo, "claim", slug, "--json")
+    assert claimed.returncode == 0, claimed.stderr
+    wt = Path(json.loads(claimed.stdout)["worktree"])
+    (wt / "work.txt").write_text("done\n")
+    git(wt, "add", "work.txt")
+    git(wt, "commit", "-qm", f"[{slug}] feat: the work")
+    before = hub.main()
+    killed_at(hub.repo, phase, "complete", slug)
+    landed = hub.main() != before
+    assert landed == (phase != "complete:before-publish"), "the kill hit the phase it names"
+    assert wt.exists() == (phase != "complete:in-cleanup")
+    assert bool(git(hub.repo, "branch", "--list", f"session/{slug}").strip())
+    assert_consistent(hub)
+
+    again = run_process(hub.repo, "complete", slug)
+    assert again.returncode == 0, again.stderr
+    assert ("finished its local cleanup" in again.stdout) is landed
+    files = git(hub.hub, "ls-tree", "-r", "--name-only", "main")
+    assert f"_AGENTS/sessions/completed/{slug}/{slug}.patch" in files and "work.txt" in files
+    assert not wt.exists()
+    assert git(hub.repo, "branch", "--list", f"session/{slug}").strip() == ""
+    assert f"session/{slug}" not in git(hub.hub, "branch", "--list")
+    assert git(hub.repo, "worktree", "list", "--porcelain").count("worktree ") == 1
+    subjects = git(hub.hub, "log", "--format=%s", "main").splitlines()
+    assert sum(s.startswith(f"[{slug}] feat") for s in subjects) == 1
+    assert_consistent(hub)
+    repeat = run_process(hub.repo, "complete", slug)
+    assert repeat.returncode == 3 and "completed, not active" in repeat.stderr

@@ -10,7 +10,6 @@ import pytest
 from conftest import Hub, add_planned, cli, git, push_files
 
 from git_sessions.protocol import CONFIG_FILE, SESSIONS
-from test_claim_race import git_daemon  # noqa: F401  (the fixture)
 
 Capsys = pytest.CaptureFixture[str]
 
@@ -84,7 +83,7 @@ def test_config_workspace_clone_with_bootstrap_crash_and_recover(hub: Hub, capsy
     config = config.replace("run: []", 'run: ["echo booted > booted.txt"]')
     ignores = "booted.txt\n.sessions/\n.worktrees/\n"
     push_files(hub.repo, {".gitignore": ignores, CONFIG_FILE: config}, "clone mode")
-    _, clone = claim_clone(hub, capsys)
+    _, clone = claim_clone(hub, capsys, "--yes")  # --yes: approve config's bootstrap.run
     assert clone.parent.name == ".sessions"
     assert (clone / "booted.txt").read_text() == "booted\n"
     (clone / "left.txt").write_text("half done\n")
@@ -125,7 +124,7 @@ def test_status_drift_and_abandon_from_inside_the_clone(hub: Hub, capsys: Capsys
     assert "print('hi')" in git(hub.hub, "show", f"session/{slug}:a.py")
 
 
-def test_clone_mode_over_a_network_hub(hub: Hub, git_daemon: str, capsys: Capsys) -> None:  # noqa: F811
+def test_clone_mode_over_a_network_hub(hub: Hub, git_daemon: str, capsys: Capsys) -> None:
     [slug] = add_planned(hub.repo, 1)
     git(hub.repo, "remote", "set-url", "origin", git_daemon)
     out = json.loads(ok(hub.repo, "claim", slug, "--clone", "--json", capsys=capsys))

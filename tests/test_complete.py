@@ -286,3 +286,37 @@ def test_after_merging_main_in_only_the_sessions_commits_are_reported(
     message = git(hub.hub, "log", "-1", "--format=%B", "main")
     assert "main moves on" not in message and "feat: mine" in message
     assert git(hub.hub, "show", "main:shared.txt") == "both\n"
+
+
+def test_untracked_files_refuse_complete_and_keep_everything(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slug = planned(hub, capsys, "untracked")
+    wt = claimed(hub, capsys, slug)
+    commit(wt, f"[{slug}] feat: tracked", {"tracked.txt": b"tracked\n"})
+    (wt / "forgotten.txt").write_text("never added\n")
+    before = hub.main()
+    code, _, err = cli(hub.repo, "complete", slug, capsys=capsys)
+    assert code == 1 and "forgotten.txt" in err
+    assert hub.main() == before
+    assert (wt / "forgotten.txt").read_text() == "never added\n"
+
+
+def test_append_only_logs_written_on_both_sides_merge_by_union(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The session's subsessions.md gains a line on its branch while `spawn` adds another on
+    main: complete keeps both instead of reporting a conflict."""
+    slug = planned(hub, capsys, "parent")
+    wt = claimed(hub, capsys, slug)
+    subs = wt / f"_AGENTS/sessions/active/{slug}/subsessions.md"
+    commit(
+        wt, f"[{slug}] docs: scope", {str(subs.relative_to(wt)): subs.read_bytes() + b"- mine\n"}
+    )
+    code, out, err = cli(hub.repo, "spawn", "child", "--parent", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    child = json.loads(out)["slug"]
+    code, _, err = cli(hub.repo, "complete", slug, capsys=capsys)
+    assert code == 0, err
+    merged = git(hub.hub, "show", f"main:_AGENTS/sessions/completed/{slug}/subsessions.md")
+    assert "- mine\n" in merged and f"- {child}: child" in merged

@@ -12,8 +12,9 @@ import pytest
 import yaml
 from conftest import Hub, cli, cli_error, push_files
 
-from git_sessions import catalog, templates
+from git_sessions import catalog, sessionenv, templates
 from git_sessions.drafting import Draft, session_context
+from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
 from git_sessions.protocol import TEMPLATES_DIR
 
@@ -126,31 +127,25 @@ def test_yaml_filter_round_trips(value: object) -> None:
     assert yaml.safe_load(text) == {"v": value}
 
 
-EVIL = "$(touch pwned) `touch pwned` ; touch pwned ' \" \\ $HOME\nnext line"
+EVIL = "$(touch pwned) `touch pwned` ; touch pwned ' \" \\ $HOME"
 
 
-def test_shquote_makes_shell_syntax_inert(tmp_path: Path) -> None:
-    context = {
-        "SESSION_SLUG": EVIL,
-        "SESSION_DIR": EVIL,
-        "USER_NAME": "$(rm -rf ~)",
-        "USER_EMAIL": "a@b; touch pwned",
-        "SESSION_BRANCH": EVIL,
-        "SESSION_WORKTREE": EVIL,
-        "SESSION_PORT": 20000,
-    }
+def test_session_env_makes_shell_syntax_inert(tmp_path: Path) -> None:
+    who = Identity(EVIL, "a@b; touch pwned")
+    env = sessionenv.make("2025-10-14-x", who, f"/tmp/{EVIL}", 20000)
     env_file = tmp_path / "session-env"
-    env_file.write_text(templates.render("session-env.template.j2", context, no_override))
+    env_file.write_text(sessionenv.render(env))
     script = (
-        '. ./session-env && printf "%s\\0%s\\0%s"'
-        ' "$SESSION_ID" "$GIT_AUTHOR_NAME" "$GIT_AUTHOR_EMAIL"'
+        '. ./session-env && printf "%s\\0%s\\0%s\\0%s"'
+        ' "$SESSION_ID" "$GIT_AUTHOR_NAME" "$GIT_AUTHOR_EMAIL" "$SESSION_WORKTREE"'
     )
     result = subprocess.run(
         ["sh", "-c", script], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split("\0") == [EVIL, "$(rm -rf ~)", "a@b; touch pwned"]
+    assert result.stdout.split("\0") == ["2025-10-14-x", EVIL, "a@b; touch pwned", f"/tmp/{EVIL}"]
     assert not (tmp_path / "pwned").exists()
+    assert sessionenv.is_generated(env_file.read_text())
 
 
 # --------------------------------------------------------------------------- through the CLI
@@ -194,3 +189,48 @@ def test_cli_falls_back_to_the_package_without_overrides(
     assert code == 0, err
     _, shown, _ = cli(hub.repo, "show", "2025-10-14-plain", "--json", capsys=capsys)
     assert json.loads(shown)["files"]["SESSION.md"].startswith("---\ntitle: plain\n")
+
+
+# --------------------------------------------------------------------------- the sandbox
+
+ATTACKS = [
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ self.__init__.__globals__ }}",
+    "{% include '/etc/passwd' %}",
+    "{% include '../../etc/passwd' %}",
+    "{% extends 'x/../../etc/passwd' %}",
+    "{% include 'SESSION.md.j2' %}",
+    "{{ 'x' * 1000000000 }}",
+    "{{ 'x' | center(1000000000) }}",
+    "{% macro f(s) %}{{ f(s ~ s) }}{% endmacro %}{{ f('ab') }}",
+    "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+    "{{ '{:999999999}'.format(1) }}",
+    "{{ '%999999999s' % 'x' }}",
+    "{{ 10 ** 10 ** 10 }}",
+    "{{ 'abc' | replace('', 'x' * 1000000) }}",
+    "{% set s = 'x' * 900000 %}{{ [s, s, s] | join }}",
+    "{{ lipsum(100000) }}",
+    "{{ 1 / 0 }}",
+]
+
+
+@pytest.mark.parametrize("source", ATTACKS)
+def test_hostile_templates_are_bad_input_in_bounded_time(source: str) -> None:
+    import time
+
+    start = time.monotonic()
+    with pytest.raises(BadInput) as info:
+        templates.render("SESSION.md.j2", {}, overrides({OVERRIDE: source}))
+    assert info.value.message.startswith("template SESSION.md.j2")
+    assert time.monotonic() - start < 10  # the budget is 2 s; this is two busy cores
+
+
+def test_documented_filters_and_methods_work() -> None:
+    source = (
+        "{{ T | upper }} {{ T.lower() }} {{ L | join(',') }} {{ L | length }} {{ T | yaml }}"
+        " {{ (T ~ '!') | replace('!', '?') }} {{ T.startswith('Ab') }}"
+    )
+    read = overrides({OVERRIDE: source})
+    text = templates.render("SESSION.md.j2", {"T": "Ab: c", "L": ["x", "y"]}, read)
+    assert text == "AB: C ab: c x,y 2 'Ab: c' Ab: c? True"

@@ -6,13 +6,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import yaml
-
+from git_sessions import yamltext
 from git_sessions.errors import BadInput
 from git_sessions.protocol import SESSIONS, STATES, check_slug, is_slug
+from git_sessions.sessionenv import has_control
 
-# libyaml's loader when present: parsing thousands of plans is most of a cold `queue`.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+MAX_FRONT_MATTER = 64 * 1024
+MAX_TEXT = 1000  # characters of a title or a list item
+MAX_LIST = 100
+MAX_PRIORITY = 1_000_000
 
 
 class Tree(Protocol):
@@ -62,7 +64,7 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     end = text.find("\n---\n", 3)
     if end < 0:
         raise ValueError("front matter is not closed by a '---' line")
-    data = yaml.load(text[4:end], Loader=_LOADER) or {}
+    data = yamltext.load(text[4:end], max_bytes=MAX_FRONT_MATTER) or {}
     if not isinstance(data, dict):
         raise ValueError("front matter is not a mapping")
     return data, text[end + 5 :]
@@ -72,10 +74,28 @@ def _str_list(value: Any) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(str(v) for v in value)
-    raise ValueError(f"expected a list, got {value!r}")
+        return (_text(value),)
+    if isinstance(value, list) and len(value) <= MAX_LIST:
+        return tuple(_text(v) for v in value)
+    raise ValueError(f"expected a list of at most {MAX_LIST} words")
+
+
+def _text(value: Any) -> str:
+    """A scalar as text, with control characters but \\t and \\n (terminal escapes, \\r) made
+    visible as U+FFFD."""
+    if isinstance(value, dict | list):
+        raise ValueError("expected text, got a nested value")
+    text = str(value)[:MAX_TEXT]
+    return "".join("\ufffd" if has_control(c) and c not in "\t\n" else c for c in text)
+
+
+def _priority(value: Any) -> int:
+    """An integer in +-MAX_PRIORITY: not a bool, a float (.inf, .nan) or a 5,000-digit number."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected an integer, got {type(value).__name__}")
+    if abs(value) > MAX_PRIORITY:
+        raise ValueError(f"must be between -{MAX_PRIORITY} and {MAX_PRIORITY}")
+    return value
 
 
 def parse_fields(text: str | None) -> dict[str, Any]:
@@ -87,7 +107,7 @@ def parse_fields(text: str | None) -> dict[str, Any]:
     else:
         try:
             meta, _ = split_front_matter(text)
-        except (ValueError, yaml.YAMLError) as exc:
+        except ValueError as exc:
             problems.append(f"SESSION.md front matter: {exc}")
 
     def field(name: str, convert: Any, default: Any) -> Any:
@@ -99,14 +119,21 @@ def parse_fields(text: str | None) -> dict[str, Any]:
 
     created = meta.get("created")
     return {
-        "title": field("title", str, None),
+        "title": field("title", _text, None),
         "capabilities": list(field("capabilities", _str_list, ())),
-        "priority": field("priority", int, 0),
+        "priority": field("priority", _priority, 0),
         "depends_on": list(field("depends_on", _str_list, ())),
-        "parent": field("parent", str, None),
-        "created": created.isoformat() if isinstance(created, dt.date) else str(created or ""),
+        "parent": field("parent", _text, None),
+        "created": created.isoformat() if isinstance(created, dt.date) else _created(created),
         "problems": problems,
     }
+
+
+def _created(value: Any) -> str:
+    try:
+        return _text(value or "")
+    except ValueError:
+        return ""
 
 
 def make_session(slug: str, state: str, fields: dict[str, Any]) -> Session:

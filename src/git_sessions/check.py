@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from git_sessions import hazards, sessionenv
 from git_sessions.history import claim_commits
 from git_sessions.protocol import (
+    CONFIG_FILE,
+    ENV_FILE,
     INIT_SUBJECT,
     KNOWLEDGE,
     LOCK_FILE,
@@ -42,6 +45,8 @@ def check_layout(snap: History) -> list[Violation]:
     found: list[Violation] = []
     where: dict[str, list[str]] = {}
     for state in STATES:
+        # one pass per folder: a lookup from the root per session re-parses the folder (quadratic)
+        plans = snap.folder_files(f"{SESSIONS}/{state}", "SESSION.md")
         for name in snap.listdir(f"{SESSIONS}/{state}"):
             if name == ".gitkeep":
                 continue
@@ -49,7 +54,7 @@ def check_layout(snap: History) -> list[Violation]:
                 found.append(Violation("slug", f"{state}/{name} is not a valid session slug"))
                 continue
             where.setdefault(name, []).append(state)
-            if snap.text(f"{SESSIONS}/{state}/{name}/SESSION.md") is None:
+            if name not in plans:
                 found.append(Violation("layout", f"{state}/{name} has no SESSION.md"))
     for slug, states in sorted(where.items()):
         if len(states) > 1:
@@ -179,5 +184,95 @@ def check_knowledge(snap: History, *, honour: bool = True) -> list[Violation]:
     return found
 
 
-def check(snap: History) -> list[Violation]:
-    return check_layout(snap) + check_frozen_plans(snap) + check_knowledge(snap)
+def check_hazards(snap: History) -> list[Violation]:
+    """Symlinks, gitlinks, .git entries, special names and misplaced files in _AGENTS/."""
+    return [Violation("hazard", problem) for problem in hazards.everywhere(snap)]
+
+
+def check_session_envs(snap: History) -> list[Violation]:
+    """Each active .session-env is exactly the claim's rendering of its values, unchanged
+    since the claim commit, and names the agent who made that commit."""
+    active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
+    claims = claim_commits(snap, active)
+    found: list[Violation] = []
+    for slug in active:
+        path = f"{SESSIONS}/active/{slug}/{ENV_FILE}"
+        text = snap.text(path)
+        claimed = claims.get(slug)
+        if text is None:
+            found.append(Violation("session-env", f"{path} is missing"))
+        elif not sessionenv.is_generated(text):
+            found.append(Violation("session-env", f"{path} is not what a claim writes"))
+        elif sessionenv.from_text(text).slug != slug:
+            found.append(Violation("session-env", f"{path} names another session"))
+        elif claimed is not None and claimed.commit is not None:
+            name, email, _ = snap.commit_info(claimed.commit)
+            who = sessionenv.from_text(text).who
+            if claimed.text(path) != text:
+                found.append(
+                    Violation("session-env", f"{path} changed since its claim", claimed.commit)
+                )
+            elif (who.name, who.email) != (name, email):
+                found.append(
+                    Violation(
+                        "session-env",
+                        f"{path} names {who.name} <{who.email}>, not the claimer {name} <{email}>",
+                        claimed.commit,
+                    )
+                )
+    return found
+
+
+def check_content(snap: History, plans: dict[str, Any] | None = None) -> list[Violation]:
+    """Files on main that git-sessions parses, each parsed as it would be: plans, journals,
+    drift reports, patches and config.yaml."""
+    from git_sessions.catalog import all_sessions
+    from git_sessions.config import parse_config
+    from git_sessions.drift import parse as parse_drift
+    from git_sessions.errors import BadInput
+    from git_sessions.events import bad_lines
+    from git_sessions.tracing import patch_problems
+
+    found: list[Violation] = []
+    files = {state: snap.folder_blobs(f"{SESSIONS}/{state}") for state in STATES}
+    for session in all_sessions(snap, cache=plans):
+        for problem in session.problems:
+            if problem == "SESSION.md is missing":
+                continue  # check_layout reports it
+            found.append(Violation("plan", f"{session.path}/SESSION.md: {problem}"))
+        blobs = files[session.state].get(session.slug, {})
+        wanted = ("events.jsonl", "drift.md", f"{session.slug}.patch")
+        text = {name: snap.blob_text(blobs[name]) for name in wanted if name in blobs}
+        bad = bad_lines(text.get("events.jsonl", ""))
+        if bad:
+            lines = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
+            found.append(Violation("journal", f"{session.path}/events.jsonl: bad line(s) {lines}"))
+        if "drift.md" in text:
+            try:
+                parse_drift(text["drift.md"])
+            except ValueError as exc:
+                found.append(Violation("drift", f"{session.path}/drift.md: {exc}"))
+        broken = patch_problems(text.get(f"{session.slug}.patch", ""))
+        if broken:
+            found.append(Violation("patch", f"{session.path}/{session.slug}.patch: {broken}"))
+    config = snap.read(CONFIG_FILE)
+    if config is not None:
+        try:
+            parse_config(config.decode("utf-8"))
+        except UnicodeDecodeError:
+            found.append(Violation("config", f"{CONFIG_FILE} is not UTF-8 text"))
+        except BadInput as exc:
+            found.append(Violation("config", exc.message))
+    return found
+
+
+def check(snap: History, plans: dict[str, Any] | None = None) -> list[Violation]:
+    """Every violation on main; `plans` is the parsed-plan cache (see plancache), if any."""
+    return (
+        check_layout(snap)
+        + check_hazards(snap)
+        + check_frozen_plans(snap)
+        + check_session_envs(snap)
+        + check_content(snap, plans)
+        + check_knowledge(snap)
+    )

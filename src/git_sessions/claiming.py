@@ -7,13 +7,24 @@ between the two is repaired by claiming again.
 
 from __future__ import annotations
 
-import shlex
+import os
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from git_sessions import catalog, queue, templates, transitions, worktree
+from git_sessions import (
+    approvals,
+    catalog,
+    faults,
+    hazards,
+    ownership,
+    queue,
+    safefs,
+    sessionenv,
+    transitions,
+    worktree,
+)
 from git_sessions.bootstrap import Bootstrap, bootstrap, session_port
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
@@ -58,51 +69,43 @@ class Claim:
 
 
 def worktree_path(ctx: Context, slug: str) -> Path:
-    """Where the session is worked on here: its clone if it has one, else its worktree."""
+    """Where the session is worked on here: its clone if it has one, else its worktree;
+    refused if a symlink is on the way there (one committed as `.worktrees/<slug>` would send
+    every file operation elsewhere)."""
     from git_sessions.clones import find_clone
 
-    return find_clone(ctx, slug) or ctx.worktree_root / slug
+    clone = find_clone(ctx, slug)
+    if clone is not None:
+        return clone
+    safefs.no_symlink_on_the_way(ctx.ws.root, f"{ctx.config.worktree_root}/{check_slug(slug)}")
+    return ctx.worktree_root / slug
 
 
-def env_context(
+def session_env(
     ctx: Context, slug: str, who: Identity, *, clone: bool = False
-) -> dict[str, object]:
+) -> sessionenv.SessionEnv:
+    """The validated values of the .session-env a claim of `slug` by `who` writes here (in
+    clone mode, naming the clone that is about to be made)."""
     from git_sessions.clones import clone_path
 
     path = clone_path(ctx, slug) if clone else worktree_path(ctx, slug)
-    return {
-        "SESSION_SLUG": slug,
-        "USER_NAME": who.name,
-        "USER_EMAIL": who.email,
-        "SESSION_BRANCH": worktree.branch_name(slug),
-        "SESSION_WORKTREE": str(path),
-        "SESSION_DIR": str(worktree.session_folder(path, "active", slug)),
-        "SESSION_PORT": session_port(slug, ctx.config),
-    }
+    return sessionenv.make(slug, who, str(path), session_port(slug, ctx.config))
 
 
-def parse_env(text: str) -> dict[str, str]:
-    """The `export NAME=value` lines of a .session-env, unquoted as the shell would."""
-    values: dict[str, str] = {}
-    for line in text.splitlines():
-        if line.startswith("export ") and "=" in line:
-            name, _, raw = line[len("export ") :].partition("=")
-            try:
-                words = shlex.split(raw)
-            except ValueError:
-                continue
-            values[name] = words[0] if words else ""
-    return values
+# kept for callers that only need the values: split on \n only, known names only
+parse_env = sessionenv.parse
 
 
 def holder(snap: Snapshot, slug: str) -> Identity | None:
-    """Who holds active session `slug`, according to its committed .session-env."""
+    """Who holds active session `slug`, according to its committed .session-env (None if it
+    is missing or not one a claim could have written)."""
     text = snap.text(f"{session_dir('active', slug)}/{ENV_FILE}")
     if text is None:
         return None
-    env = parse_env(text)
-    name, email = env.get("GIT_AUTHOR_NAME"), env.get("GIT_AUTHOR_EMAIL")
-    return Identity(name, email) if name and email else None
+    try:
+        return sessionenv.from_text(text).who
+    except BadInput:
+        return None
 
 
 def _claim_change(
@@ -118,24 +121,34 @@ def _claim_change(
     """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat)."""
     state = transitions.current_state(snap, slug)
     if state == "planned":
-        blocked = [
-            d
-            for d in catalog.load(snap, slug).depends_on
-            if "completed" not in catalog.locate(snap, d)
-        ]
+        plan = catalog.load(snap, slug)
+        if plan.problems:
+            raise BadInput(
+                f"refusing to claim {slug}: {plan.problems[0]}",
+                hint=f"fix {plan.path}/SESSION.md on main (see: git sessions show {slug})",
+            )
+        blocked = [d for d in plan.depends_on if "completed" not in catalog.locate(snap, d)]
         if blocked:
             raise BadInput(
                 f"session {slug} depends on {', '.join(blocked)}, not completed yet",
                 hint="claim it once its dependencies are completed",
             )
     if state == "active":
-        owner = holder(snap, slug)
-        if owner is not None and owner.email == who.email and owner.name == who.name:
+        if ownership.holds(snap, slug, who, ownership.load(ctx.ws.common_dir, slug)):
             return None
+        owner = holder(snap, slug)
         by = f" by {owner.name} <{owner.email}>" if owner else ""
+        if owner is not None and (owner.name, owner.email) == (who.name, who.email):
+            by += " from another clone"
         raise Conflict(f"session {slug} is already claimed{by}", hint="claim another session")
-    values = env_context(ctx, slug, who, clone=clone)
-    env_text = templates.render("session-env.template.j2", values, snap.text)
+    problems = hazards.for_claim(snap, state, slug) if state == "planned" else []
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise BadInput(
+            f"refusing to claim {slug}: {problems[0]}{more}",
+            hint="see them all with: git sessions check; remove them on main with plain git",
+        )
+    env_text = sessionenv.render(session_env(ctx, slug, who, clone=clone))
     record = claim_file(who.name, who.email, kind, now)
     return transitions.claim(snap, slug, who, now, env_text, record)
 
@@ -151,6 +164,7 @@ def claim(
     kind: AgentKind = AgentKind(),
     clock: Callable[[], float] = time.time,
     timing: Timing = Timing(),
+    environ: Mapping[str, str] | None = None,
 ) -> Claim:
     """Claim `slug`, or with slug None the best claimable session for `capabilities`."""
     caps = tuple(capabilities)
@@ -172,7 +186,13 @@ def claim(
         chosen[:] = [target]
         return _claim_change(ctx, snap, target, who, int(clock()), kind, clone=use_clone)
 
-    published = update_main(ctx.hub, build, timing)
+    def record(commit: str) -> None:
+        # before publishing: a claim that lands is always one this clone knows it made
+        ownership.save(ctx.ws.common_dir, chosen[0], ownership.Record(commit))
+        faults.point("claim:before-publish")
+
+    published = update_main(ctx.hub, build, timing, before_publish=record)
+    faults.point("claim:after-publish")
     ctx.save_plans()
     target = chosen[0]
     path = worktree_path(ctx, target) if make_worktree else None
@@ -182,18 +202,13 @@ def claim(
 
         claim_commit = _claim_commit(ctx, target, published.commit, held=not published.changed)
         _adopt_hub_branch(ctx, target)
-        fresh = not (path / ".git").exists()
         if use_clone or clones.find_clone(ctx, target) is not None:
             tip = worktree.ensure_branch(ctx.ws, target, claim_commit, who)
             path = clones.make_clone(ctx, target, tip)
         else:
             worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
-        worktree.freeze_plan(worktree.session_folder(path, "active", target))
-        if fresh:
-            env = parse_env(
-                (worktree.session_folder(path, "active", target) / ENV_FILE).read_text()
-            )
-            setup = bootstrap(ctx.config, ctx.ws.root, path, env)
+        worktree.freeze_plan(path, "active", target)
+        setup = _bootstrap_once(ctx, target, who, environ=environ)
     env_file = worktree.session_folder(path, "active", target) / ENV_FILE if path else None
     return Claim(
         slug=target,
@@ -209,6 +224,35 @@ def claim(
     )
 
 
+def _bootstrap_once(
+    ctx: Context, slug: str, who: Identity, *, environ: Mapping[str, str] | None = None
+) -> Bootstrap | None:
+    """Make the worktree runnable, unless that already succeeded for this claim: a claim
+    interrupted during bootstrap (or one whose bootstrap failed) runs it again when repeated."""
+    record = ownership.load(ctx.ws.common_dir, slug)
+    if record is None or record.bootstrapped:
+        return None
+    faults.point("claim:before-bootstrap")
+    setup = run_bootstrap(ctx, slug, who, environ=environ)
+    if setup.ok:
+        ownership.update(ctx.ws.common_dir, slug, bootstrapped=True)
+    return setup
+
+
+def run_bootstrap(
+    ctx: Context, slug: str, who: Identity, *, environ: Mapping[str, str] | None = None
+) -> Bootstrap:
+    """Bootstrap the session's worktree; `bootstrap.run` only if this machine approved it."""
+    ok = approvals.approved(
+        ctx.ws.common_dir,
+        ctx.config.bootstrap_run,
+        environ=os.environ if environ is None else environ,
+        git_config=ctx.ws.config(approvals.GIT_CONFIG),
+    )
+    env = session_env(ctx, slug, who).exports()
+    return bootstrap(ctx.config, ctx.ws.root, worktree_path(ctx, slug), env, approved=ok)
+
+
 def _adopt_hub_branch(ctx: Context, slug: str) -> None:
     """Continue from the session branch on the hub (a reaped or released claim's work) when
     this repository has no local branch for the session yet."""
@@ -216,15 +260,18 @@ def _adopt_hub_branch(ctx: Context, slug: str) -> None:
     ref = f"refs/heads/{branch}"
     if ctx.ws.ref_target(ref) is not None or ref not in ctx.hub.heads():
         return
-    with ctx.ws.lock():
-        ctx.ws.fetch_refspecs(ctx.config.remote, [f"{ref}:{ref}"])
+    tracking = f"refs/remotes/{ctx.config.remote}/{branch}"
+    ctx.ws.fetch_refspecs(ctx.config.remote, [f"+{ref}:{tracking}"])  # network: not locked
+    tip = ctx.ws.ref_target(tracking)
+    if tip is not None:
+        with ctx.ws.lock():
+            ctx.ws.update_ref(ref, tip, None)  # only if still absent: never over local work
 
 
 def _claim_commit(ctx: Context, slug: str, tip: str, *, held: bool) -> str:
     """The commit that claimed `slug` (`tip` itself unless this was a repeat), fetched locally."""
     if not ctx.ws.has_commit(tip):
-        with ctx.ws.lock():
-            ctx.ws.fetch(ctx.config.remote, ctx.branch)
+        ctx.ws.fetch(ctx.config.remote, ctx.branch)
     if not held:
         return tip
     found = claim_commits(ctx.ws.snapshot(tip), [slug]).get(slug)
@@ -240,9 +287,21 @@ class Release:
 
 
 def release(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Release:
-    """Give a claim back: active -> planned. Refused if the session branch has work, unless
-    `force`, which keeps the branch; a worktree with uncommitted changes is always refused."""
+    """Give a claim back: active -> planned. Only the holder may, and not while the session
+    branch has work since the claim, unless `force`, which keeps every branch. Forced by
+    anyone else, the release names who forced it in the commit and the worklog. A worktree
+    with uncommitted changes is always refused. Run again after an interruption, it finishes
+    the local cleanup."""
     check_slug(slug)
+    common = ctx.ws.common_dir
+    record = ownership.load(common, slug)
+    snap = ctx.main()
+    state = transitions.current_state(snap, slug)
+    if record is not None and record.ending == "planned" and state == "planned":
+        return Release(slug, record.commit or "", True, _remove_worktree(ctx, slug))
+    mine = state == "active" and ownership.holds(snap, slug, who, record)
+    if not mine and not force:
+        ownership.check_holder(snap, slug, who, record)
     path = worktree_path(ctx, slug)
     if path.exists():
         dirty = ctx.ws.status_dirty(path, untracked=True)
@@ -251,37 +310,63 @@ def release(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> R
                 f"worktree {path} has uncommitted changes ({', '.join(dirty[:3])})",
                 hint="commit or discard them first",
             )
-    work = _session_work(ctx, slug)
+    work = _session_work(ctx, slug, snap)
     if work and not force:
         raise Conflict(
             f"session branch {worktree.branch_name(slug)} has {work} commit(s) since the claim",
             hint="complete or abandon the session, or release --force to keep the branch",
         )
-    published = update_main(ctx.hub, lambda snap: transitions.release(snap, slug, who))
-    removed = False
+
+    def build(snap: Snapshot) -> Change:
+        if transitions.current_state(snap, slug) != "active":
+            raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}, not active")
+        if ownership.holds(snap, slug, who, record):
+            return transitions.release(snap, slug, who)
+        if not force:
+            ownership.check_holder(snap, slug, who, record)
+        audit = ownership.forced_note(who, holder(snap, slug))
+        return transitions.release(snap, slug, who, note=audit)
+
+    def ending(commit: str) -> None:
+        if mine:
+            ownership.update(common, slug, ending="planned", commit=commit)
+
+    ref = f"refs/heads/{worktree.branch_name(slug)}"
+    tip = ctx.ws.ref_target(ref)
+    published = update_main(ctx.hub, build, before_publish=ending)
+    removed = _remove_worktree(ctx, slug) if mine or path.exists() else False
+    if mine and not work and tip is not None:
+        with ctx.ws.lock():
+            ctx.ws.delete_ref(ref, expected=tip)  # kept if a commit landed meanwhile
+    if mine:
+        ownership.forget(common, slug)
+    return Release(slug, published.commit, bool(work) or not mine, removed)
+
+
+def _remove_worktree(ctx: Context, slug: str) -> bool:
+    from git_sessions.clones import find_clone, remove_clone
+
+    clone = find_clone(ctx, slug)
+    if clone is not None:
+        return remove_clone(clone)
+    path = worktree_path(ctx, slug)
     with ctx.ws.lock():
         if path.exists() or (ctx.ws.common_dir / "worktrees" / slug).exists():
-            ctx.ws.remove_worktree(slug, path)
-            removed = True
-        if not work:
-            ctx.ws.delete_ref(f"refs/heads/{worktree.branch_name(slug)}")
-    return Release(slug, published.commit, bool(work), removed)
+            return ctx.ws.remove_worktree(slug, path)
+    return False
 
 
-def _session_work(ctx: Context, slug: str) -> int:
-    """Commits on the local session branch (the clone's, in clone mode) after its claim."""
+def _session_work(ctx: Context, slug: str, snap: Snapshot) -> int:
+    """Commits on the local session branch that main's claim commit (in `snap`) lacks (in
+    clone mode, the clone's branch, brought here through the hub first)."""
     from git_sessions.clones import bring_home
 
     bring_home(ctx, slug)
     tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
-    if tip is None:
+    if tip is None or snap.commit is None:
         return 0
-    snap = ctx.main()
-    if transitions.current_state(snap, slug) != "active":
-        raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}, not active")
-    if snap.commit is None or not ctx.ws.has_commit(snap.commit):
-        with ctx.ws.lock():
-            ctx.ws.fetch(ctx.config.remote, ctx.branch)
+    if not ctx.ws.has_commit(snap.commit):
+        ctx.ws.fetch(ctx.config.remote, ctx.branch)
     claimed = claim_commits(ctx.ws.snapshot(snap.commit), [slug]).get(slug)
     if claimed is None or claimed.commit is None:
         return 0
@@ -303,12 +388,20 @@ def current_slug(explicit: str | None, cwd: Path, environ: dict[str, str]) -> st
     raise BadInput("no current session", hint="name the session, or source its .session-env")
 
 
-def env_text(ctx: Context, slug: str) -> str:
-    """The .session-env of `slug`: the worktree's copy if there is one, else main's."""
-    local = worktree.session_folder(worktree_path(ctx, slug), "active", slug) / ENV_FILE
-    if local.is_file():
-        return local.read_text()
-    text = ctx.main().text(f"{session_dir('active', slug)}/{ENV_FILE}")
+def env_exports(ctx: Context, slug: str) -> str:
+    """`export` lines for `slug`, rendered afresh from the validated values of its
+    .session-env (the worktree's copy if there is one, else main's): never the file's lines."""
+    rel = f"{session_dir('active', slug)}/{ENV_FILE}"
+    path = worktree_path(ctx, slug)
+    text = safefs.read_text(path, rel) if (path / ".git").is_file() else None
+    if text is None:
+        text = ctx.main().text(rel)
     if text is None:
         raise BadInput(f"session {slug} is not active", hint="claim it first: git sessions claim")
-    return text
+    try:
+        return sessionenv.export_lines(sessionenv.from_text(text))
+    except BadInput as exc:
+        raise BadInput(
+            f"the .session-env of {slug} is not one git-sessions writes: {exc.message}",
+            hint="it was edited by hand; see: git sessions check",
+        ) from None

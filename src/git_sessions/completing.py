@@ -1,4 +1,5 @@
-"""Ending a session: `complete` (squash merge, patch, drift, archive, KB session) and `abandon`.
+"""Ending a session with `complete` (squash merge, patch, drift, archive, KB session), and what
+`abandon` shares with it: gathering the work, cleaning up, finishing an interrupted ending.
 
 Both are one protocol commit on main built on the fresh tip and published by compare-and-swap;
 a lost race redoes the merge on the new tip. Local cleanup follows only after that succeeds, so
@@ -12,7 +13,19 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from git_sessions import catalog, events, knowledge, overrides, templates, transitions, worktree
+from git_sessions import (
+    catalog,
+    events,
+    faults,
+    hazards,
+    knowledge,
+    leases,
+    overrides,
+    ownership,
+    templates,
+    transitions,
+    worktree,
+)
 from git_sessions import drift as drift_mod
 from git_sessions.claiming import worktree_path
 from git_sessions.context import Context
@@ -48,6 +61,7 @@ class Work:
     tip: str
     objects: Objects
     main: tuple[str, ...] = ()  # main's tip: commits merged in from there are not the session's
+    held: bool = True  # gathered by the holder (else: forced, from the hub's copy)
 
     def commits(self) -> list[PatchCommit]:
         """Non-merge commits after the claim, oldest first, each with its diff."""
@@ -73,14 +87,29 @@ class Work:
         return [c.subject for c in log if len(c.parents) == 1]
 
 
-def gather(ctx: Context, slug: str) -> Work:
-    """Check the session can end from here and put its branch where the hub can merge it."""
+def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Work:
+    """Check that `who` may end the session from here and put its branch where the hub can
+    merge it. With `force` (abandon by someone other than the holder), the work is what the
+    holder last pushed to the hub. A session clone's work is brought here first."""
     from git_sessions.clones import bring_home
 
     snap = ctx.main()
-    state = transitions.current_state(snap, slug)
-    if state != "active":
-        raise Conflict(f"session {slug} is {state}, not active")
+    record = ownership.load(ctx.ws.common_dir, slug)
+    mine = transitions.current_state(snap, slug) == "active" and ownership.holds(
+        snap, slug, who, record
+    )
+    if not mine and not force:
+        ownership.check_holder(snap, slug, who, record)
+    if transitions.current_state(snap, slug) != "active":
+        raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}, not active")
+    hub = ctx.hub
+    claimed = claim_commits(hub.snapshot(snap.commit), [slug]).get(slug)
+    if claimed is None or claimed.commit is None:
+        raise Conflict(f"cannot find the commit that claimed {slug} on main")
+    main = (snap.commit,) if snap.commit else ()
+    if not mine:
+        kept = _hub_tip(ctx, slug) or claimed.commit
+        return Work(slug, claimed.commit, kept, hub.objects, main, held=False)
     path = worktree_path(ctx, slug)
     if path.exists():
         dirty = ctx.ws.status_dirty(path, untracked=True)
@@ -97,17 +126,30 @@ def gather(ctx: Context, slug: str) -> Work:
         raise BadInput(
             f"there is no local branch {branch}", hint=f"claim it: git sessions claim {slug}"
         )
-    hub = ctx.hub
     if ctx.ws.is_shallow and not isinstance(hub, LocalHub):
         unshallow(ctx.ws.root, ctx.config.remote)  # the merge below walks main's history here
     if isinstance(hub, LocalHub):
         # The hub builds the merge commit, so it needs the branch's objects; the pushed
         # branch is also a backup until the session is archived.
-        ctx.ws.push(ctx.config.remote, tip, f"refs/heads/{branch}", force=True)
-    claimed = claim_commits(hub.snapshot(snap.commit), [slug]).get(slug)
-    if claimed is None or claimed.commit is None:
-        raise Conflict(f"cannot find the commit that claimed {slug} on main")
-    return Work(slug, claimed.commit, tip, hub.objects, (snap.commit,) if snap.commit else ())
+        leases.push_branch(ctx, slug, tip)
+    else:
+        on_hub = hub.heads().get(f"refs/heads/{branch}")
+        if on_hub is not None and not (
+            hub.objects.has(on_hub) and hub.objects.is_ancestor(on_hub, tip)
+        ):
+            leases.behind_the_hub(ctx, branch)
+    return Work(slug, claimed.commit, tip, hub.objects, main)
+
+
+def _hub_tip(ctx: Context, slug: str) -> str | None:
+    """The session branch as last pushed to the hub, its objects available to the hub."""
+    ref = f"refs/heads/{worktree.branch_name(slug)}"
+    tip = ctx.hub.heads().get(ref)
+    if tip is not None and not ctx.hub.objects.has(tip):
+        ctx.ws.fetch_refspecs(
+            ctx.config.remote, [f"+{ref}:refs/remotes/{ctx.config.remote}/{ref[11:]}"]
+        )
+    return tip
 
 
 def session_drift(work: Work, now: int) -> drift_mod.Drift:
@@ -168,6 +210,7 @@ class Completion:
     commits: int
     attempts: int
     worktree_removed: bool
+    resumed: bool = False  # it had landed before; this run only finished the cleanup
 
 
 def complete(
@@ -184,7 +227,12 @@ def complete(
         raise BadInput(
             f"unknown commit type {kind!r}", hint=f"use one of: {', '.join(COMMIT_TYPES)}"
         )
-    work = gather(ctx, slug)
+    record = ownership.load(ctx.ws.common_dir, slug)
+    if record is not None and record.ending == "completed":
+        done = finish_ending(ctx, slug, record, "completed")
+        if done is not None:
+            return done
+    work = gather(ctx, slug, who)
     now = int(clock())
     patch_text = format_series(work.commits())
     subjects = work.subjects()
@@ -192,9 +240,7 @@ def complete(
     kb_slug: list[str | None] = [None]
 
     def build(snap: Snapshot) -> Change:
-        state = transitions.current_state(snap, slug)
-        if state != "active":
-            raise Conflict(f"session {slug} is {state}, not active")
+        ownership.check_holder(snap, slug, who, record)
         assert snap.commit is not None
         base = work.objects.merge_base(snap.commit, work.tip)
         logs = append_only_paths("active", slug)
@@ -209,6 +255,15 @@ def complete(
         knowledge.refuse_canonical_changes(
             slug, result.changed_paths(work.objects.snapshot(snap.commit), KNOWLEDGE)
         )
+        unsafe = [
+            *hazards.scan(result, session_dir("active", slug)),
+            *hazards.scan(result, f"{KNOWLEDGE}/sessions/{slug}"),
+        ]
+        if unsafe:
+            raise BadInput(
+                f"refusing to complete {slug}: {unsafe[0]}",
+                hint="remove it from the session branch with git rm, commit, complete again",
+            )
         title = message or _title(result, slug)
         done = session_dir("completed", slug)
         report = drift_mod.render(session_drift(work, now))
@@ -233,8 +288,13 @@ def complete(
         text += f"Session: {slug}\n"
         return Change(tuple(edits), text, who, start_tree=merged.tree)
 
-    published = update_main(ctx.hub, build)
-    removed = _cleanup(ctx, slug, keep_branch=False)
+    def ending(commit: str) -> None:
+        ownership.update(ctx.ws.common_dir, slug, ending="completed", tip=work.tip, commit=commit)
+        faults.point("complete:before-publish")
+
+    published = update_main(ctx.hub, build, before_publish=ending)
+    faults.point("complete:after-publish")
+    removed = cleanup(ctx, slug, work.tip, keep_branch=False)
     return Completion(
         slug,
         published.commit,
@@ -253,91 +313,54 @@ def _title(snap: Snapshot, slug: str) -> str:
     ).title
 
 
-def _cleanup(ctx: Context, slug: str, *, keep_branch: bool) -> bool:
-    """Remove the worktree; delete the session branch here and on the hub unless kept."""
-    from git_sessions.clones import find_clone
+def cleanup(ctx: Context, slug: str, tip: str, *, keep_branch: bool) -> bool:
+    """Remove the worktree (or the session clone); unless kept, delete the session branch here
+    and on the hub while it is still at `tip` (or behind it, on the hub): a branch with
+    commits the ending did not archive is never deleted. Then forget the claim."""
+    from git_sessions.clones import find_clone, remove_clone
 
     clone = find_clone(ctx, slug)
     path = worktree_path(ctx, slug)
-    ref = f"refs/heads/{worktree.branch_name(slug)}"
+    branch = worktree.branch_name(slug)
+    ref = f"refs/heads/{branch}"
     with ctx.ws.lock():
-        removed = path.exists() or (ctx.ws.common_dir / "worktrees" / slug).exists()
-        if clone is None:
-            ctx.ws.remove_worktree(slug, path)
+        removed = ctx.ws.remove_worktree(slug, path) if clone is None else True
+        faults.point("complete:in-cleanup")
         if not keep_branch:
-            ctx.ws.delete_ref(ref)
-            ctx.ws.delete_ref(f"refs/remotes/{ctx.config.remote}/{worktree.branch_name(slug)}")
+            ctx.ws.delete_ref(ref, expected=tip)
+            ctx.ws.delete_ref(f"refs/remotes/{ctx.config.remote}/{branch}")
     if not keep_branch:
-        hub = ctx.hub
-        if isinstance(hub, LocalHub):
-            hub.delete_ref(ref)
-        elif ref in hub.heads():
-            ctx.ws.delete_remote_branch(ctx.config.remote, ref)
+        on_hub = ctx.hub.heads().get(ref)
+        known = on_hub is not None and ctx.ws.objects.has(on_hub)
+        if on_hub is not None and known and ctx.ws.objects.is_ancestor(on_hub, tip):
+            ctx.hub.delete_ref(ref, expected=on_hub)
+    ownership.forget(ctx.ws.common_dir, slug)
     if clone is not None:
         # last, outside the lock: the clone may be the repository this command runs in
-        ctx.ws.remove_worktree(slug, clone)
+        remove_clone(clone)
     return removed
 
 
-@dataclass(frozen=True)
-class Abandonment:
-    slug: str
-    commit: str
-    patch: str
-    branch: str
-
-
-def abandon(
-    ctx: Context, slug: str, who: Identity, reason: str, *, clock: Callable[[], float] = time.time
-) -> Abandonment:
-    """active -> abandoned: reason in worklog.md, partial work kept as a patch and a branch."""
-    if not reason.strip():
-        raise BadInput("abandoning needs a reason", hint='pass --reason "why"')
-    work = gather(ctx, slug)
-    if not isinstance(ctx.hub, LocalHub):
-        ctx.ws.push(
-            ctx.config.remote, work.tip, f"refs/heads/{worktree.branch_name(slug)}", force=True
-        )
-    patch_text = format_series(work.commits())
-    subjects, touched = work.subjects(), work.objects.changed_files(work.claim, work.tip)
-    stamp = dt.datetime.fromtimestamp(int(clock()), dt.UTC).isoformat(timespec="seconds")
-
-    def build(snap: Snapshot) -> Change:
-        state = transitions.current_state(snap, slug)
-        if state != "active":
-            raise Conflict(f"session {slug} is {state}, not active")
-        src, dst = session_dir("active", slug), session_dir("abandoned", slug)
-        tip = work.objects.snapshot(work.tip)
-        edits: list[Edit] = [
-            Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
-            Remove(src),
-        ]
-        for path, data in tip.files(src):
-            name = path[len(src) + 1 :]
-            if name == ENV_FILE:
-                continue
-            if name == "worklog.md":
-                data += (
-                    f"\n## {stamp} Abandoned\n\nBy {who.name} <{who.email}>."
-                    f" Reason: {reason.strip()}\n"
-                    f"Work kept on branch {worktree.branch_name(slug)} and in {slug}.patch.\n"
-                ).encode()
-            edits.append(Write(f"{dst}/{name}", data))
-        edits.append(Write(f"{dst}/{slug}.patch", patch_text.encode()))
-        status = f"abandoned: {reason.strip()}"
-        handoff = final_handoff(
-            slug, status, tip.text, when=int(clock()), agent=who, commits=subjects, files=touched
-        )
-        edits.append(Write(f"{dst}/HANDOFF.md", handoff.encode()))
-        return Change(tuple(edits), f"[{slug}] chore: abandon session", who)
-
-    published = update_main(ctx.hub, build)
-    _cleanup(ctx, slug, keep_branch=True)
-    return Abandonment(
+def finish_ending(
+    ctx: Context, slug: str, record: ownership.Record, state: str
+) -> Completion | None:
+    """A `complete` (or `abandon`) that landed on main but was stopped before its local
+    cleanup: finish it. None if main does not show that ending (it never landed)."""
+    snap = ctx.main()
+    if transitions.current_state(snap, slug) != state or record.tip is None:
+        return None
+    removed = cleanup(ctx, slug, record.tip, keep_branch=state != "completed")
+    folder = session_dir(state, slug)
+    return Completion(
         slug,
-        published.commit,
-        f"{session_dir('abandoned', slug)}/{slug}.patch",
-        worktree.branch_name(slug),
+        record.commit or "",
+        f"{folder}/{slug}.patch",
+        f"{folder}/drift.md",
+        None,
+        0,
+        0,
+        removed,
+        resumed=True,
     )
 
 
@@ -351,14 +374,19 @@ def drift_report(
         stored = snap.text(f"{session_dir(state, slug)}/drift.md")
         if stored is None:
             raise BadInput(f"session {slug} has no drift report", hint="it ended without one")
-        return drift_mod.parse(stored)
+        try:
+            return drift_mod.parse(stored)
+        except ValueError as exc:
+            raise BadInput(
+                f"{session_dir(state, slug)}/drift.md is malformed: {exc}",
+                hint="it was edited on main; see: git sessions check",
+            ) from None
     if state != "active":
         raise Conflict(f"session {slug} is {state}: drift starts at the claim")
     if ctx.ws.is_shallow:  # inside a session clone: the walk below needs main's history
         unshallow(ctx.ws.root, ctx.config.remote)
     if snap.commit is None or not ctx.ws.has_commit(snap.commit):
-        with ctx.ws.lock():
-            ctx.ws.fetch(ctx.config.remote, ctx.branch)
+        ctx.ws.fetch(ctx.config.remote, ctx.branch)
     assert snap.commit is not None
     objects = ctx.ws.objects
     # the hub's history: a session clone is shallow and stops at the claim commit

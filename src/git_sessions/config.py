@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from git_sessions import safefs, yamltext
 from git_sessions.errors import BadInput
 from git_sessions.protocol import CONFIG_FILE
+from git_sessions.sessionenv import has_control
 
 DEFAULT_CONFIG = """\
 # git-sessions settings for this repository.
@@ -18,6 +19,7 @@ main_branch: null       # null: the hub's HEAD branch, else "main"
 worktree_root: .worktrees
 workspace: worktree     # or clone: a shallow clone per session in .sessions/<slug>
 lease_ttl: 2h           # a claim with no sign of life for this long may be reaped
+timeout: 30s            # limit for each network operation and for waiting on the clone's lock
 capabilities: []        # default capabilities of agents working here
 bootstrap:              # run in every new worktree right after a claim
   copy: []              #   files copied from the main checkout, e.g. [.env]
@@ -39,6 +41,7 @@ class Config:
     worktree_root: str = ".worktrees"
     workspace: str = "worktree"
     lease_ttl: str = "2h"
+    timeout: str = "30s"
     capabilities: tuple[str, ...] = field(default_factory=tuple)
     bootstrap_copy: tuple[str, ...] = field(default_factory=tuple)
     bootstrap_run: tuple[str, ...] = field(default_factory=tuple)
@@ -47,44 +50,92 @@ class Config:
     port_slots: int = 1000
 
 
+_REMOTE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+_BRANCH = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
+_DURATION = re.compile(r"(?:[0-9]{1,6}[smhd])+")
+MAX_LIST = 100
+MAX_COMMAND = 4096
+
+
 def parse_config(text: str) -> Config:
-    """Parse config.yaml; unknown keys are kept out, wrong types are an error."""
+    """Parse config.yaml totally: unknown keys are ignored, anything else that is not what
+    the table in docs/protocol.md allows is a BadInput naming the key."""
     try:
-        data: Any = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        raise BadInput(f"{CONFIG_FILE} is not valid YAML: {exc}") from None
+        data: Any = yamltext.load(text) or {}
+    except yamltext.Refused as exc:
+        raise BadInput(f"{CONFIG_FILE}: {exc}") from None
     if not isinstance(data, dict):
         raise BadInput(f"{CONFIG_FILE} must be a mapping of settings")
-    known = {f.name for f in fields(Config)}
     values: dict[str, Any] = {}
     values.update(_nested(data, "bootstrap", {"copy": "bootstrap_copy", "run": "bootstrap_run"}))
     values.update(
         _nested(data, "ports", {"base": "port_base", "block": "port_block", "slots": "port_slots"})
     )
+    known = {f.name for f in fields(Config)} - set(values)
     for key, value in data.items():
-        if key not in known or value is None:
-            continue
-        if key == "capabilities":
-            if not isinstance(value, list):
-                raise BadInput(f"{CONFIG_FILE}: capabilities must be a list")
-            value = tuple(str(v) for v in value)
-        elif not isinstance(value, str | int):
-            raise BadInput(f"{CONFIG_FILE}: {key} must be a string")
-        else:
-            value = str(value)
-        values[key] = value
-    if values.get("workspace", "worktree") not in WORKSPACES:
+        if key in known and value is not None:
+            values[key] = _setting(key, value)
+    config = Config(**values)
+    if config.port_base + config.port_block * config.port_slots - 1 > 65535:
+        raise BadInput(f"{CONFIG_FILE}: ports.base + ports.block * ports.slots passes port 65535")
+    return config
+
+
+def _setting(key: str, value: Any) -> Any:
+    if key == "capabilities":
+        if not isinstance(value, list) or len(value) > MAX_LIST:
+            raise BadInput(f"{CONFIG_FILE}: capabilities must be a list")
+        return tuple(_word(key, v) for v in value)
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadInput(f"{CONFIG_FILE}: {key} must be a string")
+    text = str(value)
+    if key == "remote" and not _REMOTE.fullmatch(text):
+        raise BadInput(f"{CONFIG_FILE}: remote {text!r} is not a remote name")
+    if key == "main_branch" and (not _BRANCH.fullmatch(text) or ".." in text):
+        raise BadInput(f"{CONFIG_FILE}: main_branch {text!r} is not a branch name")
+    if key == "lease_ttl" and not _DURATION.fullmatch(text):
+        raise BadInput(f"{CONFIG_FILE}: lease_ttl {text!r} is not a duration like 2h or 90m")
+    if key == "worktree_root":
+        _inside(key, text)
+    if key == "workspace" and text not in WORKSPACES:
         raise BadInput(f"{CONFIG_FILE}: workspace must be one of {', '.join(WORKSPACES)}")
-    return Config(**values)
+    return text
+
+
+def _word(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value or len(value) > 100 or has_control(value):
+        raise BadInput(f"{CONFIG_FILE}: {key} must be a list of short words")
+    return value
+
+
+def _inside(key: str, text: str) -> str:
+    """A path relative to the repository that stays inside it (no /, no .., no .git)."""
+    try:
+        names = safefs.parts(text.rstrip("/"))
+    except safefs.Unsafe:
+        names = []
+    if not names or has_control(text) or any(n.lower() == ".git" for n in names):
+        raise BadInput(
+            f"{CONFIG_FILE}: {key} {text!r} must be a relative path inside the repository",
+            hint="no absolute path, no .., no .git",
+        )
+    return text
 
 
 def load_config(root: Path) -> Config:
     """Read the checked-out config.yaml of the repository at `root` (defaults if absent).
 
-    The local copy is read, not the hub's: it says where the hub is.
+    The local copy is read, not the hub's: it says where the hub is. It came from the hub all
+    the same (pulled), so it is read without following symlinks and parsed totally.
     """
-    path = root / CONFIG_FILE
-    return parse_config(path.read_text()) if path.exists() else Config()
+    data = safefs.read_bytes(root, CONFIG_FILE)
+    if data is None:
+        return Config()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{CONFIG_FILE} is not UTF-8 text") from None
+    return parse_config(text)
 
 
 def _nested(data: dict[str, Any], section: str, names: dict[str, str]) -> dict[str, Any]:
@@ -97,12 +148,18 @@ def _nested(data: dict[str, Any], section: str, names: dict[str, str]) -> dict[s
         name = names.get(key)
         if name is None or value is None:
             continue
+        where = f"{CONFIG_FILE}: {section}.{key}"
         if name.startswith("port_"):
-            if not isinstance(value, int) or value <= 0:
-                raise BadInput(f"{CONFIG_FILE}: {section}.{key} must be a positive integer")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 65535:
+                raise BadInput(f"{where} must be an integer from 1 to 65535")
             values[name] = value
-        else:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise BadInput(f"{CONFIG_FILE}: {section}.{key} must be a list of strings")
-            values[name] = tuple(value)
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise BadInput(f"{where} must be a list of strings")
+        if len(value) > MAX_LIST or any(len(v) > MAX_COMMAND or "\0" in v for v in value):
+            raise BadInput(f"{where} has too many or too long entries")
+        if name == "bootstrap_copy":
+            for path in value:
+                _inside(f"{section}.{key}", path)
+        values[name] = tuple(value)
     return values

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -13,6 +16,7 @@ from git_sessions.config import Config, load_config
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
 from git_sessions.gitrepo import Hub, Snapshot, Workspace, hub_head_branch, open_hub
+from git_sessions.sessionenv import check_identity
 
 
 @dataclass
@@ -42,6 +46,7 @@ class Context:
 
     @cached_property
     def hub(self) -> Hub:
+        """The hub (opened once; for a local hub, the repository on this filesystem)."""
         return open_hub(self.ws, self.config.remote, self.branch)
 
     def main(self) -> Snapshot:
@@ -58,15 +63,34 @@ class Context:
                 "no agent identity",
                 hint="pass --agent NAME --email E, or set git config user.name and user.email",
             )
-        if "\n" in name or "\n" in email or "<" in name + email or ">" in name + email:
-            raise BadInput("an agent name or email may not contain newlines or angle brackets")
-        return Identity(name, email)
+        return check_identity(name, email)  # it goes into commits and a sourced .session-env
 
     @property
     def worktree_root(self) -> Path:
         return self.ws.root / self.config.worktree_root
 
 
+_SECONDS = re.compile(r"(\d+(?:\.\d+)?)\s*([sm]?)")
+TIMEOUT_ENV = "GIT_SESSIONS_TIMEOUT"
+
+
+def timeout_seconds(config: Config, environ: Mapping[str, str]) -> float:
+    """The network and lock-wait limit: $GIT_SESSIONS_TIMEOUT, else config.yaml's `timeout`
+    (seconds, or with an s or m suffix), between 0.1 s and an hour."""
+    text, source = environ.get(TIMEOUT_ENV) or config.timeout, TIMEOUT_ENV
+    if not environ.get(TIMEOUT_ENV):
+        source = "timeout in _AGENTS/config.yaml"
+    found = _SECONDS.fullmatch(text.strip())
+    seconds = float(found[1]) * (60 if found[2] == "m" else 1) if found else -1.0
+    if not 0.1 <= seconds <= 3600:
+        raise BadInput(
+            f"invalid {source}: {text!r}", hint="use seconds between 0.1 and 3600, e.g. 30s or 2m"
+        )
+    return seconds
+
+
 def open_context(start: Path) -> Context:
     ws = Workspace(start)
-    return Context(ws, load_config(ws.root))
+    config = load_config(ws.root)
+    ws.set_timeout(timeout_seconds(config, os.environ))
+    return Context(ws, config)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -183,7 +184,34 @@ def render(drift: Drift) -> str:
     return "\n".join(lines) + "\n"
 
 
+_STORED: dict[str, type | tuple[type, ...]] = {
+    "slug": str,
+    "plan_changed": bool,
+    "plan_diff": str,
+    "criteria": list,
+    "criteria_met": int,
+    "planned_files": list,
+    "touched_files": list,
+    "unplanned_files": list,
+    "untouched_planned_files": list,
+    "scope_added": dict,
+    "started": int,
+    "ended": int,
+    "duration_seconds": int,
+    "commits": int,
+}
+
+
 def parse(text: str) -> dict[str, Any]:
-    """The numbers stored in a drift.md's front matter."""
+    """The numbers stored in a drift.md's front matter; ValueError if they are not what
+    `render` writes (a drift.md on main may have been edited by anyone)."""
     meta, _ = split_front_matter(text)
-    return meta
+    for key, kind in _STORED.items():
+        value = meta.get(key)
+        if value is None or not isinstance(value, kind):
+            raise ValueError(f"{key} is missing or not a {getattr(kind, '__name__', kind)}")
+    try:
+        json.dumps(meta)
+    except (TypeError, ValueError):
+        raise ValueError("it holds values that are not plain data (dates, tags)") from None
+    return {k: meta[k] for k in _STORED}

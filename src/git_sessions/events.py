@@ -197,19 +197,64 @@ def jsonl_line(event: Event) -> str:
     return json.dumps(event.to_json(), sort_keys=True, ensure_ascii=False) + "\n"
 
 
+MAX_LINE = 64 * 1024
+MAX_TIME = 2**33  # year 2242: later (or earlier than 1970) is not a real event
+# metadata keys whose values we iterate or add up, with the type each must have
+_LISTS = ("next_steps", "uncommitted", "files")
+
+
+def parse_event(line: str) -> Event | None:
+    """One events.jsonl line as an Event; None if it is not a well-formed event record."""
+    if not line.strip() or len(line) > MAX_LINE:
+        return None
+    try:
+        data = json.loads(line)
+    except (ValueError, RecursionError):  # also 5,000-digit numbers and [[[[...]]]]
+        return None
+    if not isinstance(data, dict):
+        return None
+    time, kind, text = data.get("time"), data.get("kind"), data.get("text")
+    meta = data.get("metadata") or {}
+    if not (isinstance(time, str) and isinstance(kind, str) and isinstance(text, str)):
+        return None
+    if not isinstance(meta, dict) or not _sane_metadata(meta):
+        return None
+    try:
+        seconds = parse_time(time)
+    except (ValueError, OverflowError, OSError):
+        return None
+    if not 0 <= seconds < MAX_TIME:
+        return None
+    return Event(seconds, kind, text, meta)
+
+
+def _sane_metadata(meta: dict[str, Any]) -> bool:
+    for key, value in meta.items():
+        if key in _LISTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                return False
+        elif key == "value":
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                return False
+            if isinstance(value, float) and not math.isfinite(value):
+                return False
+            if isinstance(value, int) and value.bit_length() > 64:
+                return False
+        elif not isinstance(value, str | int | float | bool | None):
+            return False
+    return True
+
+
 def parse_jsonl(text: str) -> list[Event]:
-    """The events of an events.jsonl; lines that are not event objects are skipped."""
-    found = []
-    for line in text.splitlines():
-        try:
-            data = json.loads(line)
-            meta = data.get("metadata") or {}
-            found.append(
-                Event(parse_time(data["time"]), str(data["kind"]), str(data["text"]), dict(meta))
-            )
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue
-    return found
+    """The events of an events.jsonl; lines that are not event records are skipped (`check`
+    reports them). Lines are split on \n only: a JSON string may hold a raw \u2028."""
+    return [e for e in map(parse_event, text.split("\n")) if e is not None]
+
+
+def bad_lines(text: str) -> list[int]:
+    """Numbers (from 1) of the non-blank lines of an events.jsonl that are not events."""
+    lines = text.split("\n")
+    return [n for n, line in enumerate(lines, 1) if line.strip() and parse_event(line) is None]
 
 
 def _hhmm(seconds: int) -> str:

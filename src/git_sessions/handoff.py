@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from git_sessions import events, journal, worktree
+from git_sessions import events, journal, safefs, worktree
 from git_sessions.context import Context
 from git_sessions.edits import Identity
 from git_sessions.history import claim_commits
@@ -173,7 +173,7 @@ def write(
 
     def read(path: str) -> str | None:
         if wt is not None:
-            return (wt / path).read_text() if (wt / path).is_file() else None
+            return safefs.read_text(wt, path)
         tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
         return ctx.ws.snapshot(tip).text(path)
 

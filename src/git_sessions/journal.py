@@ -9,6 +9,7 @@ reached costs a note, never the entry.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -16,12 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_sessions import events, worktree
-from git_sessions.claiming import holder, parse_env, worktree_path
+from git_sessions import events, safefs, sessionenv, worktree
+from git_sessions.claiming import holder, worktree_path
 from git_sessions.clones import session_ws
 from git_sessions.context import Context
 from git_sessions.edits import Identity
-from git_sessions.errors import BadInput, Error
+from git_sessions.errors import BadInput, GitFailure
+from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import ENV_FILE, KNOWLEDGE, session_dir
 
 WORKLOG = "worklog.md"
@@ -52,12 +54,12 @@ def session_identity(ctx: Context, slug: str, environ: Mapping[str, str]) -> Ide
     """Who writes for the session: the sourced .session-env, its file, or the claim on main."""
     name, email = environ.get("GIT_AUTHOR_NAME"), environ.get("GIT_AUTHOR_EMAIL")
     if environ.get("SESSION_ID") == slug and name and email:
-        return Identity(name, email)
-    local = worktree.session_folder(worktree_path(ctx, slug), "active", slug) / ENV_FILE
-    if local.is_file():
-        env = parse_env(local.read_text())
-        if env.get("GIT_AUTHOR_NAME") and env.get("GIT_AUTHOR_EMAIL"):
-            return Identity(env["GIT_AUTHOR_NAME"], env["GIT_AUTHOR_EMAIL"])
+        return sessionenv.check_identity(name, email)
+    wt = session_worktree(ctx, slug)
+    local = safefs.read_text(wt, session_file(slug, ENV_FILE)) if wt is not None else None
+    if local is not None:
+        with contextlib.suppress(BadInput):
+            return sessionenv.from_text(local).who
     owner = holder(ctx.main(), slug)
     return owner if owner is not None else ctx.identity()
 
@@ -68,14 +70,31 @@ def session_worktree(ctx: Context, slug: str) -> Path | None:
     return wt if (wt / ".git").exists() else None
 
 
-def _renew(ctx: Context, slug: str) -> str | None:
-    """Push the session branch to the hub as a sign of life; a note instead of an error."""
+def _check_holder(ctx: Context, slug: str, who: Identity) -> Snapshot | None:
+    """Main, after checking that `who` still holds `slug` (a Conflict if not); None if the hub
+    cannot be reached, so the entry is still written locally."""
     from git_sessions import leases
 
     try:
-        leases.renew(ctx, slug, who=session_identity(ctx, slug, os.environ))
-    except Error as exc:
-        return f"the journal entry is committed locally, but the hub was not updated: {exc.message}"
+        snap = ctx.main()
+    except (GitFailure, BadInput):  # unreachable, or (BadInput) a local hub path that is gone
+        return None
+    leases.check_holder(ctx, snap, slug, who)
+    return snap
+
+
+def _renew(ctx: Context, slug: str, who: Identity, snap: Snapshot | None) -> str | None:
+    """Push the session branch to the hub as a sign of life. An unreachable hub costs a note;
+    a claim that is no longer ours is a Conflict."""
+    from git_sessions import leases
+
+    unsent = "the journal entry is committed locally, but the hub was not updated"
+    if snap is None:
+        return f"{unsent}: it could not be reached"
+    try:
+        leases.renew(ctx, slug, who=who)
+    except GitFailure as exc:
+        return f"{unsent}: {exc.message}"
     return None
 
 
@@ -100,9 +119,11 @@ def edit_files(
         raise _not_here(ctx, slug)
     if wt is None and not commit:
         raise BadInput("--no-commit needs the session's worktree on this machine")
+    who = session_identity(ctx, slug, env)
+    snap = _check_holder(ctx, slug, who) if commit else None
     with ctx.ws.lock():
         if wt is not None:
-            current = {p: (wt / p).read_text() if (wt / p).is_file() else None for p in paths}
+            current = {p: safefs.read_text(wt, p) for p in paths}
         else:
             snap = ctx.ws.snapshot(ctx.ws.ref_target(f"refs/heads/{branch}"))
             current = {p: snap.text(p) for p in paths}
@@ -110,12 +131,11 @@ def edit_files(
         if not commit:
             assert wt is not None
             for path, text in texts.items():
-                _write_atomically(wt / path, text)
+                safefs.write_text(wt, path, text)
             return Entry(slug, paths[0], None, tuple(texts))
-        who = session_identity(ctx, slug, env)
         files = {p: t.encode() for p, t in texts.items()}
         new = session_ws(ctx, slug).commit_on_branch(branch, files, message, who, wt)
-    return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug))
+    return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug, who, snap))
 
 
 def _not_here(ctx: Context, slug: str) -> BadInput:
@@ -143,13 +163,6 @@ def _not_here(ctx: Context, slug: str) -> BadInput:
         f"session {slug} is {state}, not claimed",
         hint=f"claim it first: git sessions claim {slug}",
     )
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temp.write_text(text)
-    os.replace(temp, path)
 
 
 def append_entry(
@@ -308,19 +321,20 @@ def recover(
         )
     env = dict(os.environ) if environ is None else environ
     who = session_identity(ctx, slug, env)
+    snap = _check_holder(ctx, slug, who)
     worklog, log = session_file(slug, WORKLOG), session_file(slug, EVENTS)
     description = " ".join((message or "").split())
     with ctx.ws.lock():
         leftovers = ctx.ws.status_dirty(wt, untracked=True)
-        current = {p: (wt / p).read_text() if (wt / p).is_file() else None for p in (worklog, log)}
+        current = {p: safefs.read_text(wt, p) for p in (worklog, log)}
         past = events.parse_jsonl(current[log] or "")
         if not description:
             description = "commit leftover work" if leftovers else "nothing left uncommitted"
         event = events.recover_event(leftovers, past, description, now_of(clock))
-        _write_atomically(
-            wt / worklog, events.append_worklog(current[worklog] or _header(slug), event)
+        safefs.write_text(
+            wt, worklog, events.append_worklog(current[worklog] or _header(slug), event)
         )
-        _write_atomically(wt / log, (current[log] or "") + events.jsonl_line(event))
+        safefs.write_text(wt, log, (current[log] or "") + events.jsonl_line(event))
         text = f"[{slug}] recover: {description}\n\nSession: {slug}\nSession-Event: recover\n"
         new = session_ws(ctx, slug).commit_all(worktree.branch_name(slug), text, who, wt)
-    return Recorded(slug, event, new, (worklog, log), _renew(ctx, slug))
+    return Recorded(slug, event, new, (worklog, log), _renew(ctx, slug, who, snap))

@@ -14,8 +14,9 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
-from git_sessions import transitions, worktree
+from git_sessions import faults, ownership, transitions, worktree
 from git_sessions.claiming import holder
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
@@ -90,68 +91,67 @@ class Renewal:
     renewed: bool  # the lock line was renewed on main
 
 
-def push_branch(ctx: Context, slug: str) -> str | None:
-    """Push the local session branch to the hub, fast-forward only: a branch that moved on
-    there (a later holder continued it) is never overwritten."""
+def push_branch(ctx: Context, slug: str, tip: str | None = None) -> str | None:
+    """Push the session branch (the local one, the clone's in clone mode, or `tip`) to the
+    hub, fast-forward only: a branch that moved on there (a later holder continued it) is
+    never overwritten."""
     from git_sessions.clones import session_ws
+    from git_sessions.gitrepo import open_hub
 
-    ws = session_ws(ctx, slug)  # in clone mode, the branch lives in the clone
+    ws = session_ws(ctx, slug)
     branch = worktree.branch_name(slug)
-    tip = ws.ref_target(f"refs/heads/{branch}")
-    if tip is None:
-        return None
-    if not ws.push(ctx.config.remote, tip, f"refs/heads/{branch}"):
-        raise Conflict(
-            f"the hub's {branch} has commits this clone does not have",
-            hint="another holder continued the session; fetch and look before pushing",
-        )
+    tip = tip or ws.ref_target(f"refs/heads/{branch}")
+    # the objects travel from the repository that has them: the clone, in clone mode
+    hub = ctx.hub if ws is ctx.ws else open_hub(ws, ctx.config.remote, ctx.branch)
+    if tip is not None and not hub.push_branch(ctx.config.remote, f"refs/heads/{branch}", tip):
+        behind_the_hub(ctx, branch)
     return tip
 
 
-def check_holder(snap: Snapshot, slug: str, who: Identity | None) -> None:
-    """Refuse to act for a claim that is no longer `who`'s (released, reaped, reclaimed)."""
-    state = transitions.current_state(snap, slug)
-    if state != "active":
-        raise Conflict(
-            f"session {slug} is {state}: the claim was released or reaped",
-            hint="stop working on it, or claim it again",
-        )
-    owner = holder(snap, slug)
-    if who is not None and owner is not None and (owner.name, owner.email) != (who.name, who.email):
-        raise Conflict(
-            f"session {slug} is now held by {owner.name} <{owner.email}>",
-            hint="your claim was reaped; stop working on it",
-        )
+def behind_the_hub(ctx: Context, branch: str) -> NoReturn:
+    raise Conflict(
+        f"the hub's {branch} has commits this clone does not have",
+        hint=f"look at them first: git fetch {ctx.config.remote} {branch}, then merge them",
+    )
+
+
+def check_holder(ctx: Context, snap: Snapshot, slug: str, who: Identity) -> None:
+    """Refuse to act for a claim that is no longer `who`'s from this clone (released, reaped,
+    or claimed again, even under the same name from another clone)."""
+    ownership.check_holder(snap, slug, who, ownership.load(ctx.ws.common_dir, slug))
 
 
 def renew(
     ctx: Context,
     slug: str,
     *,
-    who: Identity | None = None,
+    who: Identity,
     force: bool = False,
     clock: Callable[[], float] = time.time,
 ) -> Renewal:
     """Show life for `slug`: back its branch up on the hub and renew the lock line on main
     (always with `force`, else once half the TTL has passed, so journal entries do not each
-    add a commit to main). A claim that was reaped or released meanwhile is a Conflict."""
-    check_holder(ctx.main(), slug, who)
+    add a commit to main). A claim that is not `who`'s any more is a Conflict (exit 3).
+
+    The holder is checked right before the branch push, so a reaped agent cannot stack its
+    commits on the hub's branch ahead of the new holder's (the push itself is fast-forward
+    only, so even in that narrow race nothing is lost: the new holder's push is refused)."""
+    check_holder(ctx, ctx.main(), slug, who)
     pushed = push_branch(ctx, slug)
     ttl = parse_duration(ctx.config.lease_ttl)
     now = int(clock())
     renewed = [False]
 
     def build(snap: Snapshot) -> Change | None:
-        check_holder(snap, slug, who)
+        check_holder(ctx, snap, slug, who)
         entries, _ = parse_lock(snap.text(LOCK_FILE) or "")
         mine = [e for e in entries if e.slug == slug]
         if mine and not force and now - mine[0].since < ttl // 2:
             return None
         renewed[0] = True
         fresh = [LockEntry(e.slug, now) if e.slug == slug else e for e in entries]
-        owner = holder(snap, slug) or ctx.identity()
         edit = Write(LOCK_FILE, format_lock(fresh).encode())
-        return Change((edit,), commit_message(slug, "renew"), owner)
+        return Change((edit,), commit_message(slug, "renew"), who)
 
     update_main(ctx.hub, build)
     return Renewal(slug, pushed, renewed[0])
@@ -187,6 +187,7 @@ def reap(
     ]
     if dry_run:
         return [Reaped(x.slug, x.holder, x.last_life, None, "would reap") for x in found]
+    faults.point("reap:after-scan")  # a holder may show life now: each build looks again
     results = []
     for lease in found:
         outcome = ["reaped"]

@@ -10,15 +10,13 @@ Main goes first: if the claim was lost, nothing is written anywhere.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from git_sessions import catalog, events, journal, worktree
-from git_sessions.claiming import worktree_path
+from git_sessions import catalog, events, journal, safefs, worktree
 from git_sessions.context import Context
 from git_sessions.edits import Change, Identity, Write
 from git_sessions.errors import BadInput
@@ -69,21 +67,30 @@ def workspace_plan(ctx: Context, slug: str) -> Path | None:
 
 
 def unlock(ctx: Context, slug: str) -> Path:
-    """Make the workspace's SESSION.md writable for editing; its path."""
-    path = workspace_plan(ctx, slug)
-    if path is None or not path.is_file() or path.is_symlink():
+    """Make the workspace's SESSION.md writable for editing; its path. A symlink in its place
+    is refused (chmod would change its target)."""
+    wt = journal.session_worktree(ctx, slug)
+    if wt is None or not safefs.chmod(wt, plan_path(slug), 0o644):
         raise BadInput(
             f"session {slug} has no worktree with a SESSION.md here",
             hint="pass the new plan with --file PATH (or --file - for stdin)",
         )
-    os.chmod(path, 0o644)
-    return path
+    return wt / plan_path(slug)
 
 
-def main_change(snap: Snapshot, slug: str, plan: str, message: str, who: Identity) -> Change | None:
+def refreeze(ctx: Context, slug: str) -> None:
+    """Make the workspace's SESSION.md read-only again (after an override, or a failed one)."""
+    wt = journal.session_worktree(ctx, slug)
+    if wt is not None:
+        worktree.freeze_plan(wt, "active", slug)
+
+
+def main_change(
+    ctx: Context, snap: Snapshot, slug: str, plan: str, message: str, who: Identity
+) -> Change | None:
     from git_sessions.leases import check_holder
 
-    check_holder(snap, slug, who)
+    check_holder(ctx, snap, slug, who)
     if snap.text(plan_path(slug)) == plan:
         return None  # published already (a retry after a lost reply)
     return Change((Write(plan_path(slug), plan.encode()),), message, who)
@@ -117,7 +124,7 @@ def override(
         raise BadInput(f"the new plan is the same as the frozen plan of {slug}")
     event = events.Event(int(clock()), "override", why)
     message = events.commit_message(slug, event)
-    published = update_main(ctx.hub, lambda s: main_change(s, slug, plan, message, who))
+    published = update_main(ctx.hub, lambda s: main_change(ctx, s, slug, plan, message, who))
 
     def new_plan(_: str | None, __: Sequence[events.Event]) -> str:
         return plan
@@ -125,9 +132,7 @@ def override(
     done = journal.record(
         ctx, slug, lambda _: event, extra={plan_path(slug): new_plan}, environ=_env(who, slug)
     )
-    wt = journal.session_worktree(ctx, slug)
-    if wt is not None:
-        worktree.freeze_plan(worktree.session_folder(worktree_path(ctx, slug), "active", slug))
+    refreeze(ctx, slug)
     return Overridden(slug, why, published.commit, done.commit, done.note)
 
 

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-VERSION = 1
+VERSION = 2  # 2: plans parsed with the total parser (priority range, control characters)
 
 
 def cache_path(common_dir: Path) -> Path:

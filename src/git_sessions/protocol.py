@@ -37,6 +37,7 @@ INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 _SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")
 _WORD = re.compile(r"[a-z0-9]+")
 MAX_SLUG = 100
+_STAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds: ASCII digits, never 5,000 of them
 
 
 def check_state(state: str) -> str:
@@ -115,14 +116,14 @@ def parse_lock(text: str) -> tuple[list[LockEntry], list[str]]:
     """Parse sessions.lock into entries and the malformed lines (for `check` to report)."""
     entries: list[LockEntry] = []
     bad: list[str] = []
-    for line in text.splitlines():
+    for line in text.split("\n"):  # \n only: splitlines() also splits on \r, \x85, \u2028
         if not line.strip():
             continue
         slug, sep, stamp = line.strip().rpartition(":")
-        if sep and _SLUG.fullmatch(slug) and stamp.isdigit():
+        if sep and is_slug(slug) and _STAMP.fullmatch(stamp):
             entries.append(LockEntry(slug, int(stamp)))
         else:
-            bad.append(line)
+            bad.append(line[:200])
     return entries, bad
 
 

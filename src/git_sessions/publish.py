@@ -53,11 +53,16 @@ def backoff(attempt: int, timing: Timing) -> float:
 
 
 def update_main(
-    hub: Hub, build: Callable[[Snapshot], Change | None], timing: Timing = Timing()
+    hub: Hub,
+    build: Callable[[Snapshot], Change | None],
+    timing: Timing = Timing(),
+    *,
+    before_publish: Callable[[str], None] | None = None,
 ) -> Published:
     """Publish the change `build` returns for the current main; retry lost races.
 
     `build` returning None means nothing to do (an idempotent repeat); its errors propagate.
+    `before_publish` sees each commit about to be published (to record it durably first).
     """
     start = timing.clock()
     attempt = 0
@@ -70,6 +75,8 @@ def update_main(
             return Published(base or "", base, attempt, changed=False)
         change = with_index(snapshot, change)  # INDEX.md follows every transition
         new = hub.commit(base, change)
+        if before_publish is not None:
+            before_publish(new)
         if hub.publish(base, new):
             return Published(new, base, attempt, changed=True)
         if timing.clock() - start > timing.deadline:

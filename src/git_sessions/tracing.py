@@ -9,6 +9,7 @@ stands in for the deleted branch.
 from __future__ import annotations
 
 import email
+import email.errors
 import email.header
 import email.utils
 import re
@@ -17,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from git_sessions import catalog, events, transitions, worktree
+from git_sessions import catalog, events, safefs, transitions, worktree
 from git_sessions.claiming import holder, worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Identity
@@ -135,8 +136,7 @@ def branch_tip(
         return (hub.objects, found, "hub branch") if found else None
     tracking = f"refs/remotes/{ctx.config.remote}/{worktree.branch_name(slug)}"
     if fetch and ref in hub.heads():
-        with ctx.ws.lock():
-            ctx.ws.fetch(ctx.config.remote, worktree.branch_name(slug))
+        ctx.ws.fetch(ctx.config.remote, worktree.branch_name(slug))
     found = ctx.ws.ref_target(tracking)
     return (ctx.ws.objects, found, "hub branch") if found else None
 
@@ -183,9 +183,9 @@ def _active(ctx: Context, snap: Snapshot, slug: str, title: str) -> Trace:
             if len(info.parents) == 1:
                 commits.append(_commit(info.id, info.time, info.author, info.message, slug, seq))
         wt = worktree_path(ctx, slug)
-        here = wt / path  # the worktree's copy also has entries written with --no-commit
-        on_disk = (wt / ".git").exists() and here.is_file()
-        text = here.read_text() if on_disk else objects.snapshot(tip).text(path) or ""
+        # the worktree's copy also has entries written with --no-commit
+        on_disk = safefs.read_text(wt, path) if (wt / ".git").is_file() else None
+        text = on_disk if on_disk is not None else objects.snapshot(tip).text(path) or ""
     claimed = commits[0].time if commits and commits[0].kind == "claim" else None
     linked = _link(text, owners, seqs)
     owner = holder(snap, slug)
@@ -202,7 +202,7 @@ def _link(
     """Events, each with the commit that added its line (owners[n] for line n) and that
     commit's place in the branch."""
     found = []
-    for n, line in enumerate(text.splitlines()):
+    for n, line in enumerate(text.split("\n")):  # as git counts lines: \n only
         parsed = events.parse_jsonl(line)
         if parsed:
             owner = owners[n] if n < len(owners) else None
@@ -270,25 +270,43 @@ def _header(value: str | None) -> str:
 
 
 def parse_patch(text: str) -> list[PatchEntry]:
-    """The commits of a `git format-patch` style series, as `complete` stores it."""
+    """The commits of a `git format-patch` style series, as `complete` stores it; an entry
+    that does not parse (a hand-edited or hostile patch on main) is left out."""
     starts = list(_PATCH_START.finditer(text))
     found = []
     for n, match in enumerate(starts):
         end = starts[n + 1].start() if n + 1 < len(starts) else len(text)
-        chunk = text[match.end() + 1 : end]
-        msg = email.message_from_string(chunk)
-        payload = msg.get_payload()
-        payload = payload if isinstance(payload, str) else ""
-        if payload.startswith("---\n"):  # no body: the separator comes first
-            body, diff = "", payload[4:]
-        else:
-            body, _, diff = payload.partition("\n---\n")
-        subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _header(msg["Subject"]))
-        name, mail = email.utils.parseaddr(_header(msg["From"]))
-        when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
-        message = subject + ("\n\n" + body.strip("\n") if body.strip() else "") + "\n"
-        found.append(PatchEntry(match.group(1), Identity(name, mail), when, message, diff))
+        try:
+            found.append(_patch_entry(match.group(1), text[match.end() + 1 : end]))
+        except (ValueError, TypeError, LookupError, OverflowError, email.errors.MessageError):
+            continue
     return found
+
+
+def patch_problems(text: str) -> str | None:
+    """Why a stored patch series does not parse as `complete` writes it, or None."""
+    total = len(_PATCH_START.findall(text))
+    if text.strip() and total == 0:
+        return "no `From <sha>` entries"
+    broken = total - len(parse_patch(text))
+    return f"{broken} of {total} entries do not parse" if broken else None
+
+
+def _patch_entry(commit: str, chunk: str) -> PatchEntry:
+    msg = email.message_from_string(chunk)
+    payload = msg.get_payload()
+    payload = payload if isinstance(payload, str) else ""
+    if payload.startswith("---\n"):  # no body: the separator comes first
+        body, diff = "", payload[4:]
+    else:
+        body, _, diff = payload.partition("\n---\n")
+    subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _header(msg["Subject"]))
+    name, mail = email.utils.parseaddr(_header(msg["From"]))
+    when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
+    message = subject + ("\n\n" + body.strip("\n") if body.strip() else "") + "\n"
+    if not 0 <= when < 2**33:
+        raise ValueError("date out of range")
+    return PatchEntry(commit, Identity(name, mail), when, message, diff)
 
 
 def added_lines(diff: str, path: str) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from git_sessions import catalog
+from git_sessions import catalog, hazards
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.protocol import (
@@ -62,6 +62,12 @@ def move(
     """Move a session to state `dst` if that transition is legal from where it is now."""
     src = current_state(snap, slug)
     legal_verb = transition_verb(src, dst, slug)
+    broken = hazards.layout(snap)  # e.g. planned/ replaced by a file: the move would eat it
+    if broken:
+        raise BadInput(
+            f"main's protocol layout is broken: {broken[0]}",
+            hint="repair it with plain git; see: git sessions check",
+        )
     edits: tuple[Edit, ...] = (Move(session_dir(src, slug), session_dir(dst, slug)), *extra)
     return Change(edits, commit_message(slug, verb or legal_verb), author)
 
@@ -99,18 +105,23 @@ def claim(
     )
 
 
-def release(snap: Snapshot, slug: str, author: Identity, *, verb: str = "release") -> Change:
-    """active -> planned: the lock line and .session-env go, the plan stays."""
+def release(
+    snap: Snapshot, slug: str, author: Identity, *, verb: str = "release", note: str | None = None
+) -> Change:
+    """active -> planned: the lock line and .session-env go, the plan stays. A `note` (who
+    forced it) goes into the commit message and the worklog."""
     lock = lock_remove(lock_text(snap), slug)
-    return move(
-        snap,
-        slug,
-        "planned",
-        author,
-        extra=(
-            Write(LOCK_FILE, lock.encode()),
-            Remove(f"{session_dir('planned', slug)}/.session-env"),
-            Remove(f"{session_dir('planned', slug)}/claim.json"),
-        ),
-        verb=verb,
-    )
+    extra: list[Edit] = [
+        Write(LOCK_FILE, lock.encode()),
+        Remove(f"{session_dir('planned', slug)}/.session-env"),
+        Remove(f"{session_dir('planned', slug)}/claim.json"),  # planned: nobody holds it
+    ]
+    if note:
+        worklog = snap.text(f"{session_dir('active', slug)}/worklog.md") or ""
+        extra.append(
+            Write(f"{session_dir('planned', slug)}/worklog.md", f"{worklog}\n{note}\n".encode())
+        )
+    change = move(snap, slug, "planned", author, extra=extra, verb=verb)
+    if note:
+        return Change(change.edits, f"{change.message}\n\n{note}\n", author)
+    return change

@@ -11,20 +11,19 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from git_sessions import queue
-from git_sessions.claiming import Claim, claim, parse_env
+from git_sessions import queue, safefs, sessionenv
+from git_sessions.claiming import Claim, claim
 from git_sessions.context import Context
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.holders import AgentKind
-from git_sessions.protocol import ENV_FILE
+from git_sessions.protocol import ENV_FILE, SESSIONS
 from git_sessions.runner import Ran, run_shell
-from git_sessions.worktree import session_folder
 
 
 @dataclass(frozen=True)
 class Event:
-    kind: str  # "idle", "found", "claimed", "lost", "ran", "stopped"
+    kind: str  # "started", "idle", "found", "claimed", "lost", "ran", "stopped"
     slug: str | None = None
     detail: str = ""
     claim: Claim | None = None
@@ -34,9 +33,9 @@ class Event:
 def run_in_session(result: Claim, command: str) -> Ran:
     """Run `command` in the claimed session's worktree with its environment."""
     assert result.worktree is not None
-    env_file = session_folder(result.worktree, "active", result.slug) / ENV_FILE
-    env = {**os.environ, **parse_env(env_file.read_text())}
-    return run_shell(command, result.worktree, env)
+    rel = f"{SESSIONS}/active/{result.slug}/{ENV_FILE}"
+    values = sessionenv.from_text(safefs.read_text(result.worktree, rel) or "").exports()
+    return run_shell(command, result.worktree, {**os.environ, **values})
 
 
 def watch(

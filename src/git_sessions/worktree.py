@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
+from git_sessions import faults, safefs
 from git_sessions.edits import Change, Identity
 from git_sessions.errors import Conflict
 from git_sessions.gitrepo import Workspace
@@ -55,9 +55,16 @@ def ensure_worktree(ws: Workspace, slug: str, claim: str, path: Path, who: Ident
         ref = f"refs/heads/{branch_name(slug)}"
         tip = ws.ref_target(ref)
         if tip is None:
-            ws.set_ref(ref, claim)
+            moved = ws.update_ref(ref, claim, None)
         elif not ws.objects.is_ancestor(claim, tip):
-            ws.set_ref(ref, _absorb(ws, slug, tip, claim, who))
+            moved = ws.update_ref(ref, _absorb(ws, slug, tip, claim, who), tip)
+        else:
+            moved = True
+        if not moved:  # git itself (not under our lock) moved the branch meanwhile
+            raise Conflict(f"{branch_name(slug)} moved while claiming", hint="claim again")
+        if path.is_symlink():
+            raise safefs.Unsafe(f"refusing to use {path} as a worktree: it is a symlink")
+        faults.point("claim:in-worktree")
         if path.exists() and any(path.iterdir()):
             path.rename(path.with_name(f"{path.name}.orphaned-{int(time.time())}"))
         elif path.exists():
@@ -84,8 +91,7 @@ def _absorb(ws: Workspace, slug: str, tip: str, claim: str, who: Identity) -> st
     return ws.objects.write(tip, change)
 
 
-def freeze_plan(folder: Path) -> None:
-    """Make SESSION.md read-only, so the frozen plan is not edited by accident."""
-    plan = folder / "SESSION.md"
-    if plan.exists():
-        os.chmod(plan, 0o444)
+def freeze_plan(worktree: Path, state: str, slug: str) -> None:
+    """Make SESSION.md read-only, so the frozen plan is not edited by accident (a committed
+    symlink in its place is refused: chmod would change the mode of its target)."""
+    safefs.chmod(worktree, f"{SESSIONS}/{state}/{slug}/SESSION.md", 0o444)

@@ -23,7 +23,7 @@ from git_sessions.cli import (  # noqa: F401
     overriding,
     reading,
 )
-from git_sessions.cli.app import app
+from git_sessions.cli.app import app, printable
 from git_sessions.errors import Error
 
 EXIT_BUG = 70
@@ -46,9 +46,9 @@ def main(argv: list[str] | None = None) -> int:
             standalone_mode=False,
         )
     except Error as exc:
-        sys.stderr.write(f"error: {exc.message}\n")
+        sys.stderr.write(f"error: {printable(exc.message)}\n")
         if exc.hint:
-            sys.stderr.write(f"hint: {exc.hint}\n")
+            sys.stderr.write(f"hint: {printable(exc.hint)}\n")
         return exc.exit_code
     except click_exceptions.ClickException as exc:
         exc.show()

@@ -13,9 +13,10 @@ import typer
 
 from git_sessions.cli.app import app, context, emit_json, note, out, session_slug, table
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
+from git_sessions.cli.claiming import YES, approve_bootstrap, report_bootstrap
 
 if TYPE_CHECKING:
-    from git_sessions.watch import Event
+    from git_sessions.watch import Event as EventType
 
 CAPABILITY = typer.Option([], "--capability", "-c", help="A capability this agent has.")
 
@@ -73,11 +74,13 @@ def watch(
     ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
+    yes: bool = YES,
     as_json: bool = typer.Option(False, "--json", help="One JSON object per event."),
 ) -> None:
     """Poll planned/ for matching work; optionally claim it and run a command. Stops on
     SIGINT/SIGTERM."""
     from git_sessions.holders import agent_kind
+    from git_sessions.watch import Event
     from git_sessions.watch import watch as run_watch
 
     if command and not do_claim:
@@ -86,6 +89,8 @@ def watch(
     caps = capability or list(ctx.config.capabilities)
     who = ctx.identity(agent, email)
     kind = agent_kind(agent_type, agent_version, os.environ)
+    if yes:
+        approve_bootstrap(ctx)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -94,7 +99,7 @@ def watch(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
 
-    def emit(event: Event) -> None:
+    def emit(event: EventType) -> None:
         if as_json:
             data: dict[str, object] = {
                 "event": event.kind,
@@ -108,6 +113,8 @@ def watch(
             emit_json(data, line=True)
         elif event.kind == "claimed" and event.claim:
             out(f"claimed {event.slug} in {event.claim.worktree}")
+            if event.claim.bootstrap and not event.claim.bootstrap.ok:
+                report_bootstrap(event.claim.slug, event.claim.bootstrap)
         elif event.kind == "found":
             out(f"claimable: {event.slug} ({event.detail})")
         elif event.kind == "ran" and event.ran:
@@ -116,7 +123,13 @@ def watch(
                 out(event.ran.output.rstrip())
         elif event.kind in ("lost", "stopped"):
             note(f"{event.kind}: {event.detail}".rstrip(": "))
+        elif event.kind == "started":
+            note(f"watching {event.detail}")
 
+    # announced only now that the handlers are in place: a supervisor (or a test) may signal
+    # as soon as it reads this line
+    wanted = ", ".join(caps) if caps else "no capabilities"
+    emit(Event("started", None, f"{ctx.config.remote}/{ctx.branch} ({wanted}); SIGTERM stops"))
     run_watch(
         ctx,
         caps,

@@ -65,13 +65,24 @@ def emit_json(data: Any, *, line: bool = False) -> None:
     sys.stdout.flush()
 
 
+# Control characters (but \t and \n) and bidi overrides shown as U+FFFD: text from the hub
+# (titles, plans, worklogs) must not move the cursor, retitle the terminal or reorder a line.
+_CONTROLS = (range(0x00, 0x09), range(0x0B, 0x20), range(0x7F, 0xA0))
+_BIDI = (range(0x202A, 0x202F), range(0x2066, 0x206A))
+_UNPRINTABLE = {c: "\ufffd" for block in (*_CONTROLS, *_BIDI) for c in block}
+
+
+def printable(text: str) -> str:
+    return text.translate(_UNPRINTABLE)
+
+
 def out(text: str = "") -> None:
-    sys.stdout.write(text + "\n")
+    sys.stdout.write(printable(text) + "\n")
 
 
 def note(text: str) -> None:
     """Progress and hints for humans go to stderr, so stdout stays parseable."""
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(printable(text) + "\n")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import sys
+from typing import TYPE_CHECKING
 
 import typer
 
 from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
+from git_sessions.errors import BadInput
+from git_sessions.protocol import CONFIG_FILE
+
+if TYPE_CHECKING:
+    from git_sessions.bootstrap import Bootstrap
+    from git_sessions.context import Context
+
+
+YES = typer.Option(
+    False,
+    "--yes",
+    help="Approve the bootstrap.run commands of config.yaml on this machine, then run them.",
+)
+
+
+def approve_bootstrap(ctx: Context) -> None:
+    from git_sessions import approvals
+
+    approvals.approve(ctx.ws.common_dir, ctx.config.bootstrap_run)
 
 
 @app.command()
@@ -31,6 +53,7 @@ def claim(
         "--clone/--worktree",
         help="Work in a shallow clone in .sessions/<slug> (default: config `workspace`).",
     ),
+    yes: bool = YES,
     as_json: bool = JSON,
 ) -> None:
     """Claim a planned session atomically, then create its worktree and .session-env."""
@@ -42,6 +65,8 @@ def claim(
     if (slug is None) == (not next_):
         raise typer.BadParameter("name a session or pass --next (not both)")
     ctx = context()
+    if yes:
+        approve_bootstrap(ctx)
     caps = capability or list(ctx.config.capabilities)
     result = claiming.claim(
         ctx,
@@ -53,13 +78,7 @@ def claim(
         kind=agent_kind(agent_type, agent_version, os.environ),
     )
     if result.bootstrap and not result.bootstrap.ok:
-        boot = result.bootstrap
-        for name in boot.missing:
-            note(f"warning: bootstrap: {name} is not in the main checkout, not copied")
-        for ran in boot.ran:
-            if not ran.ok:
-                note(f"warning: bootstrap: `{ran.command}` failed with exit {ran.returncode}")
-                note(ran.output.rstrip())
+        report_bootstrap(result.slug, result.bootstrap)
         note("the claim stands; fix the worktree by hand or adjust bootstrap in config.yaml")
     if as_json:
         emit_json(result.to_json())
@@ -76,6 +95,53 @@ def claim(
         out(f'eval "$(git sessions env {result.slug})"')
 
 
+def report_bootstrap(slug: str, boot: Bootstrap) -> None:
+    """Warnings for a bootstrap that did not fully happen, on stderr."""
+    for name in boot.missing:
+        note(f"warning: bootstrap: {name} is not a regular file in the main checkout, not copied")
+    for ran in boot.ran:
+        if not ran.ok:
+            note(f"warning: bootstrap: `{ran.command}` failed with exit {ran.returncode}")
+            note(ran.output.rstrip())
+    if boot.unapproved:
+        note(
+            f"bootstrap: not running {len(boot.unapproved)} command(s) from {CONFIG_FILE}"
+            " that this machine has not approved:"
+        )
+        for command in boot.unapproved:
+            note(f"  $ {command}")
+        note(f"hint: review them, then run: git sessions bootstrap {slug} --yes")
+
+
+@app.command("bootstrap")
+def bootstrap_(
+    slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID)."),
+    yes: bool = YES,
+    as_json: bool = JSON,
+) -> None:
+    """Copy bootstrap files and run the approved bootstrap commands in a session's worktree."""
+    from git_sessions import claiming
+    from git_sessions.journal import session_identity, session_worktree
+
+    ctx = context()
+    name = session_slug(slug)
+    if session_worktree(ctx, name) is None:
+        raise BadInput(f"session {name} has no worktree here", hint=f"git sessions claim {name}")
+    if yes:
+        approve_bootstrap(ctx)
+    boot = claiming.run_bootstrap(ctx, name, session_identity(ctx, name, os.environ))
+    if as_json:
+        emit_json(boot.to_json())
+    else:
+        for ran in boot.ran:
+            out(f"ran `{ran.command}`: exit {ran.returncode}")
+        report_bootstrap(name, boot)
+    if boot.unapproved:
+        raise BadInput("bootstrap commands not approved", hint="pass --yes to approve them")
+    if not boot.ok:
+        raise BadInput("bootstrap did not finish", hint="see the warnings above")
+
+
 @app.command()
 def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID).")) -> None:
     """Print the session's environment as export lines, for eval "$(git sessions env)"."""
@@ -83,15 +149,17 @@ def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION
 
     ctx = context()
     name = session_slug(slug)
-    text = claiming.env_text(ctx, name)
-    out("\n".join(line for line in text.splitlines() if line.startswith("export ")))
+    sys.stdout.write(claiming.env_exports(ctx, name))
 
 
 @app.command()
 def release(
     slug: str,
     force: bool = typer.Option(
-        False, "--force", help="Release even if the session branch has commits (kept)."
+        False,
+        "--force",
+        help="Release even if the session branch has commits (kept), or if someone else holds"
+        " the session (recorded with your name).",
     ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
@@ -99,9 +167,10 @@ def release(
 ) -> None:
     """Give a claim back: active -> planned, lock line removed, worktree removed."""
     from git_sessions import claiming
+    from git_sessions.cli.ending import acting
 
     ctx = context()
-    result = claiming.release(ctx, slug, ctx.identity(agent, email), force=force)
+    result = claiming.release(ctx, slug, acting(ctx, slug, agent, email), force=force)
     if as_json:
         emit_json(result.__dict__)
         return

@@ -21,7 +21,7 @@ def _slug(slug: str | None) -> str:
     return session_slug(slug)
 
 
-def _acting(ctx: Context, slug: str, agent: str | None, email: str | None) -> Identity:
+def acting(ctx: Context, slug: str, agent: str | None, email: str | None) -> Identity:
     """Who ends the session: --agent/--email if given, else the session's own identity."""
     from git_sessions.journal import session_identity
 
@@ -44,10 +44,13 @@ def complete(
 
     ctx = context()
     name = _slug(slug)
-    who = _acting(ctx, name, agent, email)
+    who = acting(ctx, name, agent, email)
     result = completing.complete(ctx, name, who, message=message, kind=kind)
     if as_json:
         emit_json(result.__dict__)
+        return
+    if result.resumed:
+        out(f"completed {name} earlier ({result.commit[:10]}); finished its local cleanup")
         return
     out(f"completed {name}: {result.commits} commit(s) squash-merged ({result.commit[:10]})")
     out(f"patch:  {result.patch}")
@@ -62,17 +65,20 @@ def complete(
 def abandon(
     slug: str | None = SLUG,
     reason: str = typer.Option(..., "--reason", "-r", help="Why the session stops here."),
+    force: bool = typer.Option(
+        False, "--force", help="Abandon a session someone else holds (recorded with your name)."
+    ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
     as_json: bool = JSON,
 ) -> None:
     """Stop a session: active -> abandoned, reason in its worklog, work kept as patch and branch."""
-    from git_sessions import completing
+    from git_sessions import abandoning
 
     ctx = context()
     name = _slug(slug)
-    who = _acting(ctx, name, agent, email)
-    result = completing.abandon(ctx, name, who, reason)
+    who = acting(ctx, name, agent, email)
+    result = abandoning.abandon(ctx, name, who, reason, force=force)
     if as_json:
         emit_json(result.__dict__)
         return

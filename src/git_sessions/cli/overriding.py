@@ -65,7 +65,6 @@ def override(
     """
     from git_sessions import overrides
     from git_sessions.journal import session_identity
-    from git_sessions.worktree import freeze_plan
 
     ctx = context()
     name = session_slug(slug)
@@ -90,7 +89,7 @@ def override(
                 plan = path.read_text()
             done = overrides.override(ctx, name, plan, why, who)
         finally:
-            freeze_plan(path.parent)  # read-only again, whatever happened
+            overrides.refreeze(ctx, name)  # read-only again, whatever happened
     if as_json:
         emit_json(done.to_json())
         return

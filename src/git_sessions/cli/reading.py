@@ -111,7 +111,8 @@ def check(
 
     ctx = context()
     snap = ctx.main() if rev is None else ctx.ws.snapshot(ctx.ws.resolve(rev))
-    violations = run_check(snap)
+    violations = run_check(snap, ctx.plans())
+    ctx.save_plans()
     where = "main" if rev is None else rev
     if as_json:
         emit_json(

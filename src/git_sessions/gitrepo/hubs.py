@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pygit2
@@ -51,10 +52,11 @@ def init_bare(path: Path, branch: str) -> None:
 class LocalHub:
     """A bare hub on this filesystem: build commits inside it, move main by compare-and-swap."""
 
-    def __init__(self, path: Path, branch: str) -> None:
+    def __init__(self, path: Path, branch: str, workspace: Workspace | None = None) -> None:
         with git_errors(f"opening hub {path}"):
             self.repo = pygit2.Repository(str(path))
         self.path = path
+        self.ws = workspace
         self.branch = branch
         self.ref = f"refs/heads/{branch}"
         self.objects = Objects(self.repo)
@@ -95,11 +97,44 @@ class LocalHub:
                 return False  # another writer holds the ref for a moment: a lost race
             raise GitFailure(f"updating the hub's main: {exc}") from exc
 
-    def delete_ref(self, ref: str) -> None:
+    def delete_ref(self, ref: str, expected: str | None = None) -> bool:
+        """Delete `ref` on the hub (only while it points at `expected`, when given)."""
         with git_errors(f"deleting {ref} on the hub"):
             found = self.repo.references.get(ref)
-            if found is not None:
-                found.delete()
+            if found is None or (expected is not None and str(found.target) != expected):
+                return False
+            found.delete()  # libgit2 checks the loaded value under the ref's lock
+            return True
+
+    def push_branch(self, remote: str, ref: str, tip: str) -> bool:
+        """Move the hub's `ref` to `tip` if that is a fast-forward; False if the hub's ref has
+        commits `tip` lacks. The objects travel to a private staging ref first, because
+        libgit2's push to a local path force-writes the target ref (DESIGN.md section 2)."""
+        if not self.objects.has(tip):
+            assert self.ws is not None, "pushing needs the workspace"
+            staging = f"refs/git-sessions/incoming/{uuid.uuid4().hex}"
+            self.ws.push(remote, tip, staging, force=True)  # a ref no one else writes
+            self.delete_ref(staging)
+        with git_errors(f"updating {ref} on the hub"):
+            for _ in range(20):
+                found = self.repo.references.get(ref)
+                if found is None:
+                    with contextlib.suppress(pygit2.AlreadyExistsError):
+                        self.repo.references.create(ref, tip, force=False)
+                        return True
+                    continue
+                old = str(found.target)
+                if old == tip:
+                    return True
+                if not self.objects.is_ancestor(old, tip):
+                    return False
+                try:
+                    found.set_target(tip, "git-sessions: push")  # create_matching
+                    return True
+                except (pygit2.GitError, OSError) as exc:
+                    if "does not match" not in str(exc) and "lock" not in str(exc).lower():
+                        raise
+        return False
 
     def peek(self) -> str | None:
         """main's commit by the cheapest look (for a local hub, the same as tip)."""
@@ -136,8 +171,7 @@ class RemoteHub:
 
     def tip(self) -> str | None:
         """Fetch main and return its commit (None if the hub has no main yet)."""
-        with self.ws.lock():
-            return self.ws.fetch(self.remote, self.branch)
+        return self.ws.fetch(self.remote, self.branch)
 
     def snapshot(self, commit: str | None) -> Snapshot:
         return Snapshot(self.ws.repo, commit)
@@ -162,10 +196,9 @@ class RemoteHub:
     def branch_times(self, prefix: str) -> dict[str, int]:
         """Commit time of every hub branch under refs/heads/<prefix> (fetched first)."""
         tracking = f"refs/remotes/{self.remote}/"
-        with self.ws.lock():
-            self.ws.fetch_refspecs(
-                self.remote, [f"+refs/heads/{prefix}*:{tracking}{prefix}*"], prune=True
-            )
+        self.ws.fetch_refspecs(
+            self.remote, [f"+refs/heads/{prefix}*:{tracking}{prefix}*"], prune=True
+        )
         heads = self.ws.list_heads(self.remote)
         return {
             ref: self.objects.info(oid).time
@@ -175,6 +208,19 @@ class RemoteHub:
 
     def heads(self) -> dict[str, str]:
         return self.ws.list_heads(self.remote)
+
+    def push_branch(self, remote: str, ref: str, tip: str) -> bool:
+        """Push `tip` to the hub's `ref` without force; False if that is not a fast-forward
+        (receive-pack checks the old value under its lock)."""
+        return self.ws.push(remote, tip, ref)
+
+    def delete_ref(self, ref: str, expected: str | None = None) -> bool:
+        """Delete `ref` on the hub (only while it points at `expected`, when given)."""
+        current = self.heads().get(ref)
+        if current is None or (expected is not None and current != expected):
+            return False
+        # the push names the advertised value as the old one: receive-pack refuses a move
+        return self.ws.delete_remote_branch(self.remote, ref)
 
 
 Hub = LocalHub | RemoteHub
@@ -192,7 +238,7 @@ def open_hub(workspace: Workspace, remote: str, branch: str) -> Hub:
         path = local_path(url, workspace.root)
         if not path.exists():
             raise BadInput(f"the hub {path} (remote {remote}) does not exist")
-        return LocalHub(path, branch)
+        return LocalHub(path, branch, workspace)
     return RemoteHub(workspace, remote, branch)
 
 

@@ -9,12 +9,19 @@ from dataclasses import dataclass
 import pygit2
 
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
-from git_sessions.errors import GitFailure
+from git_sessions.errors import BadInput, GitFailure
 
 _BLOB = pygit2.GIT_FILEMODE_BLOB
 _EXEC = pygit2.GIT_FILEMODE_BLOB_EXECUTABLE
 _TREE = pygit2.GIT_FILEMODE_TREE
 _Entry = tuple[pygit2.Oid, int] | None
+_KINDS = {
+    _BLOB: "file",
+    _EXEC: "file",
+    _TREE: "folder",
+    pygit2.GIT_FILEMODE_LINK: "symlink",
+    pygit2.GIT_FILEMODE_COMMIT: "gitlink",
+}
 
 
 @contextlib.contextmanager
@@ -24,6 +31,21 @@ def git_errors(action: str) -> Iterator[None]:
         yield
     except (pygit2.GitError, OSError) as exc:
         raise GitFailure(f"{action}: {exc}") from exc
+
+
+@contextlib.contextmanager
+def _refused_paths() -> Iterator[None]:
+    """libgit2 refuses trees holding `.git` or `..` entries: bad input on main, not a git
+    failure (anyone can push one with plain git)."""
+    try:
+        yield
+    except pygit2.GitError as exc:
+        if "invalid path" not in str(exc):
+            raise
+        raise BadInput(
+            f"main holds a path git refuses to use: {exc}",
+            hint="remove it from main with plain git; see: git sessions check",
+        ) from None
 
 
 # --------------------------------------------------------------------------- reading
@@ -52,8 +74,12 @@ class Snapshot:
             return None
 
     def read(self, path: str) -> bytes | None:
+        """The content of regular file `path`; None if absent, a folder, a symlink or a gitlink
+        (a symlink's blob is its target path, never content to use)."""
         obj = self._object(path)
-        return obj.data if isinstance(obj, pygit2.Blob) else None
+        if not isinstance(obj, pygit2.Blob) or obj.filemode not in (_BLOB, _EXEC):
+            return None
+        return obj.data
 
     def text(self, path: str) -> str | None:
         data = self.read(path)
@@ -84,10 +110,26 @@ class Snapshot:
         for entry in obj:
             if isinstance(entry, pygit2.Tree) and entry.name:
                 try:
-                    found[entry.name] = str(entry[filename].id)
+                    plan = entry[filename]
                 except KeyError:
                     continue
+                if plan.filemode in (_BLOB, _EXEC):
+                    found[entry.name] = str(plan.id)
         return found
+
+    def folder_blobs(self, path: str) -> dict[str, dict[str, str]]:
+        """For each folder directly under `path`: its regular files' names -> blob ids, in one
+        pass (as folder_files, for every file at once)."""
+        obj = self._object(path)
+        if not isinstance(obj, pygit2.Tree):
+            return {}
+        return {
+            str(entry.name): {
+                str(e.name): str(e.id) for e in entry if e.filemode in (_BLOB, _EXEC) and e.name
+            }
+            for entry in obj
+            if isinstance(entry, pygit2.Tree) and entry.name
+        }
 
     def blob_text(self, blob: str) -> str:
         obj = self._repo[blob]
@@ -103,11 +145,30 @@ class Snapshot:
             prefix, tree = stack.pop()
             for entry in tree:
                 child = f"{prefix}/{entry.name}" if prefix else str(entry.name)
+                if entry.filemode not in (_TREE, _BLOB, _EXEC):
+                    continue  # symlinks and gitlinks are not files (a gitlink's commit is absent)
                 item = self._repo[entry.id]
                 if isinstance(item, pygit2.Tree):
                     stack.append((child, item))
                 elif isinstance(item, pygit2.Blob):
                     yield child, item.data
+
+    def kinds(self, path: str) -> Iterator[tuple[str, str]]:
+        """(path, kind) of `path` and of everything under it, recursively; kind is one of
+        file, folder, symlink, gitlink, other (nothing if `path` is absent)."""
+        obj = self._object(path)
+        if obj is None:
+            return
+        stack: list[tuple[str, int, pygit2.Oid]] = [(path, obj.filemode or _TREE, obj.id)]
+        while stack:
+            where, mode, oid = stack.pop()
+            kind = _KINDS.get(mode, "other")
+            yield where, kind
+            if kind == "folder":
+                tree = self._repo[oid]
+                if isinstance(tree, pygit2.Tree):
+                    prefix = f"{where}/" if where else ""
+                    stack += [(f"{prefix}{e.name}", e.filemode, e.id) for e in tree if e.name]
 
     def parent(self) -> Snapshot | None:
         """The snapshot of this commit's first parent (None at the root or for an empty main)."""
@@ -346,7 +407,7 @@ class Objects:
     def _merge(
         self, base: str | None, ours: str, theirs: str, favor: pygit2.enums.MergeFavor
     ) -> MergeResult:
-        with git_errors("merging"):
+        with git_errors("merging"), _refused_paths():
             empty = self.repo.TreeBuilder().write()
             ancestor = self.repo[base].peel(pygit2.Tree) if base else empty
             index = self.repo.merge_trees(

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import shutil
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
+from git_sessions import faults, safefs
 from git_sessions.edits import Change, Identity, Write
-from git_sessions.errors import BadInput, GitFailure
+from git_sessions.errors import BadInput, Conflict, GitFailure
 from git_sessions.gitrepo.objects import Objects, Snapshot, git_errors
 from git_sessions.gitrepo.transport import LOST_RACE, Callbacks, clear_stale_lock
+
+DEFAULT_TIMEOUT = 30.0
+REF_RETRIES = 20  # a local ref (or its lock) is held for microseconds: retries are cheap
 
 # --------------------------------------------------------------------------- the user's repo
 
@@ -50,12 +56,35 @@ class Workspace:
         self.cwd_workdir = Path(pygit2.Repository(found).workdir or self.root).resolve()
         self._lock: FileLock | None = None
         self.objects = Objects(self.repo)
+        self.timeout = DEFAULT_TIMEOUT
+        set_network_timeout(self.timeout)
 
-    def lock(self) -> FileLock:
-        """The machine-local lock serialising mutations of the shared .git (refs, worktrees)."""
+    def set_timeout(self, seconds: float) -> None:
+        """Bound every network operation and every wait for the clone's lock by `seconds`."""
+        self.timeout = seconds
+        set_network_timeout(seconds)
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """The machine-local lock serialising mutations of the shared .git (refs, worktrees).
+
+        Only local work happens under it (never a fetch or push), so a wait longer than the
+        timeout means a command is stuck or was stopped while holding it.
+        """
         if self._lock is None:  # one object per workspace, so nested use is reentrant
             self._lock = FileLock(str(self.common_dir / "git-sessions.lock"))
-        return self._lock
+        try:
+            self._lock.acquire(timeout=self.timeout)
+        except Timeout:
+            raise Conflict(
+                f"another git-sessions command has held {self._lock.lock_file}"
+                f" for over {self.timeout:.0f}s",
+                hint="wait for it to finish; if none is running, run the command again",
+            ) from None
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     # config and identity
     def config(self, key: str) -> str | None:
@@ -92,32 +121,49 @@ class Workspace:
     def head_commit(self) -> str | None:
         return None if self.repo.head_is_unborn else str(self.repo.head.target)
 
-    # transport
+    # transport: never under the workspace lock, so a slow hub stalls only its own command
     def fetch(self, remote: str, branch: str) -> str | None:
         """Fetch `branch` into refs/remotes/<remote>/<branch>; its commit, or None if absent."""
         tracking = f"refs/remotes/{remote}/{branch}"
         clear_stale_lock(self.common_dir / f"{tracking}.lock")
-        with git_errors(f"fetching {branch} from {remote}"):
-            self.repo.remotes[remote].fetch(
-                [f"+refs/heads/{branch}:{tracking}"], callbacks=Callbacks()
-            )
-            ref = self.repo.references.get(tracking)
-            return str(ref.target) if ref is not None else None
+        self.fetch_refspecs(remote, [f"+refs/heads/{branch}:{tracking}"])
+        return self.ref_target(tracking)
 
     def fetch_refspecs(self, remote: str, specs: list[str], *, prune: bool = False) -> None:
-        """Fetch with explicit refspecs (callers hold the workspace lock)."""
-        with git_errors(f"fetching from {remote}"):
-            self.repo.remotes[remote].fetch(
-                specs,
-                callbacks=Callbacks(),
-                prune=pygit2.enums.FetchPrune.PRUNE
-                if prune
-                else pygit2.enums.FetchPrune.UNSPECIFIED,
+        """Fetch with explicit refspecs into remote-tracking refs.
+
+        Concurrent fetches in one clone can collide on a tracking ref's lock file; the objects
+        are in by then, so the loser simply fetches again (cheap: nothing left to download).
+        """
+        mode = pygit2.enums.FetchPrune.PRUNE if prune else pygit2.enums.FetchPrune.UNSPECIFIED
+        for attempt in range(REF_RETRIES):
+            try:
+                self.repo.remotes[remote].fetch(specs, callbacks=Callbacks(), prune=mode)
+                return
+            except (pygit2.GitError, OSError) as exc:
+                if not _ref_contention(exc) or attempt == REF_RETRIES - 1:
+                    raise self._network_error(f"fetching from {remote}", exc) from exc
+                _pause(attempt + 1)
+
+    def _network_error(self, action: str, exc: Exception) -> GitFailure:
+        hint = None
+        if "timed out" in str(exc).lower():
+            hint = (
+                f"the hub did not answer within {self.timeout:g}s; check it, or raise `timeout`"
+                " in _AGENTS/config.yaml (or GIT_SESSIONS_TIMEOUT)"
             )
+        return GitFailure(f"{action}: {exc}", hint=hint)
+
+    @contextlib.contextmanager
+    def _network(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except (pygit2.GitError, OSError) as exc:
+            raise self._network_error(action, exc) from exc
 
     def list_heads(self, remote: str) -> dict[str, str]:
         """The hub's refs/heads/* -> commit, from one fresh connection (a cheap ref check)."""
-        with git_errors(f"listing refs on {remote}"):
+        with self._network(f"listing refs on {remote}"):
             fresh = self.repo.remotes[remote]  # a fresh object: reused ones return stale heads
             heads = fresh.list_heads(callbacks=Callbacks())
             return {str(h.name): str(h.oid) for h in heads if str(h.name).startswith("refs/heads/")}
@@ -131,14 +177,14 @@ class Workspace:
         except pygit2.GitError as exc:
             if LOST_RACE.search(str(exc)):
                 return False
-            raise GitFailure(f"pushing to {remote}: {exc}") from exc
+            raise self._network_error(f"pushing to {remote}", exc) from exc
         except OSError as exc:
-            raise GitFailure(f"pushing to {remote}: {exc}") from exc
+            raise self._network_error(f"pushing to {remote}", exc) from exc
         return ref in callbacks.statuses and callbacks.statuses[ref] is None
 
     def delete_remote_branch(self, remote: str, ref: str) -> bool:
         callbacks = Callbacks()
-        with git_errors(f"deleting {ref} on {remote}"):
+        with self._network(f"deleting {ref} on {remote}"):
             self.repo.remotes[remote].push([f":{ref}"], callbacks=callbacks)
         return callbacks.statuses.get(ref, "missing") is None
 
@@ -152,23 +198,29 @@ class Workspace:
     ) -> str:
         """Commit `files` on top of `branch` in memory and move the branch (callers hold the
         workspace lock). In `worktree`, the files and their index entries follow, so the
-        worktree stays clean and other staged or unstaged work is left as it was."""
+        worktree stays clean and other staged or unstaged work is left as it was.
+
+        The branch moves only from the tip the commit was built on: a `git commit` that lands
+        in between (git does not take our lock) makes us rebuild on top of it, never drop it.
+        """
         ref = f"refs/heads/{branch}"
-        tip = self.ref_target(ref)
-        if tip is None:
-            raise BadInput(f"there is no branch {branch}", hint="claim the session first")
         edits = tuple(Write(path, data) for path, data in files.items())
-        new = self.objects.write(tip, Change(edits, message, author))
+        for attempt in range(REF_RETRIES):
+            _pause(attempt)
+            tip = self.ref_target(ref)
+            if tip is None:
+                raise BadInput(f"there is no branch {branch}", hint="claim the session first")
+            new = self.objects.write(tip, Change(edits, message, author))
+            faults.point("branch:before-update")
+            if self.update_ref(ref, new, tip, message.split("\n")[0]):
+                break
+        else:
+            raise Conflict(f"{branch} kept moving while committing", hint="try again")
         with git_errors(f"updating {branch}"):
-            self.repo.lookup_reference(ref).set_target(new, message.split("\n")[0])
             if worktree is not None:
                 wt = pygit2.Repository(str(worktree))
                 for path, data in files.items():
-                    target = worktree / path
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    temp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-                    temp.write_bytes(data)
-                    os.replace(temp, target)
+                    safefs.write_bytes(worktree, path, data)  # never through a committed symlink
                     wt.index.read()
                     wt.index.add(path)
                     wt.index.write()
@@ -178,22 +230,27 @@ class Workspace:
         """Stage everything in `worktree` like `git add -A` and commit it on `branch`, which it
         has checked out (callers hold the workspace lock)."""
         ref = f"refs/heads/{branch}"
-        tip = self.ref_target(ref)
-        with git_errors(f"committing in {worktree}"):
-            wt = pygit2.Repository(str(worktree))
-            if tip is None or wt.references["HEAD"].target != ref:
-                raise BadInput(f"{worktree} does not have branch {branch} checked out")
-            wt.index.read()
-            for path, flags in wt.status().items():
-                if flags & pygit2.enums.FileStatus.WT_DELETED:
-                    wt.index.remove(path)
-            wt.index.add_all()
-            wt.index.write()
-            tree = wt.index.write_tree()
-            sig = pygit2.Signature(author.name, author.email)
-            new = self.repo.create_commit(None, sig, sig, message, tree, [pygit2.Oid(hex=tip)])
-            self.repo.lookup_reference(ref).set_target(new, message.split("\n")[0])
-        return str(new)
+        for attempt in range(REF_RETRIES):
+            _pause(attempt)
+            tip = self.ref_target(ref)
+            with git_errors(f"committing in {worktree}"):
+                wt = pygit2.Repository(str(worktree))
+                if tip is None or wt.references["HEAD"].target != ref:
+                    raise BadInput(f"{worktree} does not have branch {branch} checked out")
+                wt.index.read()
+                for path, flags in wt.status().items():
+                    if flags & pygit2.enums.FileStatus.WT_DELETED:
+                        wt.index.remove(path)
+                wt.index.add_all()
+                wt.index.write()
+                tree = wt.index.write_tree()
+                sig = pygit2.Signature(author.name, author.email)
+                parents = [pygit2.Oid(hex=tip)]
+                new = str(self.repo.create_commit(None, sig, sig, message, tree, parents))
+            # only from the tip we built on: a concurrent `git commit` is kept, not dropped
+            if self.update_ref(ref, new, tip, message.split("\n")[0]):
+                return new
+        raise Conflict(f"{branch} kept moving while committing", hint="try again")
 
     def snapshot(self, commit: str | None) -> Snapshot:
         return Snapshot(self.repo, commit)
@@ -221,15 +278,41 @@ class Workspace:
         return str(found.target) if found is not None else None
 
     def set_ref(self, ref: str, commit: str) -> None:
+        """Overwrite a ref only we write (remote-tracking refs mirroring the hub)."""
         clear_stale_lock(self.common_dir / f"{ref}.lock")
         with git_errors(f"updating {ref}"):
             self.repo.references.create(ref, commit, force=True)
 
-    def delete_ref(self, ref: str) -> None:
+    def update_ref(self, ref: str, new: str, old: str | None, message: str = "") -> bool:
+        """Move `ref` from `old` to `new` (create it if `old` is None): a compare-and-swap.
+
+        False if the ref was not at `old` (or was locked by a concurrent writer)."""
+        try:
+            if old is None:
+                self.repo.references.create(ref, new, force=False)
+                return True
+            found = self.repo.references.get(ref)
+            if found is None or str(found.target) != old:
+                return False
+            # set_target is create_matching against the value just loaded: it fails if the
+            # ref moved in between.
+            found.set_target(new, message or "git-sessions")
+            return True
+        except pygit2.AlreadyExistsError:
+            return False
+        except (pygit2.GitError, OSError) as exc:
+            if _ref_contention(exc):
+                return False
+            raise GitFailure(f"updating {ref}: {exc}") from exc
+
+    def delete_ref(self, ref: str, expected: str | None = None) -> bool:
+        """Delete `ref` (only if it still points at `expected`, when given); False if kept."""
         with git_errors(f"deleting {ref}"):
             found = self.repo.references.get(ref)
-            if found is not None:
-                found.delete()
+            if found is None or (expected is not None and str(found.target) != expected):
+                return False
+            found.delete()  # libgit2 checks the loaded value under the ref's lock
+            return True
 
     def commits_between(self, base: str, tip: str) -> list[str]:
         """Commits reachable from `tip` but not from `base`, newest first."""
@@ -258,13 +341,32 @@ class Workspace:
             if admin.exists():
                 shutil.rmtree(admin)
 
-    def remove_worktree(self, name: str, path: Path) -> None:
-        """Delete a worktree's folder and its administrative entry."""
+    def registered_worktree(self, name: str) -> Path | None:
+        """Where git's worktree registry says worktree `name` is (None if it has no entry)."""
+        with contextlib.suppress(pygit2.GitError, KeyError, OSError):
+            if name in self.repo.list_worktrees():
+                return Path(self.repo.lookup_worktree(name).path)
+        return None
+
+    def remove_worktree(self, name: str, path: Path) -> bool:
+        """Delete worktree `name` at `path` and its administrative entry; True if a folder went.
+
+        Only a worktree git registered at exactly `path` is deleted: a plain folder, a symlink
+        or another checkout that merely sits there is left alone (its stale entry is pruned).
+        """
+        known = self.registered_worktree(name)
+        removed = False
         with git_errors(f"removing worktree {path}"):
-            if path.exists():
-                _make_writable(path)
-                shutil.rmtree(path)
+            if (
+                known is not None
+                and os.path.abspath(known) == os.path.abspath(path)
+                and not path.is_symlink()
+                and path.is_dir()
+            ):
+                safefs.remove_tree(path)
+                removed = True
         self.prune_worktree(name)
+        return removed
 
     def status_dirty(self, path: Path, *, untracked: bool = False) -> list[str]:
         """Files with uncommitted changes in the worktree at `path` (new files if `untracked`)."""
@@ -276,8 +378,19 @@ class Workspace:
             return sorted(p for p, flags in repo.status().items() if flags not in skip)
 
 
-def _make_writable(path: Path) -> None:
-    for root, _dirs, files in os.walk(path):
-        for name in files:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(root, name), 0o644)
+def set_network_timeout(seconds: float) -> None:
+    """libgit2's connect and per-read timeouts, for every transport (git://, http(s), ssh)."""
+    millis = max(1, int(seconds * 1000))
+    pygit2.settings.server_connect_timeout = millis
+    pygit2.settings.server_timeout = millis
+
+
+def _pause(attempt: int) -> None:
+    """A short random wait before retrying a contended ref (none before the first try)."""
+    if attempt:
+        time.sleep(random.uniform(0.002, 0.02))
+
+
+def _ref_contention(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "lock" in text or "does not match" in text or "reference changed" in text

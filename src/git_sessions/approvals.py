@@ -1,0 +1,62 @@
+"""Trust on first use for `bootstrap.run`: the hub proposes commands, this machine approves.
+
+`_AGENTS/config.yaml` arrives with every pull, so its `bootstrap.run` commands are written by
+whoever can push. They run only after the local user approved that exact list: its SHA-256 is
+stored in the git dir (local, never pushed). A changed list is a new list and needs a new
+approval. CI pre-approves with GIT_SESSIONS_APPROVE_BOOTSTRAP=1 or the local git config
+`sessions.approveBootstrap true` (neither can come from the hub).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+ENV_VAR = "GIT_SESSIONS_APPROVE_BOOTSTRAP"
+GIT_CONFIG = "sessions.approveBootstrap"
+_TRUE = ("1", "true", "yes", "on")
+
+
+def store(common_dir: Path) -> Path:
+    return common_dir / "git-sessions" / "approved-bootstrap"
+
+
+def fingerprint(commands: Sequence[str]) -> str:
+    return hashlib.sha256(json.dumps(list(commands)).encode()).hexdigest()
+
+
+def approved(
+    common_dir: Path,
+    commands: Sequence[str],
+    *,
+    environ: Mapping[str, str],
+    git_config: str | None,
+) -> bool:
+    """True if `commands` may run here: empty, pre-approved, or approved before."""
+    if not commands:
+        return True
+    if environ.get(ENV_VAR, "").lower() in _TRUE or (git_config or "").lower() in _TRUE:
+        return True
+    try:
+        known = store(common_dir).read_text().split()
+    except OSError:
+        return False
+    return fingerprint(commands) in known
+
+
+def approve(common_dir: Path, commands: Sequence[str]) -> None:
+    """Remember that this machine trusts exactly `commands`."""
+    path = store(common_dir)
+    known = []
+    with contextlib.suppress(OSError):
+        known = path.read_text().split()
+    if fingerprint(commands) in known:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    temp.write_text("".join(f"{h}\n" for h in [*known, fingerprint(commands)]))
+    os.replace(temp, path)

@@ -1,0 +1,100 @@
+"""Tree entries on main that no file operation may meet: what `claim` refuses, `check` reports.
+
+A session folder is checked out into a worktree and its files are read, written and chmod-ed
+there. A symlink would redirect those operations, a gitlink (submodule entry) or a `.git` entry
+breaks or subverts the checkout, and names with control characters or `..` confuse every tool
+that prints or joins them. None of them belongs inside `_AGENTS/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Protocol
+
+from git_sessions.protocol import AGENTS, KNOWLEDGE, LOCK_FILE, SESSIONS, STATES, TEMPLATES_DIR
+from git_sessions.sessionenv import has_control
+
+
+class Tree(Protocol):
+    """What the scan needs from a snapshot (gitrepo.Snapshot provides it)."""
+
+    def kinds(self, path: str) -> Iterator[tuple[str, str]]: ...
+
+
+def name_problem(name: str) -> str | None:
+    """Why `name` may not appear in `_AGENTS/`, or None."""
+    problem = checkout_problem(name)  # also what NTFS/HFS+ would treat as .git
+    if problem is None and has_control(name):
+        return "has a control character in its name"
+    return problem
+
+
+def checkout_problem(name: str) -> str | None:
+    """Why git would refuse to check out an entry called `name` anywhere in the tree."""
+    folded = name.lower().rstrip(". ")
+    if folded == ".git" or folded.startswith("git~"):
+        return "is a .git entry"
+    if name in (".", "..") or "\\" in name:
+        return "has a name git refuses to check out"
+    return None
+
+
+def checkout(tree: Tree) -> list[str]:
+    """Entries anywhere in the tree that would make every worktree checkout and every merge
+    of main fail (a whole-tree scan: about 30 ms for 20,000 files)."""
+    found = []
+    for where, _ in tree.kinds(""):
+        problem = checkout_problem(where.rsplit("/", 1)[-1]) if where else None
+        if problem:
+            found.append(f"{where!r} {problem}")
+    return found
+
+
+def kind_of(tree: Tree, path: str) -> str | None:
+    """file, folder, symlink, gitlink, other; None if `path` is absent."""
+    for _, kind in tree.kinds(path):
+        return kind
+    return None
+
+
+def scan(tree: Tree, path: str) -> list[str]:
+    """Every entry under `path` that is not a plain file or folder with a plain name."""
+    found = []
+    for where, kind in tree.kinds(path):
+        problem = name_problem(where.rsplit("/", 1)[-1])
+        if problem:
+            found.append(f"{where!r} {problem}")
+        elif kind not in ("file", "folder"):
+            found.append(f"{where} is a {kind}")
+    return found
+
+
+def layout(tree: Tree) -> list[str]:
+    """The protocol's own folders and lock file must be what they say they are."""
+    found = []
+    folders = (AGENTS, SESSIONS, TEMPLATES_DIR, KNOWLEDGE, *(f"{SESSIONS}/{s}" for s in STATES))
+    for path in folders:
+        kind = kind_of(tree, path)
+        if kind not in (None, "folder"):
+            found.append(f"{path} is a {kind}, not a folder")
+    kind = kind_of(tree, LOCK_FILE)
+    if kind not in (None, "file"):
+        found.append(f"{LOCK_FILE} is a {kind}, not a file")
+    return found
+
+
+def for_claim(tree: Tree, state: str, slug: str) -> list[str]:
+    """What would make claiming `slug` unsafe: checked before the claim is published."""
+    return [
+        *layout(tree),
+        *scan(tree, f"{SESSIONS}/{state}/{slug}"),
+        *scan(tree, TEMPLATES_DIR),
+        *scan(tree, f"{KNOWLEDGE}/sessions/{slug}"),
+        *checkout(tree),
+    ]
+
+
+def everywhere(tree: Tree) -> list[str]:
+    """Every hazard in `_AGENTS/` (for `check`)."""
+    inside = scan(tree, AGENTS)
+    return [*layout(tree), *inside, *(p for p in checkout(tree) if p not in inside)]

@@ -1,0 +1,127 @@
+"""Who may act on a session: its holder, and how this clone knows it is the holder.
+
+A claim names its agent in the committed .session-env, but a name is not enough: after a reap,
+the same agent name may claim the session again from another clone, and the first clone must
+not then complete, abandon, release or journal it. So the clone that claims writes a record in
+its git dir, `git-sessions/claims/<slug>.json`, naming the claim commit, *before* publishing it.
+The holder is whoever's identity matches main's .session-env while main's claim commit is the
+one their clone recorded. The record also remembers what a claim or an ending has finished
+locally, so running an interrupted command again completes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from git_sessions import transitions
+from git_sessions.edits import Identity
+from git_sessions.errors import Conflict
+from git_sessions.gitrepo import Snapshot
+from git_sessions.history import claim_commits
+
+
+@dataclass(frozen=True)
+class Record:
+    claim: str  # the claim commit this clone built (and published, if main shows it)
+    bootstrapped: bool = False  # the fresh worktree's bootstrap finished
+    ending: str | None = None  # "completed"/"abandoned"/"planned": published, cleanup pending
+    tip: str | None = None  # the session branch tip that ending archived
+    commit: str | None = None  # the commit on main that ended it
+
+
+def _path(common_dir: Path, slug: str) -> Path:
+    return common_dir / "git-sessions" / "claims" / f"{slug}.json"
+
+
+def load(common_dir: Path, slug: str) -> Record | None:
+    """This clone's record of its claim of `slug` (None if it never claimed it here)."""
+    try:
+        data = json.loads(_path(common_dir, slug).read_text())
+        return Record(
+            str(data["claim"]),
+            bool(data.get("bootstrapped")),
+            data.get("ending"),
+            data.get("tip"),
+            data.get("commit"),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save(common_dir: Path, slug: str, record: Record) -> None:
+    """Write the record atomically (it must survive a kill -9 at any instant)."""
+    path = _path(common_dir, slug)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    temp.write_text(json.dumps(asdict(record)))
+    os.replace(temp, path)
+
+
+def update(common_dir: Path, slug: str, **changes: object) -> None:
+    found = load(common_dir, slug)
+    if found is not None:
+        save(common_dir, slug, replace(found, **changes))  # type: ignore[arg-type]
+
+
+def forget(common_dir: Path, slug: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        _path(common_dir, slug).unlink()
+
+
+def claimed_by(snap: Snapshot, slug: str) -> Identity | None:
+    """The identity in active session `slug`'s committed .session-env."""
+    from git_sessions.claiming import holder  # claiming records claims: import it lazily
+
+    return holder(snap, slug)
+
+
+def claim_commit(snap: Snapshot, slug: str) -> str | None:
+    found = claim_commits(snap, [slug]).get(slug)
+    return found.commit if found is not None else None
+
+
+def holds(snap: Snapshot, slug: str, who: Identity, record: Record | None) -> bool:
+    """`who`, acting from the clone with `record`, holds active session `slug` on `snap`."""
+    owner = claimed_by(snap, slug)
+    return (
+        owner is not None
+        and (owner.name, owner.email) == (who.name, who.email)
+        and record is not None
+        and record.claim == claim_commit(snap, slug)
+    )
+
+
+def check_holder(snap: Snapshot, slug: str, who: Identity, record: Record | None) -> None:
+    """Refuse (Conflict, exit 3) unless `who` from this clone holds active session `slug`."""
+    state = transitions.current_state(snap, slug)
+    if state != "active":
+        raise Conflict(
+            f"session {slug} is {state}, not active: the claim was released, reaped or ended",
+            hint="stop working on it, or claim it again",
+        )
+    if holds(snap, slug, who, record):
+        return
+    owner = claimed_by(snap, slug)
+    held = f"{owner.name} <{owner.email}>" if owner else "an unknown agent"
+    if owner is not None and (owner.name, owner.email) == (who.name, who.email):
+        raise Conflict(
+            f"session {slug} is held by {held} through a claim made from another clone"
+            + (" (this clone's claim was reaped)" if record is not None else ""),
+            hint="act from the clone that claimed it; release --force or abandon --force to"
+            " take it over on purpose",
+        )
+    raise Conflict(
+        f"session {slug} is now held by {held}, not by {who.name} <{who.email}>",
+        hint="only the holder may do this; release --force or abandon --force override"
+        " (recorded with your name)",
+    )
+
+
+def forced_note(who: Identity, owner: Identity | None) -> str:
+    """The audit line an override adds to the commit message and the worklog."""
+    held = f"{owner.name} <{owner.email}>" if owner else "an unknown agent"
+    return f"Forced-by: {who.name} <{who.email}> (the claim was held by {held})"

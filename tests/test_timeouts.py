@@ -1,0 +1,128 @@
+"""A hub that accepts connections and never answers: every command gives up with exit 4 within
+the configured timeout, and the clone's lock stays free while a command waits on the network."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import Hub, add_planned, cli, git, run_process
+from filelock import FileLock
+
+
+class HungHub:
+    """A loopback server that accepts every connection and never says a word."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"git://127.0.0.1:{self.server.getsockname()[1]}/hub.git"
+        self.connected = threading.Event()
+        self.held: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+            self.connected.set()
+
+    def close(self) -> None:
+        self.server.close()
+        for conn in self.held:
+            conn.close()
+
+
+@pytest.fixture
+def hung() -> Iterator[HungHub]:
+    server = HungHub()
+    yield server
+    server.close()
+
+
+def start(repo: Path, *args: str, timeout: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "git_sessions", "-C", str(repo), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GIT_SESSIONS_TIMEOUT": timeout},
+    )
+
+
+@pytest.mark.parametrize(
+    "args", [["list"], ["queue"], ["claim", "--next", "--no-worktree"], ["check"]]
+)
+def test_a_hub_that_never_answers_is_exit_4_within_the_timeout(
+    hub: Hub, hung: HungHub, args: list[str]
+) -> None:
+    git(hub.repo, "remote", "set-url", "origin", hung.url)
+    began = time.monotonic()
+    proc = start(hub.repo, *args, timeout="1")
+    _, err = proc.communicate(timeout=60)
+    elapsed = time.monotonic() - began
+    assert proc.returncode == 4, err
+    assert err.startswith("error: ") and "timed out" in err and "Traceback" not in err
+    assert "hint: the hub did not answer within 1s" in err
+    assert hung.connected.is_set()
+    assert elapsed < 20, f"gave up after {elapsed:.1f}s"  # 1 s, plus a loaded machine's startup
+
+
+def test_the_timeout_comes_from_config_yaml(hub: Hub, hung: HungHub) -> None:
+    git(hub.repo, "remote", "set-url", "origin", hung.url)
+    config = hub.repo / "_AGENTS/config.yaml"
+    config.write_text(config.read_text().replace("timeout: 30s", "timeout: 1s"))
+    began = time.monotonic()
+    result = run_process(hub.repo, "list", timeout=60)
+    assert result.returncode == 4 and "timed out" in result.stderr
+    assert time.monotonic() - began < 20
+    config.write_text(config.read_text().replace("timeout: 1s", "timeout: soon"))
+    result = run_process(hub.repo, "list")
+    assert result.returncode == 1
+    assert "invalid timeout in _AGENTS/config.yaml: 'soon'" in result.stderr
+
+
+def test_the_clones_lock_is_free_while_a_command_waits_on_the_hub(
+    hub: Hub, hung: HungHub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [slug] = add_planned(hub.repo, 1)
+    code, out, err = cli(hub.repo, "claim", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    wt = Path(json.loads(out)["worktree"])
+    git(hub.repo, "remote", "set-url", "origin", hung.url)
+    lock = FileLock(str(hub.repo / ".git/git-sessions.lock"))
+    for repo, args in ((hub.repo, ["claim", "--next"]), (wt, ["log", "offline"])):
+        hung.connected.clear()
+        proc = start(repo, *args, timeout="120")
+        assert hung.connected.wait(timeout=60), "it reached the hub"
+        try:
+            lock.acquire(timeout=0)  # would time out if the command held it over the fetch
+            lock.release()
+        finally:
+            proc.kill()
+            proc.wait()
+
+
+def test_waiting_for_the_clones_lock_is_bounded(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [slug] = add_planned(hub.repo, 1)
+    code, out, err = cli(hub.repo, "claim", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    wt = Path(json.loads(out)["worktree"])
+    with FileLock(str(hub.repo / ".git/git-sessions.lock")):
+        proc = start(wt, "log", "waits", timeout="1")
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert "another git-sessions command has held" in err and "hint: " in err
+    assert "waits" not in git(wt, "log", "-1", "--format=%s")
