@@ -7,7 +7,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import Hub, add_planned, cli, git, push_files
+from conftest import Hub, add_planned, cli, cli_error, git, push_files
 
 from git_sessions.protocol import CONFIG_FILE, SESSIONS
 
@@ -137,3 +137,15 @@ def test_clone_mode_over_a_network_hub(hub: Hub, git_daemon: str, capsys: Capsys
     ok(clone, "complete", capsys=capsys)
     assert "print('hi')" in git(hub.hub, "show", "main:a.py")
     assert not clone.exists()
+
+
+def test_a_symlinked_sessions_folder_is_refused_before_the_claim(
+    hub: Hub, capsys: Capsys, tmp_path: Path
+) -> None:
+    [slug] = add_planned(hub.repo, 1)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (hub.repo / ".sessions").symlink_to(elsewhere)
+    err = cli_error(hub, "claim", slug, "--clone", code=1, capsys=capsys)
+    assert "symlink" in err
+    assert list(elsewhere.iterdir()) == []
