@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import Hub, cli, cli_error, git, push_files
 
-from git_sessions.knowledge import ACKNOWLEDGED, canonical
+from git_sessions.kbrule import ACKNOWLEDGED, canonical
 from git_sessions.protocol import INIT_SUBJECT, KNOWLEDGE, SESSIONS
 
 Capsys = pytest.CaptureFixture[str]

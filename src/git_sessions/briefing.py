@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from git_sessions import catalog, drift, messages
-from git_sessions.knowledge import SESSION_KNOWLEDGE
+from git_sessions.kbrule import SESSION_KNOWLEDGE
 from git_sessions.protocol import KNOWLEDGE, STATES
 
 if TYPE_CHECKING:

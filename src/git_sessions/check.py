@@ -147,10 +147,10 @@ def check_knowledge(snap: History, *, honour: bool = True) -> list[Violation]:
 
     History is judged from the oldest commit that initialised git-sessions on (a repository
     that adopts the protocol is not failed for what it did before; a later re-run of `init`
-    hides nothing). Violations acknowledged on main (see knowledge.py) are not counted unless
+    hides nothing). Violations acknowledged on main (see kbrule.py) are not counted unless
     `honour` is false.
     """
-    from git_sessions.knowledge import acknowledged
+    from git_sessions.kbrule import acknowledged
 
     found: list[Violation] = []
     judged = None  # how many of `found` are newer than the oldest init seen so far

@@ -18,7 +18,7 @@ from git_sessions import (
     events,
     faults,
     hazards,
-    knowledge,
+    kbrule,
     leases,
     overrides,
     ownership,
@@ -252,7 +252,7 @@ def complete(
             )
         result = work.objects.snapshot_tree(merged.tree)
         # what the squash adds to main, not what the branch merged in from main
-        knowledge.refuse_canonical_changes(
+        kbrule.refuse_canonical_changes(
             slug, result.changed_paths(work.objects.snapshot(snap.commit), KNOWLEDGE)
         )
         unsafe = [

@@ -14,7 +14,7 @@ from git_sessions.cli.authoring import JSON
 if TYPE_CHECKING:
     from git_sessions.events import Event
     from git_sessions.journal import Recorded
-    from git_sessions.overview import Overview
+    from git_sessions.standing import Overview
     from git_sessions.tracing import Item, Status
 
 SESSION = typer.Option(
@@ -333,7 +333,7 @@ def status(
 ) -> None:
     """State, owner, goal, duration, commits, events by kind, metric totals, last activity."""
     from git_sessions import tracing
-    from git_sessions.overview import overview
+    from git_sessions.standing import overview
 
     ctx = context()
     name = _slug(slug)

@@ -18,8 +18,8 @@ def acknowledge(
 ) -> None:
     """Record on main that a `knowledge` violation found by `check` was reviewed, so `check`
     passes again; the record is one audited commit."""
-    from git_sessions.knowledge import ACKNOWLEDGED
-    from git_sessions.knowledge import acknowledge as record
+    from git_sessions.kbrule import ACKNOWLEDGED
+    from git_sessions.kbrule import acknowledge as record
 
     ctx = context()
     published = record(ctx, commit, reason, ctx.identity(agent, email))
