@@ -111,3 +111,61 @@ def source_revision() -> str:
 
     head = git("rev-parse", "--short", "HEAD") or "unknown"
     return f"{head} + uncommitted changes" if git("status", "--porcelain", "-uno") else head
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of bench/run's table: ours against a baseline, with the goal for the ratio."""
+
+    measure: str
+    ours: float  # seconds (or a ratio already, when baseline is None)
+    baseline: float | None
+    goal: str  # e.g. "<= 0.5"
+    unit: str = "s"  # "s" (shown in ms) or a rate such as "claims/s"
+
+    def show(self, value: float | None) -> str:
+        if value is None:
+            return "-"
+        return f"{value * 1000:.1f} ms" if self.unit == "s" else f"{value:.2f} {self.unit}"
+
+    @property
+    def ratio(self) -> float:
+        return self.ours / self.baseline if self.baseline else self.ours
+
+    def met(self) -> bool | None:
+        """Whether the goal was met; None for a row shown for scale, with no goal ("-")."""
+        if self.goal == "-":
+            return None
+        op, _, bound = self.goal.partition(" ")
+        value = float(bound)
+        return (
+            self.ratio <= value
+            if op == "<="
+            else self.ratio < value
+            if op == "<"
+            else (self.ratio >= value)
+        )
+
+
+def timed(
+    env: Env,
+    args: Sequence[str | Path],
+    cwd: Path,
+    repeat: int,
+    *,
+    cpu: bool = False,
+    **extra: str,
+) -> float:
+    """Median wall time of `repeat` runs of a command (each must exit 0), after one unmeasured
+    warm-up run; with `cpu`, the median user+sys time of it and its children instead, which
+    other load on the machine disturbs much less."""
+    import statistics
+    import time
+
+    env.run(args, cwd, **extra)
+    samples = []
+    for _ in range(repeat):
+        start, used = time.perf_counter(), children_cpu()
+        env.run(args, cwd, **extra)
+        samples.append(children_cpu() - used if cpu else time.perf_counter() - start)
+    return statistics.median(samples)

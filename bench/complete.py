@@ -262,8 +262,11 @@ def check_ours(
 
 
 def patch_problems(env: Env, hub: Hub, s: Session, main: str, root: Path) -> list[str]:
-    """The stored patch, applied to the claim commit's tree, must give the branch tip's tree."""
+    """The stored code patch, applied to the squash commit's parent, must give main's code (the
+    tree outside _AGENTS/), and it must name that parent as its base."""
     text = env.hub_git(hub.path, "show", f"{main}:{SESSIONS}/completed/{s.slug}/{s.slug}.patch")
+    if f"base-commit: {s.main_before}" not in text.stdout:
+        return [f"the stored patch does not name its base {s.main_before[:10]}"]
     patch = root / f"ours-{s.slug}.patch"
     patch.write_text(text.stdout)
     index_env = {**env.vars, "GIT_INDEX_FILE": str(root / f"index-{s.slug}")}
@@ -273,14 +276,14 @@ def patch_problems(env: Env, hub: Hub, s: Session, main: str, root: Path) -> lis
             ["git", *args], cwd=hub.repo, env=index_env, capture_output=True, text=True
         )
 
-    git("read-tree", s.claim)
+    git("read-tree", s.main_before)
     applied = git("apply", "--cached", str(patch))
     if applied.returncode != 0:
-        return [f"the stored patch does not apply to the claim commit: {applied.stderr[:300]}"]
+        return [f"the stored patch does not apply to its base: {applied.stderr[:300]}"]
     tree = git("write-tree").stdout.strip()
-    want = env.git(hub.repo, "rev-parse", f"{s.tip}^{{tree}}").strip()
-    if tree != want:
-        return [f"the stored patch applied to the claim gives tree {tree}, the tip has {want}"]
+    diff = git("diff", "--name-only", tree, main, "--", ":(top,exclude)_AGENTS").stdout.strip()
+    if diff:
+        return [f"the stored patch applied to its base differs from main in: {diff[:200]}"]
     return []
 
 

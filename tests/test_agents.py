@@ -37,10 +37,10 @@ def test_queue_order_and_reasons(hub: Hub, capsys: Capsys) -> None:
     waits = planned(hub, capsys, "waits", priority="8", depends_on=low)
     code, out, _ = cli(hub.repo, "queue", "--json", capsys=capsys)
     assert code == 0
-    assert [s["slug"] for s in json.loads(out)] == [high, low]
+    assert [s["slug"] for s in json.loads(out)["sessions"]] == [high, low]
     code, out, _ = cli(hub.repo, "queue", "--all", "--json", capsys=capsys)
-    rows = {s["slug"]: (s["claimable"], s["reason"]) for s in json.loads(out)}
-    assert [s["slug"] for s in json.loads(out)] == [rusty, waits, high, low]
+    rows = {s["slug"]: (s["claimable"], s["reason"]) for s in json.loads(out)["sessions"]}
+    assert [s["slug"] for s in json.loads(out)["sessions"]] == [rusty, waits, high, low]
     assert rows[rusty] == (False, "needs capability rust")
     assert rows[waits] == (False, f"blocked by {low}")
     code, out, _ = cli(hub.repo, "queue", "-c", "rust", capsys=capsys)
@@ -134,7 +134,7 @@ def test_two_concurrent_reapers_return_a_stale_claim_exactly_once(hub: Hub, caps
     for proc in reapers:
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
-        outcomes += [r["outcome"] for r in json.loads(out)]
+        outcomes += [r["outcome"] for r in json.loads(out)["reaped"]]
     assert outcomes.count("reaped") == 1
     subjects = git(hub.hub, "log", "--format=%s", "main").splitlines()
     assert subjects.count(f"[{slug}] chore: reap session") == 1
@@ -148,12 +148,12 @@ def test_heartbeat_prevents_a_reap(hub: Hub, capsys: Capsys) -> None:
     assert cli(hub.repo, "claim", slug, capsys=capsys)[0] == 0
     age_claims(hub.repo)
     code, out, _ = cli(hub.repo, "reap", "--older-than", "1h", "--dry-run", "--json", capsys=capsys)
-    assert [r["outcome"] for r in json.loads(out)] == ["would reap"]
+    assert [r["outcome"] for r in json.loads(out)["reaped"]] == ["would reap"]
     code, out, err = cli(hub.repo, "heartbeat", slug, "--json", capsys=capsys)
     assert code == 0, err
     assert json.loads(out)["renewed"]
     code, out, _ = cli(hub.repo, "reap", "--older-than", "1h", "--json", capsys=capsys)
-    assert code == 0 and json.loads(out) == []
+    assert code == 0 and json.loads(out)["reaped"] == []
     assert f"active/{slug}/SESSION.md" in git(hub.hub, "ls-tree", "-r", "--name-only", "main")
 
 
@@ -169,7 +169,7 @@ def test_reaped_session_continues_on_the_same_branch(hub: Hub, capsys: Capsys) -
     first_tip = git(wt, "rev-parse", "HEAD").strip()
     age_claims(hub.repo)  # the branch on the hub is as old: no sign of life since
     code, out, _ = cli(hub.repo, "reap", "--older-than", "1h", "--json", capsys=capsys)
-    assert code == 0 and [r["outcome"] for r in json.loads(out)] == ["reaped"]
+    assert code == 0 and [r["outcome"] for r in json.loads(out)["reaped"]] == ["reaped"]
     other = hub.clone("second-machine")
     result = run_process(other, "claim", slug, "--json", *as_agent("second"))
     assert result.returncode == 0, result.stderr
@@ -248,6 +248,31 @@ def test_plan_cache_speeds_listing_and_survives_corruption(hub: Hub, capsys: Cap
     assert cli(hub.repo, "list", "--json", capsys=capsys)[1] == first
 
 
+def test_plan_cache_is_merged_by_queue_and_pruned_by_a_full_list(hub: Hub, capsys: Capsys) -> None:
+    slug = planned(hub, capsys, "kept")
+    drafted = cli(hub.repo, "new", "draft", "only", capsys=capsys)[1].strip()
+    cache = hub.repo / ".git/git-sessions/plans.json"
+    assert cli(hub.repo, "list", capsys=capsys)[0] == 0
+    full = set(json.loads(cache.read_text())["entries"])
+    draft_blob = git(hub.hub, "rev-parse", f"main:_AGENTS/sessions/drafting/{drafted}/SESSION.md")
+    assert draft_blob.strip() in full
+    # a queue with a cold view of its own (planned only) adds, never rewrites with less
+    entries = json.loads(cache.read_text())
+    entries["entries"] = {}
+    cache.write_text(json.dumps(entries))
+    assert cli(hub.repo, "list", "--state", "drafting", capsys=capsys)[0] == 0
+    assert cli(hub.repo, "queue", capsys=capsys)[0] == 0
+    assert set(json.loads(cache.read_text())["entries"]) == full
+    # plans no longer on main leave the cache at the next full listing
+    entries["entries"] = {**json.loads(cache.read_text())["entries"], "0" * 40: {}}
+    cache.write_text(json.dumps(entries))
+    assert cli(hub.repo, "queue", capsys=capsys)[0] == 0
+    assert "0" * 40 in json.loads(cache.read_text())["entries"]
+    assert cli(hub.repo, "list", capsys=capsys)[0] == 0
+    assert set(json.loads(cache.read_text())["entries"]) == full
+    assert slug
+
+
 def test_a_reaped_agent_cannot_touch_the_new_holders_session(hub: Hub, capsys: Capsys) -> None:
     slug = planned(hub, capsys, "taken", "over")
     code, out, _ = cli(hub.repo, "claim", slug, "--json", *as_agent("alice"), capsys=capsys)
@@ -295,5 +320,5 @@ def test_reap_looks_for_signs_of_life_again_before_it_commits(hub: Hub, capsys: 
     assert code == 0, err
     out, err = reaper.communicate("\n", timeout=60)
     assert reaper.returncode == 0, err
-    assert [r["outcome"] for r in json.loads(out)] == ["saved"]
+    assert [r["outcome"] for r in json.loads(out)["reaped"]] == ["saved"]
     assert f"active/{slug}/SESSION.md" in git(hub.hub, "ls-tree", "-r", "--name-only", "main")

@@ -66,7 +66,7 @@ def test_the_whole_flow(plain: Hub, capsys: Capsys) -> None:
 
     assert slug in ok(plain.repo, "ready", slug, capsys=capsys)
 
-    listed = json.loads(ok(plain.repo, "list", "--json", capsys=capsys))
+    listed = json.loads(ok(plain.repo, "list", "--json", capsys=capsys))["sessions"]
     assert len(listed) == 1
     assert {k: listed[0][k] for k in ("slug", "state", "title", "capabilities", "priority")} == {
         "slug": slug,
@@ -309,7 +309,13 @@ def test_ready_and_unready_move_the_folder(hub: Hub, capsys: Capsys) -> None:
         for r in renames
     )
     data = json.loads(ok(hub.repo, "unready", slug, "--json", capsys=capsys))
-    assert data == {"slug": slug, "state": "drafting", "commit": hub.main()}
+    assert data == {
+        "schema": "git-sessions/transition/v1",
+        "slug": slug,
+        "state": "drafting",
+        "commit": hub.main(),
+        "parent": None,
+    }
     assert git(hub.hub, "log", "-1", "--format=%s").strip() == f"[{slug}] chore: unready session"
     assert json.loads(ok(hub.repo, "show", slug, "--json", capsys=capsys))["state"] == "drafting"
 
@@ -347,7 +353,7 @@ def test_path_like_slugs_are_bad_input(hub: Hub, capsys: Capsys, command: str) -
 
 def test_list(hub: Hub, capsys: Capsys) -> None:
     assert ok(hub.repo, "list", capsys=capsys) == "no sessions\n"
-    assert json.loads(ok(hub.repo, "list", "--json", capsys=capsys)) == []
+    assert json.loads(ok(hub.repo, "list", "--json", capsys=capsys))["sessions"] == []
     first = new(hub, "first", "-c", "python", capsys=capsys)
     second = new(hub, "second", capsys=capsys)
     ok(hub.repo, "ready", second, capsys=capsys)
@@ -355,7 +361,9 @@ def test_list(hub: Hub, capsys: Capsys) -> None:
     assert table[0].split() == ["SLUG", "STATE", "PRI", "CAPABILITIES", "HOLDER", "AGE", "TITLE"]
     assert table[1].split() == [first, "drafting", "0", "python", "-", "-", "first"]
     assert table[2].split() == [second, "planned", "0", "-", "-", "-", "second"]
-    planned = json.loads(ok(hub.repo, "list", "--state", "planned", "--json", capsys=capsys))
+    planned = json.loads(ok(hub.repo, "list", "--state", "planned", "--json", capsys=capsys))[
+        "sessions"
+    ]
     assert [s["slug"] for s in planned] == [second]
 
 
@@ -365,7 +373,7 @@ def test_list_reads_main_not_the_checkout(hub: Hub, capsys: Capsys) -> None:
     local = hub.repo / SESSIONS / "planned" / "2025-10-14-local-only"
     local.mkdir(parents=True)
     (local / "SESSION.md").write_text("---\ntitle: local\n---\n")
-    listed = json.loads(ok(hub.repo, "list", "--json", capsys=capsys))
+    listed = json.loads(ok(hub.repo, "list", "--json", capsys=capsys))["sessions"]
     assert [s["slug"] for s in listed] == [slug]
 
 

@@ -89,16 +89,32 @@ def test_complete_end_to_end(hub: Hub, capsys: pytest.CaptureFixture[str], tmp_p
     assert not any(f.startswith(f"_AGENTS/sessions/active/{slug}") for f in files)
     assert git(hub.hub, "show", f"{squash}:_AGENTS/sessions/sessions.lock") == ""
 
-    # the patch applies with git am onto the claim commit, to the branch's tree
+    # the code patch is one message, without journal files; git am of it on the squash's
+    # parent gives the code that landed, and the journal series on top gives the branch's tree
     check = tmp_path / "am"
     git(tmp_path, "clone", "-q", str(hub.hub), str(check))
     git(check, "checkout", "-q", claim_commit)
+    code_patch = git(hub.hub, "show", f"{squash}:{done}/{slug}.patch")
+    assert code_patch.count("\nSubject: ") == 1 and "_AGENTS/" not in code_patch
+    assert f"base-commit: {claim_commit}" in code_patch
     patch = tmp_path / "session.patch"
-    patch.write_text(git(hub.hub, "show", f"{squash}:{done}/{slug}.patch"))
+    patch.write_text(code_patch)
     git(check, "am", "-q", "--keep-non-patch", str(patch))
+    assert git(check, "log", "-1", "--format=%s").strip() == f"[{slug}] feat: login flow"
+    assert git(check, "diff", "HEAD", squash, "--", ".", ":(exclude)_AGENTS") == ""
+    journal = git(hub.hub, "show", f"{squash}:{done}/{slug}.journal.patch")
+    assert "diff --git a/src/auth.py" not in journal and journal.count("\nSubject: ") == 5
+    patch.write_text(journal)
+    # code-only commits stay in the record with no diff: git am stops at each, --allow-empty
+    # records it and goes on
+    git(check, "am", "-q", "--keep-non-patch", str(patch), check=False)
+    for _ in range(5):
+        if not (check / ".git/rebase-apply").exists():
+            break
+        git(check, "am", "-q", "--allow-empty", check=False)
+    assert not (check / ".git/rebase-apply").exists()
+    assert git(check, "diff", "--stat", "HEAD", tip) == ""
     assert git(check, "rev-parse", "HEAD^{tree}").strip() == tip_tree
-    assert git(check, "log", "-1", "--format=%s").strip() == f"[{slug}] docs: worklog"
-    del tip
 
     # drift.md is right
     code, out, _ = cli(hub.repo, "drift", slug, "--json", capsys=capsys)
@@ -316,7 +332,39 @@ def test_append_only_logs_written_on_both_sides_merge_by_union(
     code, out, err = cli(hub.repo, "spawn", "child", "--parent", slug, "--json", capsys=capsys)
     assert code == 0, err
     child = json.loads(out)["slug"]
-    code, _, err = cli(hub.repo, "complete", slug, capsys=capsys)
+    code, _, err = cli(hub.repo, "complete", slug, "--allow-empty", capsys=capsys)
     assert code == 0, err
     merged = git(hub.hub, "show", f"main:_AGENTS/sessions/completed/{slug}/subsessions.md")
     assert "- mine\n" in merged and f"- {child}: child" in merged
+
+
+def test_complete_and_drift_do_not_walk_main_back_to_the_claim(
+    hub: Hub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from conftest import push_files
+
+    from git_sessions.gitrepo import objects
+
+    slug = planned(hub, capsys, "quick", "find")
+    wt = claimed(hub, capsys, slug)
+    commit(wt, f"[{slug}] feat: one", {"one.txt": b"1\n"})
+    for n in range(25):  # main moves on: a walk back to the claim would cross all of these
+        push_files(hub.repo, {f"elsewhere/{n}.txt": f"{n}\n"}, f"unrelated {n}")
+    steps: list[str | None] = []
+    parent = objects.Snapshot.parent
+
+    def counted(self: objects.Snapshot) -> objects.Snapshot | None:
+        steps.append(self.commit)
+        return parent(self)
+
+    monkeypatch.setattr(objects.Snapshot, "parent", counted)
+    code, out, err = cli(hub.repo, "drift", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["commits"] == 1
+    assert len(steps) <= 3, "drift walked main's history"
+    steps.clear()
+    code, out, err = cli(hub.repo, "complete", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    # a few steps at the claim (the holder check, the merge), never the 25 commits since
+    assert len(steps) <= 8, "complete walked main's history"
+    assert git(hub.hub, "show", "main:one.txt") == "1\n"

@@ -51,7 +51,7 @@ def test_log_on_a_completed_session_does_not_say_claim_it(hub: Hub, capsys: Caps
     slug = ok(hub.repo, "new", "short", "one", capsys=capsys).strip()
     ok(hub.repo, "ready", slug, capsys=capsys)
     ok(hub.repo, "claim", slug, capsys=capsys)
-    ok(hub.repo, "complete", slug, capsys=capsys)
+    ok(hub.repo, "complete", slug, "--allow-empty", capsys=capsys)
     err = cli_error(hub, "log", "late note", "--session", slug, code=1, capsys=capsys)
     assert "completed" in err and "journal is closed" in err and "claim it" not in err
 

@@ -21,7 +21,10 @@ def ok(repo: Path, *args: str, capsys: Capsys) -> str:
 
 
 def listed(hub: Hub, *args: str, capsys: Capsys) -> list[str]:
-    return [s["slug"] for s in json.loads(ok(hub.repo, "list", "--json", *args, capsys=capsys))]
+    return [
+        s["slug"]
+        for s in json.loads(ok(hub.repo, "list", "--json", *args, capsys=capsys))["sessions"]
+    ]
 
 
 def test_claim_records_the_agent_type_and_version(
@@ -47,7 +50,9 @@ def test_claim_records_the_agent_type_and_version(
     assert listed(hub, "--agent", "BO@EXAMPLE", capsys=capsys) == [b]
     assert listed(hub, "--state", "planned", capsys=capsys) == [c]
     assert len(listed(hub, "--limit", "2", capsys=capsys)) == 2
-    rows = json.loads(ok(hub.repo, "list", "--json", "--state", "active", capsys=capsys))
+    rows = json.loads(ok(hub.repo, "list", "--json", "--state", "active", capsys=capsys))[
+        "sessions"
+    ]
     assert rows[0]["holder"]["agent_type"] == "claude" and rows[0]["age_seconds"] >= 0
     table = ok(hub.repo, "list", capsys=capsys).splitlines()
     assert table[0].split()[3:6] == ["CAPABILITIES", "HOLDER", "AGE"]

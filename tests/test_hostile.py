@@ -175,9 +175,18 @@ def battery(s: Scene) -> list[tuple[str, list[str]]]:
         ("history", ["history"]),
         ("drift", ["drift", s.mine]),
         ("handoff", ["handoff", "--next", "finish"]),
+        ("decision", ["decision", "use x", "-r", "because"]),
+        ("metric", ["metric", "tokens", "5"]),
+        ("crash", ["crash", "oops"]),
+        ("recover", ["recover"]),
+        ("heartbeat", ["heartbeat"]),
+        ("reap", ["reap", "--older-than", "1s", "--dry-run"]),
+        ("spawn", ["spawn", "sub", "task", "--parent", s.mine]),
+        ("bootstrap", ["bootstrap", s.mine]),
         *s.extra,
         ("claim", ["claim", s.victim, "--json"]),
         ("claim-next", ["claim", "--next"]),
+        ("release", ["release", s.victim]),
         ("complete", ["complete", s.mine]),
         ("check", ["check"]),
     ]
@@ -215,7 +224,7 @@ def run_all(s: Scene, capsys: Capsys) -> Outcome:
         assert took < COMMAND_SECONDS, f"{args} took {took:.1f}s"
         assert "\x1b" not in out + err and "\u202e" not in out, f"{args}: a terminal escape"
         if code and name not in ("check", "check-json"):
-            assert err.startswith("error: "), f"{args}:\n{err}"
+            assert "\nerror: " in f"\n{err}", f"{args}: no clear error line\n{err}"
     assert set(tmp.iterdir()) == around, "something was created next to the repository"
     assert _state(s.outside) == outside, "something outside the repository was touched"
     assert not s.canary.exists(), "hub content ran a command"
@@ -496,6 +505,42 @@ def test_env_renders_values_and_never_echoes_a_tampered_file(scene: Scene, capsy
     assert not scene.canary.exists()
 
 
+def test_check_names_a_well_formed_but_forged_holder(scene: Scene, capsys: Capsys) -> None:
+    """A peer rewrites .session-env perfectly, naming itself: the claim commit says otherwise."""
+    from git_sessions import sessionenv
+    from git_sessions.edits import Identity
+
+    forged = sessionenv.make(
+        scene.mine, Identity("Mallory", "m@evil.test"), str(scene.worktree), 20000
+    )
+    path = f"{scene.session('active', scene.mine)}/.session-env"
+    put(scene.repo, {path: blob(scene.repo, sessionenv.render(forged))})
+    assert_violation(scene, capsys, "session-env", "changed since its claim")
+
+
+def test_check_names_a_claim_commit_whose_env_names_someone_else(
+    scene: Scene, capsys: Capsys
+) -> None:
+    from git_sessions import sessionenv
+    from git_sessions.edits import Identity
+
+    _git(scene.repo, "fetch", "-q", "origin")
+    folder = _git(scene.repo, "rev-parse", f"origin/main:{scene.session('planned', scene.victim)}")
+    lock = git(scene.repo, "show", f"origin/main:{LOCK_FILE}") + f"{scene.victim}:1760400000\n"
+    env = sessionenv.make(scene.victim, Identity("Mallory", "m@evil.test"), "/w/x", 20000)
+    active = scene.session("active", scene.victim)
+    put(
+        scene.repo,
+        {
+            scene.session("planned", scene.victim): None,
+            active: ("040000", "tree", folder),
+            f"{active}/.session-env": blob(scene.repo, sessionenv.render(env)),
+            LOCK_FILE: blob(scene.repo, lock),
+        },
+    )
+    assert_violation(scene, capsys, "session-env", "not the claimer Test Agent")
+
+
 @pytest.mark.parametrize("name", ["a\rexport X=$(id)", "a\x85b", "a\u2028b", "a\x1b[2Jb", "a\x00b"])
 def test_identities_with_control_characters_are_refused_at_claim(
     scene: Scene, capsys: Capsys, name: str
@@ -515,6 +560,26 @@ def test_a_dot_git_entry_anywhere_stops_claims_before_they_land(
     assert code == 1 and "src/.git" in err, err
     assert scene.hub.main() == before
     assert_violation(scene, capsys, "hazard", "'src/.git' is a .git entry")
+
+
+def test_claim_next_passes_over_a_hostile_session(scene: Scene, capsys: Capsys) -> None:
+    worklog_symlink(scene)
+    other = _made(scene.hub, capsys, "clean task")
+    code, out, err = cli(scene.repo, "claim", "--next", "--json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["slug"] == other
+    code, _, err = cli(scene.repo, "claim", "--next", capsys=capsys)
+    assert code == 1 and "no claimable session" in err
+
+
+def test_a_name_too_long_to_check_out_stops_claims_before_they_land(
+    scene: Scene, capsys: Capsys
+) -> None:
+    put(scene.repo, {f"docs/{'x' * 300}.md": blob(scene.repo, "long\n")})
+    before = scene.hub.main()
+    code, _, err = cli(scene.repo, "claim", scene.victim, capsys=capsys)
+    assert code == 1 and "too long" in err, err
+    assert scene.hub.main() == before
 
 
 def test_a_frozen_plan_swapped_for_a_symlink_is_never_chmod_ed(
@@ -539,9 +604,24 @@ def test_only_registered_worktrees_are_removed(scene: Scene, capsys: Capsys) -> 
     assert code == 0, err
     assert (plain / "precious.txt").read_text() == "mine\n"
     assert scene.worktree.is_dir()
-    code, _, err = cli(scene.repo, "complete", scene.mine, capsys=capsys)
+    code, _, err = cli(scene.repo, "complete", scene.mine, "--allow-empty", capsys=capsys)
     assert code == 0, err
     assert not scene.worktree.exists()  # git knew that one: it goes
+
+
+def test_bootstrap_copy_never_writes_through_a_committed_symlink(
+    scene: Scene, capsys: Capsys
+) -> None:
+    (scene.repo / "local.env").write_text("MINE=1\n")  # the user's own, untracked
+    config = "bootstrap:\n  copy: [local.env]\n"
+    put(scene.repo, {CONFIG_FILE: blob(scene.repo, config)})
+    put(scene.repo, {"local.env": link(scene.repo, scene.target)})  # the pull keeps ours
+    code, out, err = cli(scene.repo, "claim", scene.victim, "--json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["bootstrap"]["copied"] == ["local.env"]
+    copied = Path(json.loads(out)["worktree"]) / "local.env"
+    assert not copied.is_symlink() and copied.read_text() == "MINE=1\n"
+    assert scene.target.read_text() == "leave me alone\n"
 
 
 def test_bootstrap_commands_run_only_once_approved(
@@ -558,6 +638,8 @@ def test_bootstrap_commands_run_only_once_approved(
     code, _, err = cli(scene.repo, "bootstrap", scene.victim, "--yes", capsys=capsys)
     assert code == 0, err
     assert ran.read_text() == "1\n"
+    code, _, err = cli(scene.repo, "claim", scene.victim, capsys=capsys)  # done: not again
+    assert code == 0 and ran.read_text() == "1\n", err
     code, _, err = cli(scene.repo, "bootstrap", scene.victim, capsys=capsys)  # remembered
     assert code == 0 and ran.read_text() == "1\n1\n"
     changed = f'bootstrap:\n  run: ["echo 2 >> {ran}"]\n'

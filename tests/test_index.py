@@ -46,7 +46,7 @@ def test_every_transition_keeps_its_row_current(hub: Hub, capsys: Capsys) -> Non
     assert row_of(hub, a) == f"| 2025-10-14 | [{a}](completed/{a}/) | alpha | completed | Ana | 1 |"
     assert f"[{b}](drafting/{b}/)" in row_of(hub, b)
 
-    rows = json.loads(ok(hub.repo, "journal", "--json", capsys=capsys))
+    rows = json.loads(ok(hub.repo, "journal", "--json", capsys=capsys))["sessions"]
     assert [(r["slug"], r["state"], r["commits"]) for r in rows] == [
         (b, "drafting", None),
         (a, "completed", 1),

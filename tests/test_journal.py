@@ -108,7 +108,7 @@ def test_scripted_session_leaves_its_journal_on_main(
     assert "## Files touched\n- a.py\n- b.py\n" in handoff
     assert "- document the parser" in handoff and "- [x] parser works" in handoff
     assert f"- [{slug}] feat: parser\n- [{slug}] test: parser tests\n" in handoff
-    patch = show(hub, f"{done}/{slug}.patch")
+    patch = show(hub, f"{done}/{slug}.journal.patch")
     assert patch.count(f"Session: {slug}\n") == 9  # two work commits and seven journal ones
     assert git(hub.hub, "log", "-1", "--format=%(trailers:key=Session,valueonly)").strip() == slug
 
@@ -261,7 +261,7 @@ def test_concurrent_writers_lose_nothing(hub: Hub, capsys: pytest.CaptureFixture
         assert len(events.parse_jsonl(text)) == count
         assert git(wt, "status", "--porcelain") == ""
     for slug in (one, two):
-        ok(hub.repo, "complete", slug, capsys=capsys)
+        ok(hub.repo, "complete", slug, "--allow-empty", capsys=capsys)
     assert len(events.parse_jsonl(show(hub, f"{folder('completed', one)}/events.jsonl"))) == 2
     ok(hub.repo, "check", capsys=capsys)
 
@@ -317,3 +317,29 @@ def test_events_round_trip_and_summary() -> None:
     subject = message.splitlines()[0]
     assert len(subject) <= events.SUBJECT_LIMIT and subject.endswith("w...")
     assert message.endswith("\n\nSession: 2026-01-01-s\nSession-Event: log\n")
+
+
+def test_worktrees_leave_other_sessions_out_and_keep_them_in_commits(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    [(slug, wt), (other, _)] = claimed(hub, capsys, 2)
+    sessions = wt / "_AGENTS" / "sessions"
+    assert (sessions / "active" / slug / "SESSION.md").is_file()
+    assert (sessions / "sessions.lock").is_file()
+    assert not (sessions / "active" / other).exists()
+    assert {p.name for p in (sessions / "active").iterdir()} <= {slug, ".gitkeep"}
+    assert git(wt, "status", "--porcelain") == ""
+    # a commit of everything (recover) and a journal entry keep the folders left out
+    (wt / "leftover.py").write_text("x = 1\n")
+    ok(wt, "recover", capsys=capsys)
+    ok(wt, "log", "still here", capsys=capsys)
+    tree = git(wt, "ls-tree", "-r", "--name-only", "HEAD").splitlines()
+    assert f"{folder('planned', other)}/SESSION.md" in tree  # as it was at this claim
+    assert "leftover.py" in tree
+    assert git(wt, "status", "--porcelain") == ""
+    assert not (sessions / "active" / other).exists()
+    ok(wt, "complete", capsys=capsys)
+    main_tree = git(hub.hub, "ls-tree", "-r", "--name-only", "main").splitlines()
+    assert f"{folder('active', other)}/SESSION.md" in main_tree
+    assert f"{folder('completed', slug)}/SESSION.md" in main_tree
+    assert "leftover.py" in main_tree

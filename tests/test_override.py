@@ -59,7 +59,7 @@ def test_override_from_a_file_is_audited_on_main_and_the_branch(
     report = json.loads(ok(hub.repo, "drift", slug, "--json", capsys=capsys))
     assert report["plan_changed"] and report["overrides"] == ["the API changed"]
     assert "OVERRIDE: the API changed" in ok(hub.repo, "drift", slug, capsys=capsys)
-    ok(hub.repo, "complete", slug, capsys=capsys)
+    ok(hub.repo, "complete", slug, "--allow-empty", capsys=capsys)
     stored = git(hub.hub, "show", f"main:{SESSIONS}/completed/{slug}/drift.md")
     assert "by 1 OVERRIDE(s)" in stored and "- OVERRIDE: the API changed" in stored
 
@@ -127,6 +127,12 @@ def test_check_refuses_an_unaudited_plan_change_and_accepts_a_later_override(
     ok(hub.repo, "override", slug, "-r", "make it official", "--file", str(tmp_path / "p.md"),
        capsys=capsys)  # fmt: skip
     assert check_ok(hub, capsys)
+    assert cli(hub.repo, "check", "--deep", capsys=capsys)[0] == 0  # the commits audited
+    # the default check compares with the plan `.override` records: a later edit is caught
+    push_files(hub.repo, {path: edited + "again\n"}, f"[{slug}] docs: edit it again")
+    code, out, _ = cli(hub.repo, "check", capsys=capsys)
+    assert code == 3 and "changed since its OVERRIDE" in out
+    assert cli(hub.repo, "check", "--deep", capsys=capsys)[0] == 3
 
 
 def test_the_commit_msg_hook_accepts_an_override(hub: Hub, capsys: Capsys) -> None:

@@ -68,7 +68,7 @@ def take_over(hub: Hub, url: str, first: str, second: str) -> Takeover:
     stale_wt = claim(clone(hub, url, "first-clone"), slug, first)
     age_claims(hub.repo)
     reaped = run_process(hub.repo, "reap", "--older-than", "1h", "--json", *who("reaper"))
-    assert [r["outcome"] for r in json.loads(reaped.stdout)] == ["reaped"], reaped.stderr
+    assert [r["outcome"] for r in json.loads(reaped.stdout)["reaped"]] == ["reaped"], reaped.stderr
     new_repo = clone(hub, url, "second-clone")
     new_wt = claim(new_repo, slug, second)
     commit(new_wt, slug, "new.txt")
@@ -223,7 +223,7 @@ def test_a_reap_and_reclaim_racing_the_holders_command_wins(
     assert proc.stderr.readline() == f"fault: {phase}\n"
     age_claims(hub.repo)
     reaped = run_process(hub.repo, "reap", "--older-than", "1h", "--json", *who("reaper"))
-    assert [r["outcome"] for r in json.loads(reaped.stdout)] == ["reaped"], reaped.stderr
+    assert [r["outcome"] for r in json.loads(reaped.stdout)["reaped"]] == ["reaped"], reaped.stderr
     bob_wt = claim(clone(hub, url, "bob-clone"), slug, "bob")
     bob_tip = commit(bob_wt, slug, "bob.txt")
     assert run_process(bob_wt, "heartbeat").returncode == 0
@@ -234,3 +234,20 @@ def test_a_reap_and_reclaim_racing_the_holders_command_wins(
     assert hub.main() == before
     assert git(hub.hub, "rev-parse", f"session/{slug}").strip() == bob_tip
     assert f"active/{slug}/.session-env" in git(hub.hub, "ls-tree", "-r", "--name-only", "main")
+
+
+def test_a_claim_without_a_record_is_taken_back_by_release_force(hub: Hub) -> None:
+    """A claim made before claim records existed: its agent is refused like a stranger, and
+    takes it back as documented (release --force, claim again, which continues the branch)."""
+    [slug] = add_planned(hub.repo, 1)
+    wt = claim(hub.repo, slug, "alice")
+    work = commit(wt, slug, "old.txt")
+    (hub.repo / ".git/git-sessions/claims" / f"{slug}.json").unlink()
+    assert run_process(wt, "log", "x").returncode == 3
+    forced = run_process(hub.repo, "release", slug, "--force", *who("alice"))
+    assert forced.returncode == 0, forced.stderr
+    wt = claim(hub.repo, slug, "alice")
+    git(wt, "merge-base", "--is-ancestor", work, "HEAD")
+    done = run_process(wt, "complete")
+    assert done.returncode == 0, done.stderr
+    assert "old.txt" in git(hub.hub, "ls-tree", "--name-only", "main")

@@ -19,7 +19,7 @@ from git_sessions.edits import Change, Edit, Identity, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.handoff import final as final_handoff
-from git_sessions.patch import format_series
+from git_sessions.patch import format_series, is_code, is_journal
 from git_sessions.protocol import ENV_FILE, LOCK_FILE, lock_remove, session_dir
 from git_sessions.publish import update_main
 
@@ -56,7 +56,8 @@ def abandon(
     mine = work.held
     if mine and not isinstance(ctx.hub, LocalHub):
         leases.push_branch(ctx, slug, work.tip)
-    patch_text = format_series(work.commits())
+    patch_text = format_series(work.commits(is_code))
+    journal_text = format_series(work.commits(is_journal), keep_empty=True)
     subjects, touched = work.subjects(), work.objects.changed_files(work.claim, work.tip)
     stamp = dt.datetime.fromtimestamp(int(clock()), dt.UTC).isoformat(timespec="seconds")
 
@@ -87,6 +88,7 @@ def abandon(
                 ).encode()
             edits.append(Write(f"{dst}/{name}", data))
         edits.append(Write(f"{dst}/{slug}.patch", patch_text.encode()))
+        edits.append(Write(f"{dst}/{slug}.journal.patch", journal_text.encode()))
         status = f"abandoned: {reason.strip()}"
         handoff = final_handoff(
             slug, status, tip.text, when=int(clock()), agent=who, commits=subjects, files=touched

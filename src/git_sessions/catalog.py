@@ -6,8 +6,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from git_sessions import yamltext
 from git_sessions.errors import BadInput
+from git_sessions.frontmatter import fast_load
 from git_sessions.protocol import SESSIONS, STATES, check_slug, is_slug
 from git_sessions.sessionenv import has_control
 
@@ -64,7 +64,14 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     end = text.find("\n---\n", 3)
     if end < 0:
         raise ValueError("front matter is not closed by a '---' line")
-    data = yamltext.load(text[4:end], max_bytes=MAX_FRONT_MATTER) or {}
+    body = text[4:end]
+    if len(body) > MAX_FRONT_MATTER:
+        raise ValueError(f"front matter is larger than {MAX_FRONT_MATTER} bytes")
+    data = fast_load(body)
+    if data is None:  # not the simple shape `new` writes: the YAML loader decides, on a budget
+        from git_sessions import yamltext  # imports yaml: off the common path
+
+        data = yamltext.load(body, max_bytes=MAX_FRONT_MATTER) or {}
     if not isinstance(data, dict):
         raise ValueError("front matter is not a mapping")
     return data, text[end + 5 :]
@@ -176,18 +183,24 @@ def load(tree: Tree, slug: str) -> Session:
 
 
 def all_sessions(
-    tree: Tree, states: tuple[str, ...] = STATES, cache: dict[str, Any] | None = None
+    tree: Tree,
+    states: tuple[str, ...] = STATES,
+    cache: dict[str, Any] | None = None,
+    seen: set[str] | None = None,
 ) -> list[Session]:
     """Every session in the given states, in state order then by slug.
 
     `cache` maps a SESSION.md blob id to its parsed fields: git names content by its hash,
-    so an entry never goes stale, and a warm scan reads no plan at all.
+    so an entry never goes stale, and a warm scan reads no plan at all. The blob ids read
+    are added to `seen`.
     """
     found: list[Session] = []
     for state in states:
         plans = tree.folder_files(f"{SESSIONS}/{state}", "SESSION.md")
         for slug in session_names(tree, state):
             blob = plans.get(slug)
+            if seen is not None and blob:
+                seen.add(blob)
             fields = cache.get(blob) if cache is not None and blob else None
             if fields is None:
                 fields = parse_fields(tree.blob_text(blob) if blob else None)

@@ -7,16 +7,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from git_sessions import hazards, sessionenv
+from git_sessions.errors import GitFailure
 from git_sessions.history import claim_commits
 from git_sessions.protocol import (
+    CLAIM_FILE,
     CONFIG_FILE,
     ENV_FILE,
     INIT_SUBJECT,
     KNOWLEDGE,
     LOCK_FILE,
+    OVERRIDE_FILE,
     SESSIONS,
     STATES,
+    ClaimMarker,
     is_slug,
+    parse_claim_marker,
     parse_lock,
 )
 
@@ -45,16 +50,16 @@ def check_layout(snap: History) -> list[Violation]:
     found: list[Violation] = []
     where: dict[str, list[str]] = {}
     for state in STATES:
-        # one pass per folder: a lookup from the root per session re-parses the folder (quadratic)
-        plans = snap.folder_files(f"{SESSIONS}/{state}", "SESSION.md")
-        for name in snap.listdir(f"{SESSIONS}/{state}"):
+        folder = f"{SESSIONS}/{state}"
+        plans = snap.folder_blobs(folder, ["SESSION.md"])  # one pass over the folder
+        for name in snap.listdir(folder):
             if name == ".gitkeep":
                 continue
             if not is_slug(name):
                 found.append(Violation("slug", f"{state}/{name} is not a valid session slug"))
                 continue
             where.setdefault(name, []).append(state)
-            if name not in plans:
+            if "SESSION.md" not in plans.get(name, {}):
                 found.append(Violation("layout", f"{state}/{name} has no SESSION.md"))
     for slug, states in sorted(where.items()):
         if len(states) > 1:
@@ -79,12 +84,21 @@ def check_layout(snap: History) -> list[Violation]:
     return found
 
 
-def check_frozen_plans(snap: History) -> list[Violation]:
+def check_frozen_plans(snap: History, *, deep: bool = False) -> list[Violation]:
     """SESSION.md of every active session is its version at the claim, changed since only by
-    audited `[<slug>] OVERRIDE: <reason>` commits."""
+    audited `[<slug>] OVERRIDE: <reason>` commits.
+
+    By default, for a session whose claim recorded its plan (`.claim`, which an override
+    rewrites with the new plan's id), one lookup, however long main's history. `deep` (and a
+    session without the marker) finds the claim commit, and the overrides since, by walking
+    main instead."""
     active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
-    claims = claim_commits(snap, active)
     found: list[Violation] = []
+    if not deep:
+        marked = _markers(snap)
+        found += _frozen_by_marker(snap, marked)
+        active = [slug for slug in active if slug not in marked]
+    claims = claim_commits(snap, active)
     for slug, claimed in sorted(claims.items()):
         path = f"{SESSIONS}/active/{slug}/SESSION.md"
         before = claimed.parent()
@@ -142,22 +156,76 @@ def _unaudited_plan_edits(snap: History, claims: dict[str, History]) -> list[Vio
     return found
 
 
-def check_knowledge(snap: History, *, honour: bool = True) -> list[Violation]:
+Marked = dict[str, tuple[ClaimMarker, str | None, str | None]]
+
+
+def _markers(snap: History) -> Marked:
+    """Each active session's parsed `.claim`, its SESSION.md blob id and the plan id its newest
+    OVERRIDE recorded, if any (one folder pass)."""
+    found: Marked = {}
+    names = ["SESSION.md", CLAIM_FILE, OVERRIDE_FILE]
+    for slug, blobs in snap.folder_blobs(f"{SESSIONS}/active", names).items():
+        marker = (
+            parse_claim_marker(snap.blob_text(blobs[CLAIM_FILE])) if CLAIM_FILE in blobs else None
+        )
+        if is_slug(slug) and marker is not None:
+            # `.override` holds a `.claim`-style plan line: parsed (and bounded) the same way
+            override = parse_claim_marker(
+                f"base {marker.base}\n{snap.blob_text(blobs[OVERRIDE_FILE]) or ''}"
+                if OVERRIDE_FILE in blobs
+                else None
+            )
+            found[slug] = (marker, blobs.get("SESSION.md"), override.plan if override else None)
+    return found
+
+
+def _frozen_by_marker(snap: History, marked: Marked) -> list[Violation]:
+    """The plan frozen by the claim, as `.claim` records it (or the plan an audited override
+    recorded in `.override`): compared without any history."""
+    found: list[Violation] = []
+    for slug, (marker, current, overridden) in sorted(marked.items()):
+        frozen = marker.plan
+        if frozen is None:  # a marker without the plan id: the plan in the base commit
+            try:
+                frozen = snap.at(marker.base).object_id(f"{SESSIONS}/planned/{slug}/SESSION.md")
+            except GitFailure:
+                found.append(
+                    Violation(
+                        "frozen-plan", f"{slug}: its .claim names unknown commit {marker.base}"
+                    )
+                )
+                continue
+        if current not in (frozen, overridden):
+            since = "its OVERRIDE" if overridden else "its claim"
+            found.append(
+                Violation(
+                    "frozen-plan", f"SESSION.md of active session {slug} changed since {since}"
+                )
+            )
+    return found
+
+
+def check_knowledge(snap: History, *, deep: bool = True, honour: bool = True) -> list[Violation]:
     """Only kb- sessions change _AGENTS/knowledge/ outside knowledge/sessions/.
 
     History is judged from the oldest commit that initialised git-sessions on (a repository
     that adopts the protocol is not failed for what it did before; a later re-run of `init`
-    hides nothing). Violations acknowledged on main (see kbrule.py) are not counted unless
-    `honour` is false.
+    hides nothing). Without `deep`, only the latest commit is judged (each commit was the
+    latest once: run `check --deep` for the record). Violations acknowledged on main (see
+    kbrule.py) are not counted unless `honour` is false.
     """
     from git_sessions.kbrule import acknowledged
 
     found: list[Violation] = []
     judged = None  # how many of `found` are newer than the oldest init seen so far
     child: History | None = snap
+    steps = 0
     while child is not None:
         if child.message.startswith(INIT_SUBJECT):
             judged = len(found)
+        if not deep and steps == 1:
+            break
+        steps += 1
         parent = child.parent()
         if parent is not None:
             owner = session_slug_of(child.message) or ""
@@ -189,16 +257,26 @@ def check_hazards(snap: History) -> list[Violation]:
     return [Violation("hazard", problem) for problem in hazards.everywhere(snap)]
 
 
-def check_session_envs(snap: History) -> list[Violation]:
-    """Each active .session-env is exactly the claim's rendering of its values, unchanged
-    since the claim commit, and names the agent who made that commit."""
+def check_session_envs(snap: History, *, deep: bool = False) -> list[Violation]:
+    """Each active .session-env is exactly the rendering of its own values, names its session,
+    is unchanged since the claim and names the agent who made the claim commit. A claim's
+    `.claim` records the blob it wrote: compared in one step; without it (or with `deep`) the
+    claim commit is found by walking main."""
+    blobs = snap.folder_blobs(f"{SESSIONS}/active", [ENV_FILE, CLAIM_FILE])  # one folder pass
     active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
-    claims = claim_commits(snap, active)
+    written: dict[str, str] = {}  # the env blob the claim recorded in .claim, if it did
+    for slug in active:
+        marker_blob = blobs.get(slug, {}).get(CLAIM_FILE)
+        marker = parse_claim_marker(snap.blob_text(marker_blob)) if marker_blob else None
+        if marker is not None and marker.env is not None and not deep:
+            written[slug] = marker.env
+    claims = claim_commits(snap, [s for s in active if s not in written])
     found: list[Violation] = []
     for slug in active:
         path = f"{SESSIONS}/active/{slug}/{ENV_FILE}"
         text = snap.text(path)
         claimed = claims.get(slug)
+        before = len(found)
         if text is None:
             found.append(Violation("session-env", f"{path} is missing"))
         elif not sessionenv.is_generated(text):
@@ -220,6 +298,8 @@ def check_session_envs(snap: History) -> list[Violation]:
                         claimed.commit,
                     )
                 )
+        if len(found) == before and slug in written and blobs[slug].get(ENV_FILE) != written[slug]:
+            found.append(Violation("session-env", f"{path} changed since its claim"))
     return found
 
 
@@ -266,13 +346,18 @@ def check_content(snap: History, plans: dict[str, Any] | None = None) -> list[Vi
     return found
 
 
-def check(snap: History, plans: dict[str, Any] | None = None) -> list[Violation]:
-    """Every violation on main; `plans` is the parsed-plan cache (see plancache), if any."""
+def check(
+    snap: History, plans: dict[str, Any] | None = None, *, deep: bool = False
+) -> list[Violation]:
+    """Every violation on main; `plans` is the parsed-plan cache (see plancache), if any.
+
+    `deep` also audits main's whole history (its cost grows with it); the default reads a
+    fixed number of commits."""
     return (
         check_layout(snap)
         + check_hazards(snap)
-        + check_frozen_plans(snap)
-        + check_session_envs(snap)
+        + check_frozen_plans(snap, deep=deep)
+        + check_session_envs(snap, deep=deep)
         + check_content(snap, plans)
-        + check_knowledge(snap)
+        + check_knowledge(snap, deep=deep)
     )

@@ -30,10 +30,11 @@ from git_sessions.context import Context
 from git_sessions.edits import Change, Identity
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import Snapshot
-from git_sessions.history import claim_commits
+from git_sessions.history import claim_commit
 from git_sessions.holders import AgentKind, claim_file
 from git_sessions.protocol import ENV_FILE, check_slug, session_dir
 from git_sessions.publish import Timing, update_main
+from git_sessions.sessionenv import current_slug as current_slug
 
 
 @dataclass(frozen=True)
@@ -97,9 +98,13 @@ parse_env = sessionenv.parse
 
 
 def holder(snap: Snapshot, slug: str) -> Identity | None:
-    """Who holds active session `slug`, according to its committed .session-env (None if it
-    is missing or not one a claim could have written)."""
-    text = snap.text(f"{session_dir('active', slug)}/{ENV_FILE}")
+    """Who holds active session `slug`, according to its committed .session-env."""
+    return identity_in_env(snap.text(f"{session_dir('active', slug)}/{ENV_FILE}"))
+
+
+def identity_in_env(text: str | None) -> Identity | None:
+    """The agent a .session-env names (None if it is missing or not one a claim could have
+    written)."""
     if text is None:
         return None
     try:
@@ -175,7 +180,12 @@ def claim(
         if slug is not None:
             target = check_slug(slug)
         else:
-            ready = queue.claimable(snap, caps, ctx.plans())
+            # a session whose own folder holds hostile entries is passed over, not claimed
+            ready = [
+                s
+                for s in queue.claimable(snap, caps, ctx.plans())
+                if not hazards.in_session(snap, "planned", s.slug)
+            ]
             if not ready:
                 wanted = f" for capabilities {', '.join(caps)}" if caps else ""
                 raise BadInput(
@@ -200,13 +210,13 @@ def claim(
     if path is not None:
         from git_sessions import clones
 
-        claim_commit = _claim_commit(ctx, target, published.commit, held=not published.changed)
+        base = _claim_commit(ctx, target, published.commit, held=not published.changed)
         _adopt_hub_branch(ctx, target)
         if use_clone or clones.find_clone(ctx, target) is not None:
-            tip = worktree.ensure_branch(ctx.ws, target, claim_commit, who)
+            tip = worktree.ensure_branch(ctx.ws, target, base, who)
             path = clones.make_clone(ctx, target, tip)
         else:
-            worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
+            worktree.ensure_worktree(ctx.ws, target, base, path, who)
         worktree.freeze_plan(path, "active", target)
         setup = _bootstrap_once(ctx, target, who, environ=environ)
     env_file = worktree.session_folder(path, "active", target) / ENV_FILE if path else None
@@ -233,16 +243,14 @@ def _bootstrap_once(
     if record is None or record.bootstrapped:
         return None
     faults.point("claim:before-bootstrap")
-    setup = run_bootstrap(ctx, slug, who, environ=environ)
-    if setup.ok:
-        ownership.update(ctx.ws.common_dir, slug, bootstrapped=True)
-    return setup
+    return run_bootstrap(ctx, slug, who, environ=environ)
 
 
 def run_bootstrap(
     ctx: Context, slug: str, who: Identity, *, environ: Mapping[str, str] | None = None
 ) -> Bootstrap:
-    """Bootstrap the session's worktree; `bootstrap.run` only if this machine approved it."""
+    """Bootstrap the session's worktree; `bootstrap.run` only if this machine approved it.
+    Success is recorded with this clone's claim, so a repeated claim does not run it again."""
     ok = approvals.approved(
         ctx.ws.common_dir,
         ctx.config.bootstrap_run,
@@ -250,7 +258,10 @@ def run_bootstrap(
         git_config=ctx.ws.config(approvals.GIT_CONFIG),
     )
     env = session_env(ctx, slug, who).exports()
-    return bootstrap(ctx.config, ctx.ws.root, worktree_path(ctx, slug), env, approved=ok)
+    setup = bootstrap(ctx.config, ctx.ws.root, worktree_path(ctx, slug), env, approved=ok)
+    if setup.ok:
+        ownership.update(ctx.ws.common_dir, slug, bootstrapped=True)
+    return setup
 
 
 def _adopt_hub_branch(ctx: Context, slug: str) -> None:
@@ -274,7 +285,9 @@ def _claim_commit(ctx: Context, slug: str, tip: str, *, held: bool) -> str:
         ctx.ws.fetch(ctx.config.remote, ctx.branch)
     if not held:
         return tip
-    found = claim_commits(ctx.ws.snapshot(tip), [slug]).get(slug)
+    branch = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
+    starts = [ctx.ws.snapshot(branch)] if branch and ctx.ws.has_commit(branch) else []
+    found = claim_commit(slug, *starts, ctx.ws.snapshot(tip))
     return found.commit if found is not None and found.commit else tip
 
 
@@ -367,30 +380,20 @@ def _session_work(ctx: Context, slug: str, snap: Snapshot) -> int:
         return 0
     if not ctx.ws.has_commit(snap.commit):
         ctx.ws.fetch(ctx.config.remote, ctx.branch)
-    claimed = claim_commits(ctx.ws.snapshot(snap.commit), [slug]).get(slug)
+    claimed = claim_commit(slug, ctx.ws.snapshot(tip), ctx.ws.snapshot(snap.commit))
     if claimed is None or claimed.commit is None:
         return 0
     return len(ctx.ws.commits_between(claimed.commit, tip))
 
 
-def current_slug(explicit: str | None, cwd: Path, environ: dict[str, str]) -> str:
-    """The session a command acts on: the argument, $SESSION_ID, or the worktree we are in."""
-    if explicit:
-        return check_slug(explicit)
-    if environ.get("SESSION_ID"):
-        return check_slug(environ["SESSION_ID"])
-    for part in reversed(cwd.parts):
-        if part.startswith(("20", "kb-")):
-            try:
-                return check_slug(part)
-            except BadInput:
-                continue
-    raise BadInput("no current session", hint="name the session, or source its .session-env")
-
-
 def env_exports(ctx: Context, slug: str) -> str:
     """`export` lines for `slug`, rendered afresh from the validated values of its
     .session-env (the worktree's copy if there is one, else main's): never the file's lines."""
+    return sessionenv.export_lines(env_values(ctx, slug))
+
+
+def env_values(ctx: Context, slug: str) -> sessionenv.SessionEnv:
+    """The validated values of `slug`'s .session-env (the worktree's copy, else main's)."""
     rel = f"{session_dir('active', slug)}/{ENV_FILE}"
     path = worktree_path(ctx, slug)
     text = safefs.read_text(path, rel) if (path / ".git").is_file() else None
@@ -398,10 +401,4 @@ def env_exports(ctx: Context, slug: str) -> str:
         text = ctx.main().text(rel)
     if text is None:
         raise BadInput(f"session {slug} is not active", hint="claim it first: git sessions claim")
-    try:
-        return sessionenv.export_lines(sessionenv.from_text(text))
-    except BadInput as exc:
-        raise BadInput(
-            f"the .session-env of {slug} is not one git-sessions writes: {exc.message}",
-            hint="it was edited by hand; see: git sessions check",
-        ) from None
+    return sessionenv.checked(slug, text)

@@ -12,6 +12,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from git_sessions import (
     catalog,
@@ -22,7 +23,6 @@ from git_sessions import (
     leases,
     overrides,
     ownership,
-    templates,
     transitions,
     worktree,
 )
@@ -32,22 +32,30 @@ from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import LocalHub, Snapshot, unshallow
+from git_sessions.gitrepo.comparison import Keep, diff_text
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.handoff import final as final_handoff
-from git_sessions.history import claim_commits
+from git_sessions.history import claim_commit
 from git_sessions.journal import learnings_file
-from git_sessions.patch import PatchCommit, format_series
+from git_sessions.knowledge import has_learnings, kb_session
+from git_sessions.patch import (
+    PatchCommit,
+    Squash,
+    format_series,
+    format_squash,
+    is_code,
+    is_journal,
+)
 from git_sessions.protocol import (
     ENV_FILE,
     KNOWLEDGE,
     LOCK_FILE,
-    SESSION_FILES,
     append_only_paths,
     lock_remove,
-    make_slug,
     session_dir,
 )
-from git_sessions.publish import update_main
+from git_sessions.publish import Timing, update_main
+from git_sessions.verification import Verifier, preconditions, require_approval, trailers
 
 COMMIT_TYPES = ("feat", "fix", "refactor", "docs", "test", "chore", "perf", "build")
 
@@ -63,10 +71,16 @@ class Work:
     main: tuple[str, ...] = ()  # main's tip: commits merged in from there are not the session's
     held: bool = True  # gathered by the holder (else: forced, from the hub's copy)
 
-    def commits(self) -> list[PatchCommit]:
-        """Non-merge commits after the claim, oldest first, each with its diff."""
+    def _hidden(self) -> tuple[str, ...]:
+        # Hiding main makes the walk mark main's history down to the claim, a cost that grows
+        # with main; it is only needed when the branch merged main in.
+        return () if self.objects.linear_since(self.claim, self.tip) else self.main
+
+    def commits(self, keep: Keep | None = None) -> list[PatchCommit]:
+        """Non-merge commits after the claim, oldest first, each with its diff (of the paths
+        `keep` accepts)."""
         found = []
-        for info in self.objects.log(self.claim, self.tip, *self.main):
+        for info in self.objects.log(self.claim, self.tip, *self._hidden()):
             if len(info.parents) != 1:
                 continue
             found.append(
@@ -77,13 +91,21 @@ class Work:
                     info.time,
                     info.offset,
                     info.message,
-                    self.objects.diff_text(info.parents[0], info.id),
+                    diff_text(self.objects, info.parents[0], info.id, keep),
                 )
             )
         return found
 
+    def code_commits(self) -> int:
+        """Session commits that change something besides the session's own journal."""
+        return sum(
+            any(is_code(p) for p in self.objects.changed_files(c.parents[0], c.id))
+            for c in self.objects.log(self.claim, self.tip, *self._hidden())
+            if len(c.parents) == 1
+        )
+
     def subjects(self) -> list[str]:
-        log = self.objects.log(self.claim, self.tip, *self.main)
+        log = self.objects.log(self.claim, self.tip, *self._hidden())
         return [c.subject for c in log if len(c.parents) == 1]
 
 
@@ -103,13 +125,12 @@ def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Wo
     if transitions.current_state(snap, slug) != "active":
         raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}, not active")
     hub = ctx.hub
-    claimed = claim_commits(hub.snapshot(snap.commit), [slug]).get(slug)
-    if claimed is None or claimed.commit is None:
-        raise Conflict(f"cannot find the commit that claimed {slug} on main")
     main = (snap.commit,) if snap.commit else ()
     if not mine:
-        kept = _hub_tip(ctx, slug) or claimed.commit
-        return Work(slug, claimed.commit, kept, hub.objects, main, held=False)
+        kept = _hub_tip(ctx, slug)
+        starts = [hub.snapshot(kept)] if kept else []
+        claimed = _claimed(slug, *starts, hub.snapshot(snap.commit))
+        return Work(slug, claimed, kept or claimed, hub.objects, main, held=False)
     path = worktree_path(ctx, slug)
     if path.exists():
         dirty = ctx.ws.status_dirty(path, untracked=True)
@@ -138,7 +159,16 @@ def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Wo
             hub.objects.has(on_hub) and hub.objects.is_ancestor(on_hub, tip)
         ):
             leases.behind_the_hub(ctx, branch)
-    return Work(slug, claimed.commit, tip, hub.objects, main)
+    claimed = _claimed(slug, ctx.ws.snapshot(tip), hub.snapshot(snap.commit))
+    return Work(slug, claimed, tip, hub.objects, main)
+
+
+def _claimed(slug: str, *starts: Snapshot) -> str:
+    """The claim commit of `slug`, looked for from each start in turn (see history)."""
+    found = claim_commit(slug, *starts)
+    if found is None or found.commit is None:
+        raise Conflict(f"cannot find the commit that claimed {slug} on main")
+    return found.commit
 
 
 def _hub_tip(ctx: Context, slug: str) -> str | None:
@@ -152,7 +182,7 @@ def _hub_tip(ctx: Context, slug: str) -> str | None:
     return tip
 
 
-def session_drift(work: Work, now: int) -> drift_mod.Drift:
+def session_drift(work: Work, now: int, *, allow_empty: bool = False) -> drift_mod.Drift:
     then = work.objects.snapshot(work.claim)
     tip = work.objects.snapshot(work.tip)
     folder = session_dir("active", work.slug)
@@ -168,36 +198,9 @@ def session_drift(work: Work, now: int) -> drift_mod.Drift:
         ended=now,
         commits=len(work.subjects()),
         overrides=overrides.reasons(events.parse_jsonl(tip.text(f"{folder}/events.jsonl") or "")),
+        code_commits=work.code_commits(),
+        allow_empty=allow_empty,
     )
-
-
-def has_learnings(text: str | None) -> bool:
-    return bool(text) and any(
-        line.strip() and not line.startswith("#") for line in (text or "").splitlines()
-    )
-
-
-def kb_session(snap: Snapshot, source: str, when: dt.datetime) -> tuple[str, list[Edit]]:
-    """A planned kb- session that merges `source`'s learnings into the knowledge base."""
-    topic = source.split("-", 3)[3]
-    base = make_slug(["merge", topic], when.date(), kb=True)
-    slug, n = base, 1
-    while catalog.locate(snap, slug):
-        n += 1
-        slug = f"{base}-{n}"
-    context = {
-        "TOPIC": topic,
-        "SOURCE_SESSION": source,
-        "TIMESTAMP": when.isoformat(timespec="seconds"),
-        "SESSION_SLUG": slug,
-    }
-    folder = session_dir("planned", slug)
-    names = {"SESSION.md": "kb-merge-SESSION.md.j2"} | {n: f"{n}.j2" for n in SESSION_FILES[1:]}
-    edits: list[Edit] = [
-        Write(f"{folder}/{name}", templates.render(template, context, snap.text).encode())
-        for name, template in names.items()
-    ]
-    return slug, edits
 
 
 @dataclass(frozen=True)
@@ -205,9 +208,13 @@ class Completion:
     slug: str
     commit: str
     patch: str
+    journal_patch: str
     drift: str
     kb_session: str | None
     commits: int
+    code_commits: int
+    allow_empty: bool
+    verified: list[dict[str, Any]]
     attempts: int
     worktree_removed: bool
     resumed: bool = False  # it had landed before; this run only finished the cleanup
@@ -220,9 +227,12 @@ def complete(
     *,
     message: str | None = None,
     kind: str = "feat",
+    allow_empty: bool = False,
+    approve: bool = False,
     clock: Callable[[], float] = time.time,
 ) -> Completion:
-    """Squash-merge the session into main with its patch, drift report and archive."""
+    """Squash-merge the session into main with its patches, drift report and archive; with
+    `verify:` commands configured, only a merged tree that passed them is published."""
     if kind not in COMMIT_TYPES:
         raise BadInput(
             f"unknown commit type {kind!r}", hint=f"use one of: {', '.join(COMMIT_TYPES)}"
@@ -232,11 +242,18 @@ def complete(
         done = finish_ending(ctx, slug, record, "completed")
         if done is not None:
             return done
+    commands = ctx.config.verify
+    require_approval(ctx, commands, yes=approve)
     work = gather(ctx, slug, who)
     now = int(clock())
-    patch_text = format_series(work.commits())
+    # every session commit in order with its journal changes only (for history and tracing);
+    # the code is in the squashed patch
+    journal_text = format_series(work.commits(is_journal), keep_empty=True)
     subjects = work.subjects()
     touched = work.objects.changed_files(work.claim, work.tip)
+    report = session_drift(work, now, allow_empty=allow_empty)
+    preconditions(report, ctx.config.require_criteria, allow_empty=allow_empty)
+    verifier = Verifier(work.objects, commands, {"SESSION_ID": slug})
     kb_slug: list[str | None] = [None]
 
     def build(snap: Snapshot) -> Change:
@@ -255,6 +272,7 @@ def complete(
         kbrule.refuse_canonical_changes(
             slug, result.changed_paths(work.objects.snapshot(snap.commit), KNOWLEDGE)
         )
+        # the hazards first: nothing from a refused tree is run
         unsafe = [
             *hazards.scan(result, session_dir("active", slug)),
             *hazards.scan(result, f"{KNOWLEDGE}/sessions/{slug}"),
@@ -264,18 +282,25 @@ def complete(
                 f"refusing to complete {slug}: {unsafe[0]}",
                 hint="remove it from the session branch with git rm, commit, complete again",
             )
+        verified = verifier.check(merged.tree)
         title = message or _title(result, slug)
         done = session_dir("completed", slug)
-        report = drift_mod.render(session_drift(work, now))
         handoff = final_handoff(
             slug, "completed", result.text, when=now, agent=who, commits=subjects, files=touched
         )
+        body = "\n".join(f"- {s}" for s in subjects)
+        text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n\n" if body else "")
+        text += f"Session: {slug}\n" + ("Allow-empty: yes\n" if allow_empty else "")
+        text += trailers(verified, commands)
+        code = diff_text(work.objects, snap.commit, merged.tree, is_code)
+        squash = Squash.of(text, who.name, who.email, now, snap.commit, code)
         edits: list[Edit] = [
             Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
             Remove(f"{session_dir('active', slug)}/{ENV_FILE}"),
             Move(session_dir("active", slug), done),
-            Write(f"{done}/{slug}.patch", patch_text.encode()),
-            Write(f"{done}/drift.md", report.encode()),
+            Write(f"{done}/{slug}.patch", format_squash(squash).encode()),
+            Write(f"{done}/{slug}.journal.patch", journal_text.encode()),
+            Write(f"{done}/drift.md", drift_mod.render(report).encode()),
             Write(f"{done}/HANDOFF.md", handoff.encode()),
         ]
         kb_slug[0] = None
@@ -283,25 +308,31 @@ def complete(
             when = dt.datetime.fromtimestamp(now, dt.UTC)
             kb_slug[0], kb_edits = kb_session(snap, slug, when)
             edits += kb_edits
-        body = "\n".join(f"- {s}" for s in subjects)
-        text = f"[{slug}] {kind}: {title}\n\n" + (f"Session commits:\n{body}\n\n" if body else "")
-        text += f"Session: {slug}\n"
         return Change(tuple(edits), text, who, start_tree=merged.tree)
 
     def ending(commit: str) -> None:
         ownership.update(ctx.ws.common_dir, slug, ending="completed", tip=work.tip, commit=commit)
         faults.point("complete:before-publish")
 
-    published = update_main(ctx.hub, build, before_publish=ending)
+    # each lost race redoes the merge and, with verify commands, runs them on the new tree
+    timing = Timing(deadline=900.0) if commands else Timing()
+    published = update_main(ctx.hub, build, timing, before_publish=ending)
     faults.point("complete:after-publish")
     removed = cleanup(ctx, slug, work.tip, keep_branch=False)
     return Completion(
         slug,
         published.commit,
         f"{session_dir('completed', slug)}/{slug}.patch",
+        f"{session_dir('completed', slug)}/{slug}.journal.patch",
         f"{session_dir('completed', slug)}/drift.md",
         kb_slug[0],
         len(subjects),
+        report.code_commits,
+        allow_empty,
+        [
+            {"tree": v.tree, "commands": list(v.commands), "seconds": v.seconds}
+            for v in verifier.runs
+        ],
         published.attempts,
         removed,
     )
@@ -355,9 +386,13 @@ def finish_ending(
         slug,
         record.commit or "",
         f"{folder}/{slug}.patch",
+        f"{folder}/{slug}.journal.patch",
         f"{folder}/drift.md",
         None,
         0,
+        0,
+        False,
+        [],
         0,
         removed,
         resumed=True,
@@ -366,7 +401,7 @@ def finish_ending(
 
 def drift_report(
     ctx: Context, slug: str, clock: Callable[[], float] = time.time
-) -> drift_mod.Drift | dict[str, object]:
+) -> drift_mod.Drift | drift_mod.Stored:
     """Drift of an active session now, or the report stored when it completed."""
     snap = ctx.main()
     state = transitions.current_state(snap, slug)
@@ -375,7 +410,7 @@ def drift_report(
         if stored is None:
             raise BadInput(f"session {slug} has no drift report", hint="it ended without one")
         try:
-            return drift_mod.parse(stored)
+            return drift_mod.stored(stored)
         except ValueError as exc:
             raise BadInput(
                 f"{session_dir(state, slug)}/drift.md is malformed: {exc}",
@@ -389,11 +424,13 @@ def drift_report(
         ctx.ws.fetch(ctx.config.remote, ctx.branch)
     assert snap.commit is not None
     objects = ctx.ws.objects
-    # the hub's history: a session clone is shallow and stops at the claim commit
-    claimed = claim_commits(ctx.hub.snapshot(snap.commit), [slug]).get(slug)
+    branch_tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
+    starts = [objects.snapshot(branch_tip)] if branch_tip else []
+    # then the hub's history: a session clone is shallow and stops at the claim commit
+    claimed = claim_commit(slug, *starts, ctx.hub.snapshot(snap.commit))
     if claimed is None or claimed.commit is None:
         raise Conflict(f"cannot find the commit that claimed {slug} on main")
     # without the session branch here, its work is unknown: report none rather than main's
-    tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}") or claimed.commit
+    tip = branch_tip or claimed.commit
     work = Work(slug, claimed.commit, tip, objects, (snap.commit,))
     return session_drift(work, int(clock()))

@@ -24,6 +24,8 @@ capabilities: []        # default capabilities of agents working here
 bootstrap:              # run in every new worktree right after a claim
   copy: []              #   files copied from the main checkout, e.g. [.env]
   run: []               #   shell commands, e.g. ["pip install -e ."]
+verify: []              # commands run on the merged tree before `complete` lands it
+require_criteria: none  # "all": `complete` refuses until every acceptance criterion is met
 ports:                  # SESSION_PORT: a deterministic block of ports per session
   base: 20000
   block: 10
@@ -48,6 +50,8 @@ class Config:
     port_base: int = 20000
     port_block: int = 10
     port_slots: int = 1000
+    verify: tuple[str, ...] = field(default_factory=tuple)
+    require_criteria: str = "none"
 
 
 _REMOTE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -82,6 +86,19 @@ def parse_config(text: str) -> Config:
 
 
 def _setting(key: str, value: Any) -> Any:
+    if key == "verify":  # commands run only after local approval (approvals.py)
+        if not isinstance(value, list) or len(value) > MAX_LIST:
+            raise BadInput(f"{CONFIG_FILE}: verify must be a list of commands")
+        for command in value:
+            if not isinstance(command, str) or not command.strip() or "\0" in command:
+                raise BadInput(f"{CONFIG_FILE}: verify must be a list of commands")
+            if len(command) > MAX_COMMAND:
+                raise BadInput(f"{CONFIG_FILE}: verify must be a list of commands")
+        return tuple(value)
+    if key == "require_criteria":
+        if value not in ("all", "none"):
+            raise BadInput(f"{CONFIG_FILE}: require_criteria must be 'all' or 'none'")
+        return value
     if key == "capabilities":
         if not isinstance(value, list) or len(value) > MAX_LIST:
             raise BadInput(f"{CONFIG_FILE}: capabilities must be a list")

@@ -33,11 +33,12 @@ class Context:
             self._plans_known = len(self._plans)
         return self._plans
 
-    def save_plans(self) -> None:
+    def save_plans(self, live: set[str] | None = None) -> None:
+        """Save new cache entries; `live`: every plan blob on main (prunes the others)."""
         if self._plans is not None:
             path = plancache.cache_path(self.ws.common_dir)
             with contextlib.suppress(OSError):  # a cache that cannot be written is no error
-                plancache.save(path, self._plans, known=self._plans_known)
+                plancache.save(path, self._plans, known=self._plans_known, live=live)
 
     @cached_property
     def branch(self) -> str:

@@ -43,6 +43,8 @@ class Drift:
     duration_seconds: int
     commits: int
     overrides: tuple[str, ...] = ()  # reasons of audited plan changes (git sessions override)
+    code_commits: int = 0
+    allow_empty: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -98,6 +100,8 @@ def compute(
     ended: int,
     commits: int,
     overrides: Sequence[str] = (),
+    code_commits: int = 0,
+    allow_empty: bool = False,
 ) -> Drift:
     """Compare the plan frozen at the claim with the session's state now."""
     done = _checked_anywhere([plan_now, *notes_now.values()])
@@ -139,6 +143,8 @@ def compute(
         duration_seconds=max(0, ended - started),
         commits=commits,
         overrides=tuple(overrides),
+        code_commits=code_commits,
+        allow_empty=allow_empty,
     )
 
 
@@ -149,13 +155,18 @@ def _duration(seconds: int) -> str:
 
 def render(drift: Drift) -> str:
     """drift.md: the numbers as YAML front matter (for --json), then a report for reviewers."""
-    meta = yaml.safe_dump(drift.to_json(), sort_keys=True, allow_unicode=True)
+    # libyaml's emitter when present: the same YAML, several times faster than the pure-Python
+    # one on the thousands of path scalars a big session lists.
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    meta = yaml.dump(drift.to_json(), Dumper=dumper, sort_keys=True, allow_unicode=True)
     met = sum(c.checked for c in drift.criteria)
     lines = [
         f"---\n{meta}---",
         f"# Drift: {drift.slug}",
         "",
-        f"- Duration: {_duration(drift.duration_seconds)}, {drift.commits} commit(s)",
+        f"- Duration: {_duration(drift.duration_seconds)}, {drift.commits} commit(s),"
+        f" {drift.code_commits} with code",
+        *(["- Landed with --allow-empty: no code commits"] if drift.allow_empty else []),
         f"- Acceptance criteria met: {met} of {len(drift.criteria)}",
         f"- Plan changed after the claim: {'yes' if drift.plan_changed else 'no'}"
         + (f", by {len(drift.overrides)} OVERRIDE(s)" if drift.overrides else ""),
@@ -202,6 +213,9 @@ _STORED: dict[str, type | tuple[type, ...]] = {
 }
 
 
+_OPTIONAL: dict[str, type] = {"code_commits": int, "allow_empty": bool, "overrides": list}
+
+
 def parse(text: str) -> dict[str, Any]:
     """The numbers stored in a drift.md's front matter; ValueError if they are not what
     `render` writes (a drift.md on main may have been edited by anyone)."""
@@ -214,4 +228,25 @@ def parse(text: str) -> dict[str, Any]:
         json.dumps(meta)
     except (TypeError, ValueError):
         raise ValueError("it holds values that are not plain data (dates, tags)") from None
-    return {k: meta[k] for k in _STORED}
+    found = {k: meta[k] for k in _STORED}
+    for key, kind in _OPTIONAL.items():  # written since verified landing; older reports lack them
+        if isinstance(meta.get(key), kind):
+            found[key] = meta[key]
+    if not all(isinstance(r, str) for r in found.get("overrides", [])):
+        del found["overrides"]  # reasons are text: anything else is not what `render` writes
+    return found
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A drift.md written when a session ended: its numbers and its report for humans."""
+
+    numbers: dict[str, Any]
+    text: str
+
+
+def stored(text: str) -> Stored:
+    """A drift.md from the hub: ValueError if it is not what `render` writes."""
+    numbers = parse(text)
+    _, body = split_front_matter(text)
+    return Stored(numbers, body.lstrip("\n"))

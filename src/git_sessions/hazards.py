@@ -36,6 +36,8 @@ def checkout_problem(name: str) -> str | None:
         return "is a .git entry"
     if name in (".", "..") or "\\" in name:
         return "has a name git refuses to check out"
+    if len(name.encode("utf-8", "surrogateescape")) > 255:
+        return "has a name too long for any filesystem to check out"
     return None
 
 
@@ -83,13 +85,17 @@ def layout(tree: Tree) -> list[str]:
     return found
 
 
+def in_session(tree: Tree, state: str, slug: str) -> list[str]:
+    """Hazards in the session's own folder and its learnings folder."""
+    return [*scan(tree, f"{SESSIONS}/{state}/{slug}"), *scan(tree, f"{KNOWLEDGE}/sessions/{slug}")]
+
+
 def for_claim(tree: Tree, state: str, slug: str) -> list[str]:
     """What would make claiming `slug` unsafe: checked before the claim is published."""
     return [
         *layout(tree),
-        *scan(tree, f"{SESSIONS}/{state}/{slug}"),
+        *in_session(tree, state, slug),
         *scan(tree, TEMPLATES_DIR),
-        *scan(tree, f"{KNOWLEDGE}/sessions/{slug}"),
         *checkout(tree),
     ]
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from git_sessions import faults, ownership, transitions, worktree
-from git_sessions.claiming import holder
+from git_sessions.claiming import holder, identity_in_env
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
@@ -25,6 +25,7 @@ from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import (
     ENV_FILE,
     LOCK_FILE,
+    SESSIONS,
     LockEntry,
     commit_message,
     format_lock,
@@ -70,13 +71,24 @@ class Lease:
         }
 
 
-def leases(snap: Snapshot, branch_times: dict[str, int]) -> list[Lease]:
-    """The lease of every active session, from main's lock file and the hub's branches."""
+def leases(snap: Snapshot, branch_times: dict[str, int], only: str | None = None) -> list[Lease]:
+    """The lease of every active session (or of `only`), from main's lock file and the hub's
+    branches."""
     entries, _ = parse_lock(snap.text(LOCK_FILE) or "")
+    if only is not None:
+        entries = [e for e in entries if e.slug == only]
+        holders = {only: holder(snap, only)} if entries else {}
+    else:  # active/ read once: a lookup per lock line would parse it again for each
+        envs = snap.folder_blobs(f"{SESSIONS}/active", [ENV_FILE])
+        holders = {
+            slug: identity_in_env(snap.blob_text(blobs[ENV_FILE]))
+            for slug, blobs in envs.items()
+            if ENV_FILE in blobs
+        }
     return [
         Lease(
             e.slug,
-            holder(snap, e.slug),
+            holders.get(e.slug),
             e.since,
             branch_times.get(f"refs/heads/{worktree.branch_name(e.slug)}"),
         )
@@ -198,7 +210,7 @@ def reap(
             if transitions.current_state(snap, slug) != "active":
                 outcome[0] = "gone"
                 return None
-            current = [x for x in leases(snap, hub.branch_times(BRANCHES)) if x.slug == slug]
+            current = leases(snap, hub.branch_times(BRANCHES), only=slug)
             if not current or now - current[0].last_life <= older_than:
                 outcome[0] = "saved"
                 return None

@@ -21,7 +21,7 @@ from git_sessions.context import Context
 from git_sessions.edits import Change, Identity, Write
 from git_sessions.errors import BadInput
 from git_sessions.gitrepo import Snapshot
-from git_sessions.protocol import session_dir
+from git_sessions.protocol import OVERRIDE_FILE, blob_id, session_dir
 from git_sessions.publish import update_main
 
 SUBJECT = "OVERRIDE"
@@ -93,7 +93,13 @@ def main_change(
     check_holder(ctx, snap, slug, who)
     if snap.text(plan_path(slug)) == plan:
         return None  # published already (a retry after a lost reply)
-    return Change((Write(plan_path(slug), plan.encode()),), message, who)
+    record = f"{session_dir('active', slug)}/{OVERRIDE_FILE}"
+    # the default `check` accepts the plan `.override` names without reading history
+    edits = (
+        Write(plan_path(slug), plan.encode()),
+        Write(record, f"plan {blob_id(plan.encode())}\n".encode()),
+    )
+    return Change(edits, message, who)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ from pathlib import Path
 
 from git_sessions import transitions
 from git_sessions.edits import Identity
-from git_sessions.errors import Conflict
+from git_sessions.errors import Conflict, GitFailure
 from git_sessions.gitrepo import Snapshot
-from git_sessions.history import claim_commits
+from git_sessions.history import claim_base, claim_commits
+from git_sessions.protocol import CLAIM_FILE, session_dir
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,27 @@ def holds(snap: Snapshot, slug: str, who: Identity, record: Record | None) -> bo
         owner is not None
         and (owner.name, owner.email) == (who.name, who.email)
         and record is not None
-        and record.claim == claim_commit(snap, slug)
+        and is_claim(snap, slug, record.claim)
+    )
+
+
+def is_claim(snap: Snapshot, slug: str, commit: str) -> bool:
+    """`commit` made active session `slug` what it is on `snap`. With the claim's `.claim`
+    marker that is one look at `commit` (built on the base the marker names, writing that
+    marker), however far main has moved since; without it, a walk back to the claim."""
+    base = claim_base(snap, slug)
+    if base is None:
+        return claim_commit(snap, slug) == commit
+    try:
+        claimed = snap.at(commit)
+    except GitFailure:
+        return False
+    parent = claimed.parent()
+    marker = f"{session_dir('active', slug)}/{CLAIM_FILE}"
+    return (
+        parent is not None
+        and parent.commit == base
+        and claimed.object_id(marker) == snap.object_id(marker)
     )
 
 

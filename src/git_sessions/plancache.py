@@ -26,11 +26,22 @@ def load(path: Path) -> dict[str, Any]:
     return dict(entries) if isinstance(entries, dict) else {}
 
 
-def save(path: Path, entries: dict[str, Any], *, known: int) -> None:
-    """Write the cache atomically if it gained entries since it was loaded with `known`."""
-    if len(entries) == known:
+def save(path: Path, entries: dict[str, Any], *, known: int, live: set[str] | None = None) -> None:
+    """Write the cache atomically if it changed since it was loaded with `known` entries.
+
+    A command that read only some states (queue reads planned/) adds its entries to what is
+    on disk now, so it never drops the others' (nor what another process wrote meanwhile).
+    A command that read every session on main passes their blob ids as `live`: entries of
+    plans no longer on main are pruned, so the cache stays the size of main."""
+    if len(entries) == known and live is None:
+        return
+    on_disk = load(path)
+    merged = {**on_disk, **entries}
+    if live is not None:
+        merged = {blob: fields for blob, fields in merged.items() if blob in live}
+    if merged.keys() == on_disk.keys():
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     temp = path.with_name(f".{path.name}.{os.getpid()}")
-    temp.write_text(json.dumps({"version": VERSION, "entries": entries}, separators=(",", ":")))
+    temp.write_text(json.dumps({"version": VERSION, "entries": merged}, separators=(",", ":")))
     os.replace(temp, path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -32,6 +33,12 @@ SESSION_FILES = ("SESSION.md", "worklog.md", "active-plan.md", "subsessions.md")
 # Session files only ever appended to: two sides' additions are both kept when merging.
 APPEND_ONLY = ("worklog.md", "events.jsonl", "subsessions.md")
 ENV_FILE = ".session-env"
+# Written by the claim commit in the session's folder: "base <commit>", the commit the claim was
+# built on (its parent). It lets readers find the claim without walking main's history.
+CLAIM_FILE = ".claim"
+# Written by an audited `[<slug>] OVERRIDE: ...` commit next to the plan it writes: "plan <blob>",
+# so the default `check` accepts that plan without history (`check --deep` audits the commits).
+OVERRIDE_FILE = ".override"
 INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 
 _SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")
@@ -82,6 +89,41 @@ def make_slug(words: list[str], date: dt.date, *, kb: bool = False) -> str:
         )
     slug = f"{'kb-' if kb else ''}{date.isoformat()}-{'-'.join(parts)}"
     return check_slug(slug[:MAX_SLUG].rstrip("-"))
+
+
+_COMMIT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+
+
+@dataclass(frozen=True)
+class ClaimMarker:
+    """What a claim commit records in `.claim`: its parent, and the blob ids of the plan it
+    froze and of the `.session-env` it wrote (so `check` compares both without history)."""
+
+    base: str
+    plan: str | None
+    env: str | None = None
+
+
+def claim_marker(base: str, plan: str | None, env: str | None = None) -> str:
+    return f"base {base}\n" + (f"plan {plan}\n" if plan else "") + (f"env {env}\n" if env else "")
+
+
+def parse_claim_marker(text: str | None) -> ClaimMarker | None:
+    """The `.claim` file's fields, or None if it is absent or malformed (then readers walk)."""
+    if text is None or len(text) > 300:
+        return None
+    fields = dict(line.partition(" ")[::2] for line in text.split("\n") if line)
+    base, plan, env = fields.get("base", ""), fields.get("plan"), fields.get("env")
+    if not _COMMIT_ID.fullmatch(base) or any(
+        v is not None and not _COMMIT_ID.fullmatch(v) for v in (plan, env)
+    ):
+        return None
+    return ClaimMarker(base, plan, env)
+
+
+def blob_id(data: bytes) -> str:
+    """The id git gives `data` as a blob (SHA-1 object format)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 
 def session_dir(state: str, slug: str) -> str:

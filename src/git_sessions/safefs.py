@@ -17,6 +17,7 @@ import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from git_sessions.errors import BadInput
 
@@ -182,23 +183,16 @@ def remove_tree(path: Path) -> None:
     mode = path.lstat().st_mode
     if not stat.S_ISDIR(mode):
         raise Unsafe(f"refusing to remove {path}: it is a symlink or not a folder")
-    _make_writable(path)
     # rmtree is fd-based on Linux (avoids_symlink_attacks): it unlinks symlinks, never follows
-    shutil.rmtree(path)
+    # them. Unlinking needs write access to the folder, not the file, so the frozen SESSION.md
+    # goes as it is; only a folder made read-only gets a chmod, when removing in it fails (not
+    # one chmod per file of the tree).
+    shutil.rmtree(path, onerror=_writable_and_retry)
 
 
-def _make_writable(top: Path) -> None:
-    """Let the owner delete what is in `top` (a frozen SESSION.md, read-only folders)."""
-    for root, dirs, files in os.walk(top):
-        for name in [*dirs, *files]:
-            path = os.path.join(root, name)
-            with contextlib.suppress(OSError):
-                mode = os.lstat(path).st_mode
-                if stat.S_ISDIR(mode):
-                    os.chmod(path, 0o755)
-                elif stat.S_ISREG(mode):
-                    fd = os.open(path, _FILE)
-                    try:
-                        os.fchmod(fd, 0o644)
-                    finally:
-                        os.close(fd)
+def _writable_and_retry(function: Any, failed: str, _info: Any) -> None:
+    for folder in (os.path.dirname(failed), failed):
+        with contextlib.suppress(OSError):
+            if stat.S_ISDIR(os.lstat(folder).st_mode):
+                os.chmod(folder, 0o755)
+    function(failed)

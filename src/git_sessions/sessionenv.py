@@ -6,18 +6,25 @@ read back by splitting on `\n` only (`str.splitlines` also splits on `\r`, `\x0b
 `\u2028`...) and validated again; and `env` prints a fresh rendering of the parsed values, so a
 committed line is never printed as it stands. `check` compares main's file byte for byte with
 the rendering of its own values: any hand edit shows.
+
+Finding the current session and reading its `.session-env` from the session's own worktree run
+without opening the repository (no pygit2, no config), so `git sessions env`, which agents call
+in every shell they start, costs little more than the interpreter's start-up.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import stat
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
-from git_sessions.protocol import SESSIONS, check_slug
+from git_sessions.protocol import ENV_FILE, SESSIONS, check_slug
 
 NAMES = (
     "GIT_AUTHOR_NAME",
@@ -155,3 +162,65 @@ def is_generated(text: str) -> bool:
         return render(from_text(text)) == text
     except BadInput:
         return False
+
+
+def checked(slug: str, text: str) -> SessionEnv:
+    """The validated values of `slug`'s .session-env `text`; BadInput naming the session."""
+    try:
+        return from_text(text)
+    except BadInput as exc:
+        raise BadInput(
+            f"the .session-env of {slug} is not one git-sessions writes: {exc.message}",
+            hint="it was edited by hand; see: git sessions check",
+        ) from None
+
+
+def exports_text(slug: str, text: str) -> str:
+    """`export` lines rendered afresh from the validated values of .session-env `text`."""
+    return export_lines(checked(slug, text))
+
+
+def current_slug(explicit: str | None, cwd: Path, environ: dict[str, str]) -> str:
+    """The session a command acts on: the argument, $SESSION_ID, or the worktree we are in."""
+    if explicit:
+        return check_slug(explicit)
+    if environ.get("SESSION_ID"):
+        return check_slug(environ["SESSION_ID"])
+    for part in reversed(cwd.parts):
+        if part.startswith(("20", "kb-")):
+            try:
+                return check_slug(part)
+            except BadInput:
+                continue
+    raise BadInput("no current session", hint="name the session, or source its .session-env")
+
+
+def worktree_env_text(start: Path, slug: str) -> str | None:
+    """The `.session-env` in the worktree of `slug` that `start` is inside, if it is one.
+
+    A session's worktree is the folder named by its slug, holding a `.git` file (a linked
+    worktree). No component below it may be a symlink: the file is hub content."""
+    for folder in (start, *start.parents):
+        if folder.name != slug:
+            continue
+        try:
+            if not stat.S_ISREG(os.lstat(folder / ".git").st_mode):
+                continue
+        except OSError:
+            continue
+        path = folder
+        for part in (*f"{SESSIONS}/active/{slug}".split("/"), ENV_FILE):
+            path = path / part
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                return None
+            if stat.S_ISLNK(mode):
+                return None
+        if not stat.S_ISREG(mode):
+            return None
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    return None

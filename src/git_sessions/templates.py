@@ -15,8 +15,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from git_sessions import sandbox
 from git_sessions.errors import BadInput
 from git_sessions.protocol import TEMPLATES_DIR
@@ -51,6 +49,8 @@ def package_template(name: str) -> str:
 
 def _yaml_scalar(value: Any) -> str:
     """Render a value as one line of YAML flow style (safe for any string)."""
+    import yaml  # only when a template is rendered: journal commands import this module
+
     text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10**6)
     return text.removesuffix("\n...\n").strip()
 

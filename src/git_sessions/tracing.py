@@ -27,7 +27,7 @@ from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.history import claim_commits
 from git_sessions.journal import EVENTS, learnings_file, session_file
-from git_sessions.protocol import STATES, session_dir
+from git_sessions.protocol import KNOWLEDGE, SESSIONS, STATES, session_dir
 
 ENDINGS = {"completed": "complete", "abandoned": "abandon"}
 SEARCHED = ("SESSION.md", "active-plan.md", "subsessions.md", "worklog.md", "HANDOFF.md")
@@ -223,7 +223,10 @@ def _ended(snap: Snapshot, slug: str, state: str, title: str) -> Trace:
             _commit(claim.commit, when, Identity(name, mail), claim.message, slug, 0, "claim")
         )
     owners: list[str | None] = []
-    for seq, entry in enumerate(parse_patch(snap.text(f"{folder}/{slug}.patch") or ""), start=1):
+    # the journal series (per commit) since sessions land one squashed code patch; older
+    # archives kept a single series of every commit
+    series = snap.text(f"{folder}/{slug}.journal.patch") or snap.text(f"{folder}/{slug}.patch")
+    for seq, entry in enumerate(parse_patch(series or ""), start=1):
         commits.append(_commit(entry.id, entry.time, entry.author, entry.message, slug, seq))
         owners += [entry.id] * added_lines(entry.diff, session_file(slug, EVENTS))
     assert end.commit is not None
@@ -248,8 +251,18 @@ def _ended(snap: Snapshot, slug: str, state: str, title: str) -> Trace:
 def _span(snap: Snapshot, slug: str, state: str) -> tuple[Snapshot, Snapshot | None]:
     """(the commit that ended the session, the one that claimed it), walking main back."""
     folder = session_dir(state, slug)
+    # Most commits do not touch the (possibly huge) state folder: look for the session in it
+    # only when the folder's tree id changed, so a step costs a few small tree reads.
+    seen: dict[str | None, bool] = {}
+
+    def holds(step: Snapshot) -> bool:
+        tree = step.object_id(f"{SESSIONS}/{state}")
+        if tree not in seen:
+            seen[tree] = step.is_dir(folder)
+        return seen[tree]
+
     end, parent = snap, snap.parent()
-    while parent is not None and parent.is_dir(folder):
+    while parent is not None and holds(parent):
         end, parent = parent, parent.parent()
     if parent is None:
         return end, None
@@ -298,8 +311,10 @@ def _patch_entry(commit: str, chunk: str) -> PatchEntry:
     payload = payload if isinstance(payload, str) else ""
     if payload.startswith("---\n"):  # no body: the separator comes first
         body, diff = "", payload[4:]
-    else:
+    elif "\n---\n" in payload:
         body, _, diff = payload.partition("\n---\n")
+    else:  # a commit with no diff (in a journal series): the signature ends the body
+        body, diff = ("\n" + payload).partition("\n-- \n")[0], ""
     subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _header(msg["Subject"]))
     name, mail = email.utils.parseaddr(_header(msg["From"]))
     when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
@@ -396,16 +411,30 @@ def search(ctx: Context, text: str, states: Sequence[str] = STATES) -> list[Hit]
     snap = ctx.main()
     heads = ctx.hub.heads() if isinstance(ctx.hub, LocalHub) else None
     hits: list[Hit] = []
+    # Each big folder is read once (folder_blobs): a path lookup from the root per session
+    # would parse the whole state folder again for every session (quadratic).
+    learned = {
+        slug: blobs["learnings.md"]
+        for slug, blobs in snap.folder_blobs(f"{KNOWLEDGE}/sessions", ["learnings.md"]).items()
+        if "learnings.md" in blobs
+    }
     for state in states:
+        folders = snap.folder_blobs(f"{SESSIONS}/{state}", SEARCHED)
         for slug in catalog.session_names(snap, state):
+            texts: list[tuple[str, str | None]] = [
+                (f"{session_dir(state, slug)}/{name}", folders.get(slug, {}).get(name))
+                for name in SEARCHED
+            ]
+            texts.append((learnings_file(slug), learned.get(slug)))
             tree, source = snap, "main"
             if state == "active":
                 found = branch_tip(ctx, slug, fetch=False, heads=heads)
                 if found is not None:
                     tree, source = found[0].snapshot(found[1]), found[2]
-            paths = [f"{session_dir(state, slug)}/{name}" for name in SEARCHED]
-            for path in [*paths, learnings_file(slug)]:
-                for n, line in enumerate((tree.text(path) or "").splitlines(), start=1):
+                    texts = [(path, tree.object_id(path)) for path, _ in texts]
+            for path, blob in texts:
+                text = tree.blob_text(blob) if blob else ""
+                for n, line in enumerate(text.splitlines(), start=1):
                     if needle in line.lower():
                         hits.append(Hit(slug, state, path, n, line.strip(), source))
     return hits

@@ -8,9 +8,14 @@ from typing import TYPE_CHECKING
 from git_sessions import catalog, hazards
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
+from git_sessions.holders import CLAIM_FILE as HOLDER_FILE
 from git_sessions.protocol import (
+    CLAIM_FILE,
     LOCK_FILE,
+    OVERRIDE_FILE,
+    blob_id,
     check_slug,
+    claim_marker,
     commit_message,
     lock_add,
     lock_remove,
@@ -91,18 +96,15 @@ def claim(
     transition_verb(state, "active", slug)
     lock = lock_add(lock_text(snap), slug, now)
     env_path = f"{session_dir('active', slug)}/.session-env"
-    record = f"{session_dir('active', slug)}/claim.json"
-    return move(
-        snap,
-        slug,
-        "active",
-        author,
-        extra=(
-            Write(LOCK_FILE, lock.encode()),
-            Write(env_path, env_text.encode()),
-            *([Write(record, claim_json)] if claim_json else []),
-        ),
-    )
+    marker = f"{session_dir('active', slug)}/{CLAIM_FILE}"
+    edits: tuple[Edit, ...] = (Write(LOCK_FILE, lock.encode()), Write(env_path, env_text.encode()))
+    if claim_json:
+        edits += (Write(f"{session_dir('active', slug)}/{HOLDER_FILE}", claim_json),)
+    if snap.commit is not None:
+        plan = snap.object_id(f"{session_dir(state, slug)}/SESSION.md")
+        env_id = blob_id(env_text.encode())
+        edits += (Write(marker, claim_marker(snap.commit, plan, env_id).encode()),)
+    return move(snap, slug, "active", author, extra=edits)
 
 
 def release(
@@ -114,7 +116,9 @@ def release(
     extra: list[Edit] = [
         Write(LOCK_FILE, lock.encode()),
         Remove(f"{session_dir('planned', slug)}/.session-env"),
-        Remove(f"{session_dir('planned', slug)}/claim.json"),  # planned: nobody holds it
+        Remove(f"{session_dir('planned', slug)}/{HOLDER_FILE}"),  # planned: nobody holds it
+        Remove(f"{session_dir('planned', slug)}/{CLAIM_FILE}"),
+        Remove(f"{session_dir('planned', slug)}/{OVERRIDE_FILE}"),
     ]
     if note:
         worklog = snap.text(f"{session_dir('active', slug)}/worklog.md") or ""

@@ -71,7 +71,13 @@ def ensure_worktree(ws: Workspace, slug: str, claim: str, path: Path, who: Ident
             path.rmdir()
         ws.prune_worktree(slug)
         path.parent.mkdir(parents=True, exist_ok=True)
-        ws.add_worktree(slug, path, branch_name(slug))
+        ws.add_worktree(slug, path, branch_name(slug), sparse=sparse_patterns(slug))
+
+
+def sparse_patterns(slug: str) -> tuple[str, ...]:
+    """Everything but other sessions' folders: with 20k sessions in the archive a full
+    checkout is 100k+ files nobody in this worktree reads (sessions read main's tree)."""
+    return ("/*", f"!/{SESSIONS}/*/*/", f"/{SESSIONS}/active/{slug}/")
 
 
 def _absorb(ws: Workspace, slug: str, tip: str, claim: str, who: Identity) -> str:

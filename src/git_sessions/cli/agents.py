@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import threading
 from types import FrameType
@@ -11,7 +10,17 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, session_slug, table
+from git_sessions.cli.app import (
+    app,
+    complete_slug,
+    context,
+    emit_json,
+    note,
+    out,
+    repository,
+    session_slug,
+    table,
+)
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 from git_sessions.cli.claiming import YES, approve_bootstrap, report_bootstrap
 
@@ -28,22 +37,13 @@ def queue_(
     as_json: bool = JSON,
 ) -> None:
     """Claimable planned sessions in the order `claim --next` takes them."""
-    from git_sessions import queue
+    from git_sessions import documents
 
-    ctx = context()
-    caps = capability or list(ctx.config.capabilities)
-    found = [
-        c for c in queue.candidates(ctx.main(), caps, ctx.plans()) if show_all or c.reason is None
-    ]
-    ctx.save_plans()
+    result = repository().queue(capability)
     if as_json:
-        emit_json(
-            [
-                {**c.session.to_json(), "claimable": c.reason is None, "reason": c.reason}
-                for c in found
-            ]
-        )
+        emit_json(documents.queue(result, include_blocked=show_all))
         return
+    found = [c for c in result.entries if show_all or c.reason is None]
     rows = [
         [
             c.session.slug,
@@ -79,6 +79,8 @@ def watch(
 ) -> None:
     """Poll planned/ for matching work; optionally claim it and run a command. Stops on
     SIGINT/SIGTERM."""
+    import os
+
     from git_sessions.holders import agent_kind
     from git_sessions.watch import Event
     from git_sessions.watch import watch as run_watch
@@ -100,6 +102,8 @@ def watch(
         signal.signal(sig, on_signal)
 
     def emit(event: EventType) -> None:
+        from git_sessions.documents import stamp
+
         if as_json:
             data: dict[str, object] = {
                 "event": event.kind,
@@ -110,7 +114,7 @@ def watch(
                 data["claim"] = event.claim.to_json()
             if event.ran:
                 data["returncode"], data["output"] = event.ran.returncode, event.ran.output
-            emit_json(data, line=True)
+            emit_json(stamp("watch", data), line=True)
         elif event.kind == "claimed" and event.claim:
             out(f"claimed {event.slug} in {event.claim.worktree}")
             if event.claim.bootstrap and not event.claim.bootstrap.ok:
@@ -147,18 +151,17 @@ def watch(
 
 @app.command()
 def heartbeat(
-    slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID)."),
+    slug: str | None = typer.Argument(
+        None, help="Session (default: $SESSION_ID).", autocompletion=complete_slug
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Show life: push the session branch to the hub and renew the lease on main."""
-    from git_sessions.journal import session_identity
-    from git_sessions.leases import renew
+    from git_sessions import documents
 
-    ctx = context()
-    name = session_slug(slug)
-    result = renew(ctx, name, who=session_identity(ctx, name, os.environ), force=True)
+    result = repository().heartbeat(session_slug(slug))
     if as_json:
-        emit_json(result.__dict__)
+        emit_json(documents.heartbeat(result))
     else:
         out(f"{result.slug}: alive" + (" (lease renewed on main)" if result.renewed else ""))
 
@@ -173,28 +176,23 @@ def reap(
     as_json: bool = JSON,
 ) -> None:
     """Return claims with no sign of life for --older-than to planned (or abandon them)."""
-    from git_sessions.leases import parse_duration
-    from git_sessions.leases import reap as run_reap
+    from git_sessions.documents import stamp
 
     if to not in ("planned", "abandoned"):
         raise typer.BadParameter("--to must be planned or abandoned")
-    ctx = context()
-    results = run_reap(
-        ctx, parse_duration(older_than), ctx.identity(agent, email), to=to, dry_run=dry_run
-    )
+    results = repository(agent, email).reap(older_than, to=to, dry_run=dry_run)
     if as_json:
-        emit_json(
-            [
-                {
-                    "slug": r.slug,
-                    "outcome": r.outcome,
-                    "commit": r.commit,
-                    "last_life": r.last_life,
-                    "holder": f"{r.holder.name} <{r.holder.email}>" if r.holder else None,
-                }
-                for r in results
-            ]
-        )
+        reaped = [
+            {
+                "slug": r.slug,
+                "outcome": r.outcome,
+                "commit": r.commit,
+                "last_life": r.last_life,
+                "holder": f"{r.holder.name} <{r.holder.email}>" if r.holder else None,
+            }
+            for r in results
+        ]
+        emit_json(stamp("reap", {"dry_run": dry_run, "to": to, "reaped": reaped}))
         return
     if not results:
         out("no stale claims")
@@ -206,7 +204,9 @@ def reap(
 @app.command()
 def spawn(
     words: list[str] = typer.Argument(..., help="Words that name the subsession."),
-    parent: str = typer.Option(..., "--parent", help="The session this one comes from."),
+    parent: str = typer.Option(
+        ..., "--parent", help="The session this one comes from.", autocompletion=complete_slug
+    ),
     planned: bool = typer.Option(False, "--planned", help="Create it ready to claim."),
     title: str | None = typer.Option(None, "--title"),
     capability: list[str] = CAPABILITY,
@@ -218,30 +218,20 @@ def spawn(
     as_json: bool = JSON,
 ) -> None:
     """Create a subsession of --parent and record it in the parent's subsessions.md."""
+    from git_sessions import documents
     from git_sessions.cli.authoring import parse_date
-    from git_sessions.drafting import Draft, spawn_session
 
-    ctx = context()
-    draft = Draft(
-        words=tuple(words),
+    result = repository(agent, email).spawn(
+        words,
+        parent,
+        planned=planned,
         title=title,
-        capabilities=tuple(capability),
+        capabilities=capability,
         priority=priority,
-        parent=parent,
         date=parse_date(date),
-        criteria=tuple(criteria),
-    )
-    slug, published = spawn_session(
-        ctx, draft, ctx.identity(agent, email), dt.date.today(), planned=planned
+        criteria=criteria,
     )
     if as_json:
-        emit_json(
-            {
-                "slug": slug,
-                "parent": parent,
-                "state": "planned" if planned else "drafting",
-                "commit": published.commit,
-            }
-        )
+        emit_json(documents.transition(result))
     else:
-        out(slug)
+        out(result.slug)

@@ -12,7 +12,11 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from git_sessions.api import Repository
     from git_sessions.context import Context
+
+# -h everywhere: click hands the names down from the group to every command's context
+HELP = {"help_option_names": ["-h", "--help"]}
 
 app = typer.Typer(
     name="git-sessions",
@@ -20,17 +24,28 @@ app = typer.Typer(
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     no_args_is_help=True,
-    add_completion=False,
+    context_settings=HELP,
 )
 
 
 _start = {"directory": Path(".")}
 
 
+def _version(value: bool) -> None:
+    if value:
+        from git_sessions import __version__
+
+        out(f"git-sessions {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     directory: Path = typer.Option(
         Path("."), "-C", help="Run as if started in this directory.", show_default=False
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
     _start["directory"] = directory
@@ -43,9 +58,34 @@ def start_directory() -> Path:
 
 def session_slug(explicit: str | None) -> str:
     """The session a command acts on: the argument, $SESSION_ID, or the worktree of -C."""
-    from git_sessions.claiming import current_slug
+    from git_sessions.sessionenv import current_slug
 
     return current_slug(explicit, start_directory().resolve(), dict(os.environ))
+
+
+def repository(agent: str | None = None, email: str | None = None) -> Repository:
+    """The API handle on the repository the command runs in (see `context`); the CLI passes
+    its environment, so a sourced .session-env names the session's identity."""
+    from git_sessions.api import Repository
+
+    return Repository(
+        _start["directory"].resolve(), agent=agent, email=email, environ=dict(os.environ)
+    )
+
+
+def complete_slug(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion for session slugs: the sessions on the hub's main, read without
+    fetching when the hub is local. Any failure completes nothing (never an error in a shell)."""
+    from git_sessions.errors import Error
+
+    root = ctx.find_root().params.get("directory") or Path(".")
+    try:
+        from git_sessions.api import Repository
+
+        listed = Repository(Path(root).resolve()).list()
+    except (Error, OSError):
+        return []
+    return [s.slug for s in listed.sessions if s.slug.startswith(incomplete)]
 
 
 def context() -> Context:
@@ -58,7 +98,8 @@ def context() -> Context:
 def emit_json(data: Any, *, line: bool = False) -> None:
     """Indented JSON for small answers; compact for big lists (json's C encoder only runs
     without indent) and, with `line`, one object per line for event streams."""
-    big = isinstance(data, list) and len(data) > 200
+    lists = data.values() if isinstance(data, dict) else [data]
+    big = any(isinstance(v, list) and len(v) > 200 for v in lists)
     indent = None if line or big else 2
     text = json.dumps(data, indent=indent, sort_keys=True)
     sys.stdout.write(text + "\n")

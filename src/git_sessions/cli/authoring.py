@@ -7,7 +7,15 @@ from pathlib import Path
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, start_directory
+from git_sessions.cli.app import (
+    app,
+    complete_slug,
+    emit_json,
+    note,
+    out,
+    repository,
+    start_directory,
+)
 
 AGENT = typer.Option(None, "--agent", help="Agent name (default: git config user.name).")
 EMAIL = typer.Option(None, "--email", help="Agent email (default: git config user.email).")
@@ -24,20 +32,24 @@ def init(
     as_json: bool = JSON,
 ) -> None:
     """Scaffold _AGENTS/ on the hub's main (idempotent), commit and push."""
-    from git_sessions import scaffold
+    from git_sessions import documents
 
-    ctx = context()
+    repo = repository(agent, email)
+    ctx = repo.ctx
     if hub is not None and not hub.is_absolute():
         hub = start_directory() / hub  # like git -C: relative to the -C directory
-    result = scaffold.init(ctx, ctx.identity(agent, email), hub_path=hub)
+    result = repo.init(hub)
     if as_json:
         emit_json(
-            {
-                "commit": result.commit,
-                "changed": result.changed,
-                "hub": result.hub,
-                "created_hub": str(result.created_hub) if result.created_hub else None,
-            }
+            documents.stamp(
+                "init",
+                {
+                    "commit": result.commit,
+                    "changed": result.changed,
+                    "hub": result.hub,
+                    "created_hub": str(result.created_hub) if result.created_hub else None,
+                },
+            )
         )
         return
     if result.created_hub:
@@ -66,8 +78,12 @@ def new(
     title: str | None = typer.Option(None, "--title", help="Title (default: the words)."),
     capability: list[str] = typer.Option([], "--capability", "-c", help="Needed capability."),
     priority: int = typer.Option(0, "--priority", "-p", help="Higher is claimed first."),
-    depends_on: list[str] = typer.Option([], "--depends-on", help="Slug that must complete first."),
-    parent: str | None = typer.Option(None, "--parent", help="Parent session slug."),
+    depends_on: list[str] = typer.Option(
+        [], "--depends-on", help="Slug that must complete first.", autocompletion=complete_slug
+    ),
+    parent: str | None = typer.Option(
+        None, "--parent", help="Parent session slug.", autocompletion=complete_slug
+    ),
     date: str | None = typer.Option(None, "--date", help="Date in the slug (default: today)."),
     context_text: str = typer.Option("", "--context", help="The Context section."),
     problem: str = typer.Option("", "--problem", help="The Problem statement section."),
@@ -77,42 +93,43 @@ def new(
     as_json: bool = JSON,
 ) -> None:
     """Draft a new session in drafting/ and print its slug."""
-    from git_sessions.drafting import Draft, new_session
+    from git_sessions import documents
 
-    ctx = context()
-    draft = Draft(
-        words=tuple(words),
+    result = repository(agent, email).new(
+        words,
         title=title,
-        capabilities=tuple(capability),
+        capabilities=capability,
         priority=priority,
-        depends_on=tuple(depends_on),
+        depends_on=depends_on,
         parent=parent,
         date=parse_date(date),
         context=context_text,
         problem=problem,
-        criteria=tuple(criteria),
+        criteria=criteria,
     )
-    slug, published = new_session(ctx, draft, ctx.identity(agent, email), dt.date.today())
     if as_json:
-        emit_json({"slug": slug, "state": "drafting", "commit": published.commit})
+        emit_json(documents.transition(result))
     else:
-        out(slug)
+        out(result.slug)
 
 
 def _move(slug: str, dst: str, agent: str | None, email: str | None, as_json: bool) -> None:
-    from git_sessions.drafting import move_session
+    from git_sessions import documents
 
-    ctx = context()
-    published = move_session(ctx, slug, dst, ctx.identity(agent, email))
+    repo = repository(agent, email)
+    result = repo.ready(slug) if dst == "planned" else repo.unready(slug)
     if as_json:
-        emit_json({"slug": slug, "state": dst, "commit": published.commit})
+        emit_json(documents.transition(result))
     else:
-        out(f"{slug} is {dst} ({published.commit[:10]})")
+        out(f"{slug} is {dst} ({result.commit[:10]})")
+
+
+SLUG = typer.Argument(..., help="The session.", autocompletion=complete_slug)
 
 
 @app.command()
 def ready(
-    slug: str, agent: str | None = AGENT, email: str | None = EMAIL, as_json: bool = JSON
+    slug: str = SLUG, agent: str | None = AGENT, email: str | None = EMAIL, as_json: bool = JSON
 ) -> None:
     """Move a session from drafting to planned, where agents can claim it."""
     _move(slug, "planned", agent, email, as_json)
@@ -120,7 +137,7 @@ def ready(
 
 @app.command()
 def unready(
-    slug: str, agent: str | None = AGENT, email: str | None = EMAIL, as_json: bool = JSON
+    slug: str = SLUG, agent: str | None = AGENT, email: str | None = EMAIL, as_json: bool = JSON
 ) -> None:
     """Move a planned session back to drafting to rework its plan."""
     _move(slug, "drafting", agent, email, as_json)

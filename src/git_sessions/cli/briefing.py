@@ -28,17 +28,16 @@ def context_snapshot(
     """What an agent needs to start: the plan, relevant knowledge and learnings, related
     sessions, the files the plan names, recent messages, and a token estimate."""
     from git_sessions.briefing import brief, render
+    from git_sessions.documents import stamp
     from git_sessions.errors import BadInput
 
     ctx = context()
     found = brief(ctx.main(), session_slug(slug))
-    if as_json:
-        text = json.dumps(found.to_json(), indent=2, sort_keys=True) + "\n"
-    else:
-        text = render(found)
+    document = stamp("context", found.to_json())
+    text = json.dumps(document, indent=2, sort_keys=True) + "\n" if as_json else render(found)
     if out_file is None:
         if as_json:
-            emit_json(found.to_json())
+            emit_json(document)
         else:
             out(text.rstrip("\n"))
         return

@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
+from git_sessions.cli.app import (
+    app,
+    complete_slug,
+    context,
+    emit_json,
+    note,
+    out,
+    repository,
+    session_slug,
+    start_directory,
+)
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 from git_sessions.errors import BadInput
 from git_sessions.protocol import CONFIG_FILE
@@ -34,7 +44,9 @@ def approve_bootstrap(ctx: Context) -> None:
 
 @app.command()
 def claim(
-    slug: str | None = typer.Argument(None, help="The session to claim (or use --next)."),
+    slug: str | None = typer.Argument(
+        None, help="The session to claim (or use --next).", autocompletion=complete_slug
+    ),
     next_: bool = typer.Option(False, "--next", help="Claim the best claimable session."),
     capability: list[str] = typer.Option(
         [], "--capability", "-c", help="A capability this agent has (repeatable)."
@@ -59,29 +71,27 @@ def claim(
     """Claim a planned session atomically, then create its worktree and .session-env."""
     import os
 
-    from git_sessions import claiming
+    from git_sessions import documents
     from git_sessions.holders import agent_kind
 
     if (slug is None) == (not next_):
         raise typer.BadParameter("name a session or pass --next (not both)")
-    ctx = context()
+    repo = repository(agent, email)
     if yes:
-        approve_bootstrap(ctx)
-    caps = capability or list(ctx.config.capabilities)
-    result = claiming.claim(
-        ctx,
+        approve_bootstrap(repo.ctx)
+    claimed = repo.claim(
         slug,
-        ctx.identity(agent, email),
-        capabilities=caps,
-        make_worktree=not no_worktree,
+        capabilities=capability,
+        worktree=not no_worktree,
         clone=clone,
         kind=agent_kind(agent_type, agent_version, os.environ),
     )
+    result = claimed.claim
     if result.bootstrap and not result.bootstrap.ok:
         report_bootstrap(result.slug, result.bootstrap)
         note("the claim stands; fix the worktree by hand or adjust bootstrap in config.yaml")
     if as_json:
-        emit_json(result.to_json())
+        emit_json(documents.claim(claimed))
         return
     verb = "already held" if result.already_held else "claimed"
     kind = " ".join(k for k in (result.kind.type, result.kind.version) if k)
@@ -115,7 +125,9 @@ def report_bootstrap(slug: str, boot: Bootstrap) -> None:
 
 @app.command("bootstrap")
 def bootstrap_(
-    slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID)."),
+    slug: str | None = typer.Argument(
+        None, help="Session (default: $SESSION_ID).", autocompletion=complete_slug
+    ),
     yes: bool = YES,
     as_json: bool = JSON,
 ) -> None:
@@ -131,7 +143,9 @@ def bootstrap_(
         approve_bootstrap(ctx)
     boot = claiming.run_bootstrap(ctx, name, session_identity(ctx, name, os.environ))
     if as_json:
-        emit_json(boot.to_json())
+        from git_sessions.documents import stamp
+
+        emit_json(stamp("bootstrap", {"slug": name, **boot.to_json()}))
     else:
         for ran in boot.ran:
             out(f"ran `{ran.command}`: exit {ran.returncode}")
@@ -143,18 +157,33 @@ def bootstrap_(
 
 
 @app.command()
-def env(slug: str | None = typer.Argument(None, help="Session (default: $SESSION_ID).")) -> None:
+def env(
+    slug: str | None = typer.Argument(
+        None, help="Session (default: $SESSION_ID).", autocompletion=complete_slug
+    ),
+    as_json: bool = JSON,
+) -> None:
     """Print the session's environment as export lines, for eval "$(git sessions env)"."""
-    from git_sessions import claiming
+    from git_sessions.sessionenv import exports_text, worktree_env_text
 
-    ctx = context()
     name = session_slug(slug)
-    sys.stdout.write(claiming.env_exports(ctx, name))
+    if not as_json:
+        text = worktree_env_text(start_directory().resolve(), name)
+        if text is not None:  # inside the session's worktree: no need to open the repository
+            sys.stdout.write(exports_text(name, text))
+            return
+    from git_sessions import claiming, documents
+
+    repo = repository()
+    if as_json:
+        emit_json(documents.env(name, repo.env(name)))
+        return
+    sys.stdout.write(claiming.env_exports(repo.ctx, name))
 
 
 @app.command()
 def release(
-    slug: str,
+    slug: str = typer.Argument(..., help="The session.", autocompletion=complete_slug),
     force: bool = typer.Option(
         False,
         "--force",
@@ -166,13 +195,11 @@ def release(
     as_json: bool = JSON,
 ) -> None:
     """Give a claim back: active -> planned, lock line removed, worktree removed."""
-    from git_sessions import claiming
-    from git_sessions.cli.ending import acting
+    from git_sessions import documents
 
-    ctx = context()
-    result = claiming.release(ctx, slug, acting(ctx, slug, agent, email), force=force)
+    result = repository(agent, email).release(slug, force=force)
     if as_json:
-        emit_json(result.__dict__)
+        emit_json(documents.release(result))
         return
     out(f"released {slug} ({result.commit[:10]}); it is planned again")
     if result.branch_kept:

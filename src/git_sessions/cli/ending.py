@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING
-
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
+from git_sessions.cli.app import app, complete_slug, emit_json, note, out, repository, session_slug
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 
-if TYPE_CHECKING:
-    from git_sessions.context import Context
-    from git_sessions.edits import Identity
-
-SLUG = typer.Argument(None, help="The session (default: $SESSION_ID or the worktree you are in).")
+SLUG = typer.Argument(
+    None,
+    help="The session (default: $SESSION_ID or the worktree you are in).",
+    autocompletion=complete_slug,
+)
+SESSION = typer.Option(
+    None,
+    "--session",
+    "-s",
+    help="Session slug (default: $SESSION_ID or the worktree you are in).",
+    autocompletion=complete_slug,
+)
 
 
 def _slug(slug: str | None) -> str:
     return session_slug(slug)
-
-
-def acting(ctx: Context, slug: str, agent: str | None, email: str | None) -> Identity:
-    """Who ends the session: --agent/--email if given, else the session's own identity."""
-    from git_sessions.journal import session_identity
-
-    return ctx.identity(agent, email) if agent or email else session_identity(ctx, slug, os.environ)
 
 
 @app.command()
@@ -37,23 +34,40 @@ def complete(
     kind: str = typer.Option("feat", "--type", help="Commit type: feat, fix, refactor, docs..."),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
+    allow_empty: bool = typer.Option(
+        False, "--allow-empty", help="Land a session without code commits (recorded as such)."
+    ),
+    yes: bool = typer.Option(
+        False, "--yes", help="Approve the verify commands of _AGENTS/config.yaml on this machine."
+    ),
     as_json: bool = JSON,
 ) -> None:
-    """Squash-merge the session into main with its patch and drift report, archive it."""
-    from git_sessions import completing
+    """Squash-merge the session into main with its patch and drift report, archive it.
 
-    ctx = context()
+    With `verify:` commands in _AGENTS/config.yaml, they run on the merged tree first (exit 3
+    and nothing lands if one fails)."""
+    from git_sessions import documents
+    from git_sessions.verification import VerifyFailed
+
     name = _slug(slug)
-    who = acting(ctx, name, agent, email)
-    result = completing.complete(ctx, name, who, message=message, kind=kind)
+    try:
+        result = repository(agent, email).complete(
+            name, message=message, kind=kind, allow_empty=allow_empty, approve=yes
+        )
+    except VerifyFailed as exc:
+        note("".join(f"| {line}\n" for line in exc.tail.split("\n")).rstrip("\n"))
+        raise
     if as_json:
-        emit_json(result.__dict__)
+        emit_json(documents.completion(result))
         return
     if result.resumed:
         out(f"completed {name} earlier ({result.commit[:10]}); finished its local cleanup")
         return
     out(f"completed {name}: {result.commits} commit(s) squash-merged ({result.commit[:10]})")
+    for run in result.verified:
+        out(f"verified: {run['tree']} by {len(run['commands'])} command(s), {run['seconds']}s")
     out(f"patch:  {result.patch}")
+    out(f"journal: {result.journal_patch}")
     out(f"drift:  {result.drift}")
     if result.kb_session:
         out(f"planned knowledge-base merge session {result.kb_session}")
@@ -73,14 +87,12 @@ def abandon(
     as_json: bool = JSON,
 ) -> None:
     """Stop a session: active -> abandoned, reason in its worklog, work kept as patch and branch."""
-    from git_sessions import abandoning
+    from git_sessions import documents
 
-    ctx = context()
     name = _slug(slug)
-    who = acting(ctx, name, agent, email)
-    result = abandoning.abandon(ctx, name, who, reason, force=force)
+    result = repository(agent, email).abandon(name, reason, force=force)
     if as_json:
-        emit_json(result.__dict__)
+        emit_json(documents.abandonment(result))
         return
     out(f"abandoned {name} ({result.commit[:10]}); work kept in {result.patch}")
     out(f"and on branch {result.branch}")
@@ -89,29 +101,22 @@ def abandon(
 @app.command()
 def drift(slug: str | None = SLUG, as_json: bool = JSON) -> None:
     """The plan against what happened: criteria met, files planned vs touched, scope added."""
-    from git_sessions import completing
+    from git_sessions import documents
     from git_sessions import drift as drift_mod
 
-    ctx = context()
-    report = completing.drift_report(ctx, _slug(slug))
-    if isinstance(report, drift_mod.Drift):
-        if as_json:
-            emit_json(report.to_json())
-        else:
-            out(drift_mod.render(report).split("---\n", 2)[2].lstrip("\n"))
-        return
+    report = repository().drift(_slug(slug))
     if as_json:
-        emit_json(report)
+        emit_json(documents.drift(report))
+    elif report.drift is not None:
+        out(drift_mod.render(report.drift).split("---\n", 2)[2].lstrip("\n"))
     else:
-        met, criteria = report.get("criteria_met", 0), report.get("criteria") or []
-        total = len(criteria) if isinstance(criteria, list) else 0
-        out(f"{report.get('slug')}: {met} of {total} criteria met, {report.get('commits')} commits")
+        out(report.text.rstrip("\n"))
 
 
 @app.command()
 def learn(
     insight: str = typer.Argument(..., help="What you learned, in one line."),
-    session: str | None = typer.Option(None, "--session", "-s", help="Session slug."),
+    session: str | None = SESSION,
     no_commit: bool = typer.Option(False, "--no-commit", help="Only write the file."),
     at: str | None = typer.Option(None, "--at", help="When (YYYY-MM-DDTHH:MM UTC, or HH:MM)."),
     as_json: bool = JSON,
@@ -119,13 +124,12 @@ def learn(
     """Record a learning in the session's knowledge/sessions/<slug>/learnings.md and commit it."""
     import time
 
+    from git_sessions import documents
     from git_sessions.events import parse_at
-    from git_sessions.journal import learn as record
 
-    ctx = context()
     when = parse_at(at, int(time.time())) if at is not None else None
-    entry = record(ctx, _slug(session), insight, commit=not no_commit, at=when)
+    entry = repository().learn(_slug(session), insight, commit=not no_commit, at=when)
     if as_json:
-        emit_json(entry.__dict__)
+        emit_json(documents.learning(entry))
     else:
         out(f"learned: {entry.path}" + (f" ({entry.commit[:10]})" if entry.commit else ""))

@@ -7,7 +7,11 @@ import typer
 from git_sessions.cli.app import app, context, emit_json, note, out
 from git_sessions.cli.authoring import JSON
 
-hooks_app = typer.Typer(help="Git hooks that link commits to sessions.", no_args_is_help=True)
+hooks_app = typer.Typer(
+    help="Git hooks that link commits to sessions.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 app.add_typer(hooks_app, name="hooks")
 
 
@@ -23,12 +27,17 @@ def hooks_install(
 
     done = hooks.install(context().ws, force=force)
     if as_json:
+        from git_sessions.documents import stamp
+
         emit_json(
-            {
-                "path": str(done.path),
-                "chained": str(done.chained or "") or None,
-                "updated": done.updated,
-            }
+            stamp(
+                "hooks",
+                {
+                    "path": str(done.path),
+                    "chained": str(done.chained or "") or None,
+                    "updated": done.updated,
+                },
+            )
         )
         return
     out(f"{'updated' if done.updated else 'installed'} {done.path}")

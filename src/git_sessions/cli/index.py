@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 @app.command()
 def journal(
-    state: list[str] = typer.Option([], "--state", "-s", help="Only this state (repeatable)."),
+    state: list[str] = typer.Option([], "--state", help="Only this state (repeatable)."),
     rebuild: bool = typer.Option(
         False, "--rebuild", help="Rewrite _AGENTS/sessions/INDEX.md on main from the sessions."
     ),
@@ -46,7 +46,9 @@ def journal(
              else f"{index.INDEX_FILE} is current")  # fmt: skip
     rows = [r for r in index.all_rows(ctx.main()) if not wanted or r.state in wanted]
     if as_json:
-        emit_json([r.to_json() for r in rows])
+        from git_sessions.documents import stamp
+
+        emit_json(stamp("index", {"sessions": [r.to_json() for r in rows]}))
         return
     cells = [
         [r.date, r.slug, r.state, r.holder or "-", "-" if r.commits is None else str(r.commits),

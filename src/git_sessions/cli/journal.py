@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, session_slug
+from git_sessions.cli.app import app, emit_json, note, out, repository, session_slug
 from git_sessions.cli.authoring import JSON
+from git_sessions.cli.ending import SESSION, SLUG
 
 if TYPE_CHECKING:
     from git_sessions.events import Event
@@ -17,11 +18,7 @@ if TYPE_CHECKING:
     from git_sessions.standing import Overview
     from git_sessions.tracing import Item, Status
 
-SESSION = typer.Option(
-    None, "--session", "-s", help="Session slug (default: $SESSION_ID or the worktree you are in)."
-)
 NO_COMMIT = typer.Option(False, "--no-commit", help="Only write the files; commit them later.")
-SLUG = typer.Argument(None, help="The session (default: $SESSION_ID or the worktree you are in).")
 AT = typer.Option(
     None, "--at", help="When it happened (YYYY-MM-DDTHH:MM UTC, or HH:MM): a retroactive entry."
 )
@@ -39,22 +36,22 @@ def _record(
     at: str | None = None,
 ) -> None:
     from git_sessions.events import backdate, parse_at
-    from git_sessions.journal import record
 
     slug = _slug(session)
     now = _now()
     when = parse_at(at, now) if at is not None else None
-    done = record(
-        context(), slug, lambda past: backdate(make(past), when, now), commit=not no_commit
+    done = repository().record(
+        slug, lambda past: backdate(make(past), when, now), commit=not no_commit
     )
     _report(done, as_json)
 
 
 def _report(done: Recorded, as_json: bool) -> None:
+    from git_sessions import documents
     from git_sessions.events import worklog_lines
 
     if as_json:
-        emit_json(done.to_json())  # done.note is in it
+        emit_json(documents.journal(done))  # done.note is in it
     else:
         where = f"({done.commit[:10]})" if done.commit else "(written, not committed)"
         out(f"{worklog_lines(done.event)[0].removeprefix('- ')}  {where}")
@@ -74,7 +71,7 @@ def log(
     category: str | None = typer.Option(
         None,
         "--category",
-        "-c",
+        "-k",
         help="implementation, testing, planning, bugfix, refactor or documentation.",
     ),
     session: str | None = SESSION,
@@ -178,12 +175,10 @@ def crash(
     as_json: bool = JSON,
 ) -> None:
     """Record a crash and what it left uncommitted; then run `recover`."""
-    from git_sessions import journal
     from git_sessions.events import parse_at
 
-    ctx = context()
     when = parse_at(at, _now()) if at is not None else None
-    _report(journal.crash(ctx, _slug(session), notes, commit=not no_commit, at=when), as_json)
+    _report(repository().crash(_slug(session), notes, commit=not no_commit, at=when), as_json)
 
 
 @app.command()
@@ -196,14 +191,14 @@ def recover(
 ) -> None:
     """After a crash: commit all leftover work as `[<slug>] recover: ...`, log it, show where
     the session stands."""
-    from git_sessions import journal, tracing
-
-    ctx = context()
+    repo = repository()
     slug = _slug(session)
-    done = journal.recover(ctx, slug, message)
-    standing = tracing.status(ctx, slug)
+    done = repo.recover(slug, message)
+    standing = repo.status(slug)
     if as_json:
-        emit_json({**done.to_json(), "status": standing.to_json()})
+        from git_sessions import documents
+
+        emit_json(documents.stamp("recover", {**done.to_json(), "status": standing.to_json()}))
         return
     _report(done, as_json=False)
     out()
@@ -219,11 +214,7 @@ def handoff(
     as_json: bool = JSON,
 ) -> None:
     """Write HANDOFF.md: status, files touched, decisions, milestones, blockers, next steps."""
-    from git_sessions import handoff as handoff_md
-
-    ctx = context()
-    slug = _slug(session)
-    done = handoff_md.write(ctx, slug, next_step, note_text, commit=not no_commit)
+    done = repository().handoff(_slug(session), next_step, note_text, commit=not no_commit)
     _report(done, as_json)
 
 
@@ -259,14 +250,13 @@ def history(
     kind: list[str] = typer.Option(
         [], "--type", "-t", help="Only this kind: an event (log, decision...) or commit kind."
     ),
-    limit: int | None = typer.Option(None, "--limit", "-n", min=0, help="Only the newest N."),
+    limit: int | None = typer.Option(None, "--limit", min=0, help="Only the newest N."),
     as_json: bool = JSON,
 ) -> None:
     """The session's commits and journal events in time order."""
-    from git_sessions import tracing
     from git_sessions.tracing import CommitItem
 
-    found = tracing.trace(context(), _slug(slug))
+    found = repository().history(_slug(slug))
     items = found.items()
     if kind:
         items = [
@@ -275,7 +265,11 @@ def history(
     if limit is not None:
         items = items[len(items) - limit :] if limit else []
     if as_json:
-        emit_json({**found.to_json(), "items": [i.to_json() for i in items]})
+        from git_sessions import documents
+
+        emit_json(
+            documents.stamp("history", {**found.to_json(), "items": [i.to_json() for i in items]})
+        )
         return
     out(f"{found.slug}  [{found.state}]  read from the {found.source}")
     _print_items(items, keep_journal=bool(kind))
@@ -332,15 +326,16 @@ def status(
     as_json: bool = JSON,
 ) -> None:
     """State, owner, goal, duration, commits, events by kind, metric totals, last activity."""
-    from git_sessions import tracing
     from git_sessions.standing import overview
 
-    ctx = context()
+    repo = repository()
     name = _slug(slug)
-    found = tracing.status(ctx, name)
-    more = overview(ctx, name)
+    found = repo.status(name)
+    more = overview(repo.ctx, name)
     if as_json:
-        emit_json({**found.to_json(verbose=verbose), **more.to_json()})
+        from git_sessions import documents
+
+        emit_json(documents.stamp("status", {**found.to_json(verbose=verbose), **more.to_json()}))
     else:
         _print_status(found, verbose=False)
         _print_overview(more)
@@ -356,12 +351,11 @@ def search(
     as_json: bool = JSON,
 ) -> None:
     """Search every session's plan, worklog, handoff and learnings, read from the hub."""
-    from git_sessions import tracing
-    from git_sessions.protocol import STATES, check_state
+    from git_sessions import documents
 
-    hits = tracing.search(context(), text, [check_state(s) for s in state] or STATES)
+    hits = repository().search(text, state)
     if as_json:
-        emit_json([h.to_json() for h in hits])
+        emit_json(documents.search(hits, text))
         return
     for hit in hits:
         out(f"{hit.slug} [{hit.state}] {hit.path.rsplit('/', 1)[-1]}:{hit.line}: {hit.text}")

@@ -24,7 +24,10 @@ def acknowledge(
     ctx = context()
     published = record(ctx, commit, reason, ctx.identity(agent, email))
     if as_json:
-        emit_json({"commit": published.commit, "changed": published.changed, "file": ACKNOWLEDGED})
+        from git_sessions.documents import stamp
+
+        data = {"commit": published.commit, "changed": published.changed, "file": ACKNOWLEDGED}
+        emit_json(stamp("acknowledge", data))
     elif published.changed:
         out(f"acknowledged {commit} in {ACKNOWLEDGED} ({published.commit[:10]})")
     else:

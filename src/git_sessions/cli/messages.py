@@ -35,7 +35,9 @@ def message(
     made = messages.make_message(sender, to or "all", text, priority, int(time.time()))
     published = messages.send(ctx, made, who)
     if as_json:
-        emit_json({**made.to_json(), "commit": published.commit})
+        from git_sessions.documents import stamp
+
+        emit_json(stamp("message", {**made.to_json(), "commit": published.commit}))
     else:
         out(f"sent {made.id} to {made.to} ({published.commit[:10]})")
 
@@ -59,7 +61,9 @@ def inbox(
     if mark_read and shown:
         messages.mark_read(ctx, name, [m.id for m in shown], ctx.identity(agent, email))
     if as_json:
-        emit_json(box.to_json(only_unread=not show_all))
+        from git_sessions import documents
+
+        emit_json(documents.stamp("inbox", box.to_json(only_unread=not show_all)))
         return
     for m in shown:
         flag = "!" if m.priority == "high" else " "

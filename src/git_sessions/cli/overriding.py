@@ -71,7 +71,9 @@ def override(
     if unlock:
         path = overrides.unlock(ctx, name)
         if as_json:
-            emit_json({"slug": name, "path": str(path)})
+            from git_sessions.documents import stamp
+
+            emit_json(stamp("unlock", {"slug": name, "path": str(path)}))
         else:
             out(str(path))
             note(f'edit it, then: git sessions override {name} --reason "..."')
@@ -91,7 +93,9 @@ def override(
         finally:
             overrides.refreeze(ctx, name)  # read-only again, whatever happened
     if as_json:
-        emit_json(done.to_json())
+        from git_sessions.documents import stamp
+
+        emit_json(stamp("override", done.to_json()))
         return
     out(f"overrode the plan of {name}: {why} ({done.main_commit[:10]})")
     if done.note:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, out, table
+from git_sessions.cli.app import app, complete_slug, emit_json, note, out, repository, table
 from git_sessions.errors import Conflict
 from git_sessions.protocol import STATES
 
@@ -20,7 +20,7 @@ def _state(value: str | None) -> str | None:
 @app.command("list")
 def list_(
     state: str | None = typer.Option(
-        None, "--state", "-s", callback=_state, help=f"Only this state: {', '.join(STATES)}."
+        None, "--state", callback=_state, help=f"Only this state: {', '.join(STATES)}."
     ),
     agent: str | None = typer.Option(
         None, "--agent", help="Only sessions whose holder's name or email contains this."
@@ -28,26 +28,29 @@ def list_(
     agent_type: str | None = typer.Option(
         None, "--agent-type", help="Only sessions claimed by this kind of agent (e.g. claude)."
     ),
-    limit: int | None = typer.Option(None, "--limit", "-n", help="At most this many sessions."),
+    limit: int | None = typer.Option(None, "--limit", help="At most this many sessions."),
     as_json: bool = JSON,
 ) -> None:
     """List sessions, read straight from the hub's main, with holder and age."""
     import time
 
-    from git_sessions import catalog, holders
+    from git_sessions import documents, holders
     from git_sessions.errors import BadInput
     from git_sessions.protocol import LOCK_FILE
 
-    ctx = context()
-    snap = ctx.main()
+    repo = repository()
+    result = repo.list(state)
+    snap = repo.ctx.hub.snapshot(result.main)  # the commit listed: no second fetch
     if snap.object_id(LOCK_FILE) is None:
         raise BadInput("git-sessions is not initialised on main", hint="run: git sessions init")
-    sessions = catalog.all_sessions(snap, (state,) if state else STATES, ctx.plans())
-    ctx.save_plans()
-    found = holders.rows(snap, sessions, holders.Filter(agent, agent_type, limit))
+    found = holders.rows(snap, result.sessions, holders.Filter(agent, agent_type, limit))
     now = int(time.time())
     if as_json:
-        emit_json([r.to_json(now) for r in found])
+        emit_json(
+            documents.stamp(
+                "list", {"main": result.main, "sessions": [r.to_json(now) for r in found]}
+            )
+        )
         return
 
     def who(row: holders.Row) -> str:
@@ -75,16 +78,17 @@ def list_(
 
 
 @app.command()
-def show(slug: str, as_json: bool = JSON) -> None:
+def show(
+    slug: str = typer.Argument(..., help="The session.", autocompletion=complete_slug),
+    as_json: bool = JSON,
+) -> None:
     """Show one session: its metadata and plan."""
-    from git_sessions import catalog
-    from git_sessions.protocol import SESSION_FILES
+    from git_sessions import documents
 
-    snap = context().main()
-    session = catalog.load(snap, slug)
-    files = {name: snap.text(f"{session.path}/{name}") for name in SESSION_FILES}
+    result = repository().show(slug)
+    session, files = result.session, result.files
     if as_json:
-        emit_json({**session.to_json(), "files": files, "main": snap.commit})
+        emit_json(documents.session_detail(result))
         return
     out(f"{session.slug}  [{session.state}]  priority {session.priority}")
     out(f"title:        {session.title}")
@@ -105,27 +109,24 @@ def check(
         None, "--rev", help="Check this commit of the local repository (e.g. HEAD), not the hub."
     ),
     as_json: bool = JSON,
+    deep: bool = typer.Option(
+        False, "--deep", help="Also audit main's whole history (slower as history grows)."
+    ),
 ) -> None:
     """Verify the protocol's invariants on the hub's main; exit 3 listing any violations."""
-    from git_sessions.check import check as run_check
+    from git_sessions import documents
 
-    ctx = context()
-    snap = ctx.main() if rev is None else ctx.ws.snapshot(ctx.ws.resolve(rev))
-    violations = run_check(snap, ctx.plans())
-    ctx.save_plans()
+    result = repository().check(deep=deep, rev=rev)
     where = "main" if rev is None else rev
+    found = f"{len(result.violations)} invariant violation(s) on {where}"
     if as_json:
-        emit_json(
-            {
-                "ok": not violations,
-                "main": snap.commit,
-                "violations": [v.__dict__ for v in violations],
-            }
-        )
-    else:
-        for v in violations:
-            out(f"{v.rule}: {v.message}" + (f" (commit {v.commit[:10]})" if v.commit else ""))
-    if violations:
-        raise Conflict(f"{len(violations)} invariant violation(s) on {where}")
-    if not as_json:
-        out(f"ok: {where} {str(snap.commit)[:10]} satisfies every invariant")
+        emit_json(documents.check(result))
+        if result.violations:  # the report is the answer: no second, error document
+            note(f"error: {found}")
+            raise typer.Exit(Conflict.exit_code)
+        return
+    for v in result.violations:
+        out(f"{v.rule}: {v.message}" + (f" (commit {v.commit[:10]})" if v.commit else ""))
+    if result.violations:
+        raise Conflict(found)
+    out(f"ok: {where} {str(result.main)[:10]} satisfies every invariant")

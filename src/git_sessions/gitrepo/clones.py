@@ -20,14 +20,18 @@ def clone_url(url: str, base: Path) -> str:
 
 
 def clone_shallow(url: str, branch: str, path: Path, *, remote: str = "origin") -> None:
-    """Clone only `branch` of `url`, one commit deep, into `path`, with HEAD on that branch."""
+    """Clone only `branch` of `url`, two commits deep, into `path`, with HEAD on that branch.
+
+    Two, not one: the branch starts at the claim commit, and the holder check compares that
+    commit's parent with the base its `.claim` records (ownership.is_claim); a fetch of main
+    into the clone stops at the claim commit it already has, so the parent must come now."""
     env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
     done = subprocess.run(
         [
             "git",
             "clone",
             "--quiet",
-            "--depth=1",
+            "--depth=2",
             "--single-branch",
             f"--branch={branch}",
             f"--origin={remote}",

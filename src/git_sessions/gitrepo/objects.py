@@ -117,19 +117,31 @@ class Snapshot:
                     found[entry.name] = str(plan.id)
         return found
 
-    def folder_blobs(self, path: str) -> dict[str, dict[str, str]]:
-        """For each folder directly under `path`: its regular files' names -> blob ids, in one
-        pass (as folder_files, for every file at once)."""
+    def folder_blobs(
+        self, path: str, names: Sequence[str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        """For each folder directly under `path`: its regular files' names -> blob ids (only
+        those of `names`, if given), in one pass over `path` (search, check, list)."""
         obj = self._object(path)
         if not isinstance(obj, pygit2.Tree):
             return {}
-        return {
-            str(entry.name): {
-                str(e.name): str(e.id) for e in entry if e.filemode in (_BLOB, _EXEC) and e.name
+        found: dict[str, dict[str, str]] = {}
+        for entry in obj:
+            if not (isinstance(entry, pygit2.Tree) and entry.name):
+                continue
+            if names is None:
+                items = [e for e in entry if e.name]
+            else:
+                items = []
+                for name in names:
+                    try:
+                        items.append(entry[name])
+                    except KeyError:
+                        continue
+            found[str(entry.name)] = {
+                str(e.name): str(e.id) for e in items if e.filemode in (_BLOB, _EXEC)
             }
-            for entry in obj
-            if isinstance(entry, pygit2.Tree) and entry.name
-        }
+        return found
 
     def blob_text(self, blob: str) -> str:
         obj = self._repo[blob]
@@ -169,6 +181,16 @@ class Snapshot:
                 if isinstance(tree, pygit2.Tree):
                     prefix = f"{where}/" if where else ""
                     stack += [(f"{prefix}{e.name}", e.filemode, e.id) for e in tree if e.name]
+
+    def at(self, commit: str) -> Snapshot:
+        """The snapshot of another commit of this repository; GitFailure if there is none."""
+        try:
+            obj = self._repo.get(commit)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, pygit2.Commit):
+            raise GitFailure(f"commit {commit} is not in the repository")
+        return Snapshot(self._repo, commit)
 
     def parent(self) -> Snapshot | None:
         """The snapshot of this commit's first parent (None at the root or for an empty main)."""
@@ -360,6 +382,19 @@ class Objects:
 
     def has(self, commit: str) -> bool:
         return pygit2.Oid(hex=commit) in self.repo
+
+    def linear_since(self, base: str, tip: str, *, limit: int = 10_000) -> bool:
+        """Whether `tip` reaches `base` by first parents alone, through no merge commit
+        (within `limit` steps): then nothing from elsewhere can be reachable in between."""
+        with git_errors("walking history"):
+            current = self.repo[tip].peel(pygit2.Commit)
+            for _ in range(limit):
+                if str(current.id) == base:
+                    return True
+                if len(current.parent_ids) != 1:
+                    return False
+                current = current.parents[0]
+        return False
 
     def info(self, commit: str) -> CommitInfo:
         with git_errors(f"reading commit {commit[:10]}"):

@@ -3,7 +3,7 @@
 The floor is `git ls-tree -r` of the same tree: listing what is there, no plan read. Cold means
 no plan cache (every SESSION.md parsed); warm means the cache keyed by blob id is filled.
 
-    .venv/bin/python bench/queue.py [--sessions 10000] [--repeat 5]
+    .venv/bin/python bench/queue_list.py [--sessions 10000] [--repeat 5]
 """
 
 from __future__ import annotations
