@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             board.append(timed(env, [env.gs, "board", "--json"], repo))
             shutil.rmtree(site, ignore_errors=True)
             review.append(timed(env, [env.gs, "review", "--out", site], repo))
-        rows = json.loads(env.run([env.gs, "board", "--json"], repo).stdout)
+        rows = json.loads(env.run([env.gs, "board", "--json"], repo).stdout)["sessions"]
         problems = []
         if sorted(r["slug"] for r in rows) != sorted(slugs):
             problems.append(f"board listed {len(rows)} sessions, expected {len(slugs)}")

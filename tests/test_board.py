@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Hub, cli, git, push_files
@@ -17,6 +18,13 @@ def ok(repo: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> str:
     code, out, err = cli(repo, *args, capsys=capsys)
     assert code == 0, err
     return out
+
+
+def board_json(repo: Path, capsys: pytest.CaptureFixture[str]) -> list[dict[str, Any]]:
+    doc = json.loads(ok(repo, "board", "--json", capsys=capsys))
+    assert doc["schema"] == "git-sessions/board/v1"
+    rows: list[dict[str, Any]] = doc["sessions"]
+    return rows
 
 
 def test_board_shows_every_state_and_the_problems(
@@ -58,7 +66,7 @@ def test_board_shows_every_state_and_the_problems(
     push_files(hub.repo, {"README.md": "main side\n", LOCK: "\n".join(lines) + "\n"}, "move")
     git(hub.repo, "push", "-q", "origin", f":session/{stale}")
 
-    rows = {r["slug"]: r for r in json.loads(ok(hub.repo, "board", "--json", capsys=capsys))}
+    rows = {r["slug"]: r for r in board_json(hub.repo, capsys)}
     assert rows[drafted]["state"] == "drafting" and rows[queued]["state"] == "planned"
     assert rows[queued]["criteria"] == {"done": 0, "total": 2}
     row = rows[clean]
@@ -91,7 +99,7 @@ def test_board_shows_every_state_and_the_problems(
     assert found[clash].endswith("conflicts with main")
     assert found[stale].endswith("stale lease") and found[blocked].endswith("blocked")
     assert found[waiting].endswith("waiting to land")
-    data = json.loads(ok(hub.repo, "board", "--problems", "--json", capsys=capsys))
+    data = json.loads(ok(hub.repo, "board", "--problems", "--json", capsys=capsys))["sessions"]
     assert {r["slug"] for r in data} == set(found)
     assert cli(hub.repo, "board", "--state", "nope", capsys=capsys)[0] == 1
 
@@ -118,7 +126,7 @@ def test_board_and_review_survive_malformed_hub_files(
         },
         "hand-edited files",
     )
-    rows = {r["slug"]: r for r in json.loads(ok(hub.repo, "board", "--json", capsys=capsys))}
+    rows = {r["slug"]: r for r in board_json(hub.repo, capsys)}
     assert rows[done]["criteria"] == {"done": 0, "total": 0}
     assert rows[done]["last_event"] is None
     assert rows[planned_slug]["criteria"] == {"done": 0, "total": 0}
@@ -140,7 +148,7 @@ def test_board_over_a_network_hub(
     git(hub.repo, "push", "-q", "origin", f"session/{slug}")
     clone = hub.repo.parent / "networked"
     git(hub.repo.parent, "clone", "-q", git_daemon, str(clone))
-    rows = {r["slug"]: r for r in json.loads(ok(clone, "board", "--json", capsys=capsys))}
+    rows = {r["slug"]: r for r in board_json(clone, capsys)}
     row = rows[slug]
     assert row["holder"]["name"] == "far" and row["ahead"] == 1 and row["behind"] == 0
     assert row["conflicts"] == [] and row["unplanned_files"] == 1

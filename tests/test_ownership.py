@@ -251,3 +251,34 @@ def test_a_claim_without_a_record_is_taken_back_by_release_force(hub: Hub) -> No
     done = run_process(wt, "complete")
     assert done.returncode == 0, done.stderr
     assert "old.txt" in git(hub.hub, "ls-tree", "--name-only", "main")
+
+
+def test_two_agents_of_one_clone_racing_for_a_session_leave_the_winner_its_claim(
+    hub: Hub,
+) -> None:
+    """Both build their claim and record it before publishing; the one that recorded first
+    publishes first and wins. The loser's record, written last, must not cost the winner the
+    right to act on its session."""
+    [slug] = add_planned(hub.repo, 1)
+    procs = {}
+    for name in ("first", "second"):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "git_sessions", "-C", str(hub.repo), "claim", slug, *who(name)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "GIT_SESSIONS_FAULT": "claim:before-publish"},
+        )
+        assert proc.stderr is not None
+        assert proc.stderr.readline() == "fault: claim:before-publish\n"  # recorded, not published
+        procs[name] = proc
+    _, err = procs["first"].communicate("\n", timeout=120)
+    assert procs["first"].returncode == 0, err
+    _, err = procs["second"].communicate("\n" * 40, timeout=120)  # it retries, then loses
+    assert procs["second"].returncode == 3, err
+    wt = hub.repo / ".worktrees" / slug
+    logged = run_process(wt, "log", "the winner still holds it")
+    assert logged.returncode == 0, logged.stderr
+    done = run_process(wt, "complete", "--allow-empty")
+    assert done.returncode == 0, done.stderr

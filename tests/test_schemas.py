@@ -125,8 +125,11 @@ def test_every_json_output_matches_its_schema(hub: Hub, capsys: Capsys, tmp_path
     git(wt, "commit", "-qm", f"[{a}] feat: it works", "--allow-empty")
     assert rec.run(repo, "drift", a)["live"] is True
     rec.run(repo, "hooks", "install")
+    rec.run(repo, "board")
     rec.run(repo, "complete", a)
     assert rec.run(repo, "drift", a)["live"] is False
+    assert rec.run(repo, "review", "-o", str(tmp_path / "site"))["sessions"]
+    assert rec.run(repo, "gc", "--dry-run")["dry_run"] is True
 
     rec.run(repo, "claim", b, "--no-worktree")
     rec.run(repo, "release", b)

@@ -198,7 +198,7 @@ def claim(
 
     def record(commit: str) -> None:
         # before publishing: a claim that lands is always one this clone knows it made
-        ownership.save(ctx.ws.common_dir, chosen[0], ownership.Record(commit))
+        ownership.propose(ctx.ws.common_dir, chosen[0], commit)
         faults.point("claim:before-publish")
 
     published = update_main(ctx.hub, build, timing, before_publish=record)

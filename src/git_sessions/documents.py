@@ -149,3 +149,15 @@ def env(slug: str, values: dict[str, str]) -> dict[str, Any]:
 
 def schemas(names: Sequence[str]) -> dict[str, Any]:
     return stamp("schemas", {"schemas": [schema_id(n) for n in names], "names": list(names)})
+
+
+def board(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    return stamp("board", {"sessions": list(rows)})
+
+
+def review(index: str, sessions: Sequence[str], files: Sequence[str]) -> dict[str, Any]:
+    return stamp("review", {"index": index, "sessions": list(sessions), "files": list(files)})
+
+
+def gc(report: dict[str, Any]) -> dict[str, Any]:
+    return stamp("gc", report)

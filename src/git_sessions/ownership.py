@@ -14,8 +14,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import threading
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+
+from filelock import FileLock
 
 from git_sessions import transitions
 from git_sessions.edits import Identity
@@ -23,6 +26,8 @@ from git_sessions.errors import Conflict, GitFailure
 from git_sessions.gitrepo import Snapshot
 from git_sessions.history import claim_base, claim_commits
 from git_sessions.protocol import CLAIM_FILE, session_dir
+
+MAX_CANDIDATES = 16
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,12 @@ class Record:
     ending: str | None = None  # "completed"/"abandoned"/"planned": published, cleanup pending
     tip: str | None = None  # the session branch tip that ending archived
     commit: str | None = None  # the commit on main that ended it
+    # Claim commits of this slug that agents of this clone were publishing: when two of them
+    # race for one session, the winner's commit stays here though the loser wrote last.
+    candidates: tuple[str, ...] = ()
+
+    def claims(self) -> tuple[str, ...]:
+        return (self.claim, *(c for c in self.candidates if c != self.claim))
 
 
 def _path(common_dir: Path, slug: str) -> Path:
@@ -48,6 +59,7 @@ def load(common_dir: Path, slug: str) -> Record | None:
             data.get("ending"),
             data.get("tip"),
             data.get("commit"),
+            tuple(str(c) for c in data.get("candidates") or ()),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -57,9 +69,21 @@ def save(common_dir: Path, slug: str, record: Record) -> None:
     """Write the record atomically (it must survive a kill -9 at any instant)."""
     path = _path(common_dir, slug)
     path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     temp.write_text(json.dumps(asdict(record)))
     os.replace(temp, path)
+
+
+def propose(common_dir: Path, slug: str, commit: str) -> None:
+    """Record, before publishing it, that this clone is claiming `slug` with `commit`. Agents
+    of one clone racing for one session each add their commit (under a lock) instead of
+    overwriting each other's: whichever commit lands is then known here."""
+    path = _path(common_dir, slug)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.with_suffix(".lock")), timeout=30):
+        old = load(common_dir, slug)
+        kept = old.claims()[:MAX_CANDIDATES] if old is not None and old.ending is None else ()
+        save(common_dir, slug, Record(commit, candidates=(commit, *kept)))
 
 
 def update(common_dir: Path, slug: str, **changes: object) -> None:
@@ -92,7 +116,7 @@ def holds(snap: Snapshot, slug: str, who: Identity, record: Record | None) -> bo
         owner is not None
         and (owner.name, owner.email) == (who.name, who.email)
         and record is not None
-        and is_claim(snap, slug, record.claim)
+        and any(is_claim(snap, slug, claim) for claim in record.claims())
     )
 
 

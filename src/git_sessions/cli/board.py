@@ -77,7 +77,9 @@ def board(
     if problems:
         rows = [r for r in rows if r.problems()]
     if as_json:
-        emit_json([r.to_json() for r in rows])
+        from git_sessions import documents
+
+        emit_json(documents.board(r.to_json() for r in rows))
         return
     if not rows:
         out("no problems" if problems else "no sessions")

@@ -31,7 +31,9 @@ def gc(
 
     report = gc_mod.collect(context(), dry_run=dry_run, push=push)
     if as_json:
-        emit_json(report.to_json())
+        from git_sessions import documents
+
+        emit_json(documents.gc(report.to_json()))
         return
     verb = "would remove" if dry_run else "removed"
     for item in report.freed:

@@ -33,13 +33,9 @@ def review(
     written = site.write_site(folder, pages, commit, now)
     index = folder / "index.html"
     if as_json:
-        emit_json(
-            {
-                "index": str(index),
-                "sessions": [p.slug for p in pages],
-                "files": [str(p) for p in written],
-            }
-        )
+        from git_sessions import documents
+
+        emit_json(documents.review(str(index), [p.slug for p in pages], [str(p) for p in written]))
     else:
         out(str(index))
         note(f"{len(pages)} session page(s) in {folder}")
