@@ -224,8 +224,11 @@ def test_new_drafts_a_session(hub: Hub, capsys: Capsys) -> None:
     added = git(hub.hub, "diff", "--name-status", "main~1", "main").splitlines()
     folder = f"{SESSIONS}/drafting/{slug}"
     assert sorted(added) == [
-        f"A\t{folder}/{name}"
-        for name in ("SESSION.md", "active-plan.md", "subsessions.md", "worklog.md")
+        f"A\t{SESSIONS}/INDEX.md",  # the index follows every transition
+        *(
+            f"A\t{folder}/{name}"
+            for name in ("SESSION.md", "active-plan.md", "subsessions.md", "worklog.md")
+        ),
     ]
 
 
@@ -297,7 +300,9 @@ def test_ready_and_unready_move_the_folder(hub: Hub, capsys: Capsys) -> None:
     assert git(hub.hub, "log", "-1", "--format=%s|%an").strip() == (
         f"[{slug}] chore: ready session|Lead"
     )
-    renames = git(hub.hub, "diff", "--name-status", "-M", "main~1", "main").splitlines()
+    changed = git(hub.hub, "diff", "--name-status", "-M", "main~1", "main").splitlines()
+    assert f"M\t{SESSIONS}/INDEX.md" in changed  # the index follows every transition
+    renames = [r for r in changed if not r.endswith("INDEX.md")]
     assert len(renames) == 4
     assert all(
         r.startswith("R100\t") and f"/drafting/{slug}/" in r and f"/planned/{slug}/" in r
@@ -353,9 +358,9 @@ def test_list(hub: Hub, capsys: Capsys) -> None:
     second = new(hub, "second", capsys=capsys)
     ok(hub.repo, "ready", second, capsys=capsys)
     table = ok(hub.repo, "list", capsys=capsys).splitlines()
-    assert table[0].split() == ["SLUG", "STATE", "PRI", "CAPABILITIES", "TITLE"]
-    assert table[1].split() == [first, "drafting", "0", "python", "first"]
-    assert table[2].split() == [second, "planned", "0", "-", "second"]
+    assert table[0].split() == ["SLUG", "STATE", "PRI", "CAPABILITIES", "HOLDER", "AGE", "TITLE"]
+    assert table[1].split() == [first, "drafting", "0", "python", "-", "-", "first"]
+    assert table[2].split() == [second, "planned", "0", "-", "-", "-", "second"]
     planned = json.loads(ok(hub.repo, "list", "--state", "planned", "--json", capsys=capsys))[
         "sessions"
     ]

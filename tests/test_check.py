@@ -344,6 +344,18 @@ def test_knowledge_history_before_init_is_not_judged(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_check_rev_verifies_a_local_commit(hub: Hub, capsys: Capsys) -> None:
+    """What a repository's own CI runs: the commit under test, no hub involved."""
+    code, out, _ = cli(hub.repo, "check", "--rev", "HEAD", capsys=capsys)
+    assert code == 0 and out.startswith("ok: HEAD ")
+    git(hub.repo, "rm", "-q", LOCK_FILE)
+    git(hub.repo, "commit", "-qm", "break it locally")
+    assert cli(hub.repo, "check", "--rev", "HEAD", capsys=capsys)[0] == 3
+    assert cli(hub.repo, "check", capsys=capsys)[0] == 0  # the hub is untouched
+    err = cli_error(hub, "check", "--rev", "no-such-rev", code=1, capsys=capsys)
+    assert "no commit" in err
+
+
 def test_default_check_reads_no_history_yet_catches_a_plan_edit(
     hub: Hub, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
 ) -> None:

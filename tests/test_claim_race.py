@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 from conftest import Hub, add_planned, git, run_process
 
+from git_sessions import index
+from git_sessions.gitrepo import LocalHub
+
 AGENT_LOOP = r"""
 import json, subprocess, sys
 repo, name, extra = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -75,6 +78,9 @@ def assert_held_exactly_once(
             env = git(hub_path, "show", f"main:_AGENTS/sessions/active/{c['slug']}/.session-env")
             assert f"GIT_AUTHOR_EMAIL={agent}@agents.test" in env
     git(hub_path, "fsck", "--strict")
+    # INDEX.md, rewritten row by row inside every racing claim, equals a full rebuild
+    local = LocalHub(hub_path, "main")
+    assert index.rebuild(local.snapshot(local.tip())) is None
 
 
 def test_eight_agents_one_clone_local_hub(hub: Hub) -> None:

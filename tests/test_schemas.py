@@ -108,6 +108,14 @@ def test_every_json_output_matches_its_schema(hub: Hub, capsys: Capsys, tmp_path
     ):
         rec.run(repo, *args, "-s", a)
     rec.run(repo, "heartbeat", a)
+    rec.run(repo, "list", "--state", "active")  # with its holder and age
+    rec.run(repo, "context", a)
+    rec.run(repo, "message", "--to", a, "remember rate limits")
+    rec.run(repo, "inbox", a, "--all")
+    plan = Path(rec.run(repo, "override", a, "--unlock")["path"])
+    (tmp_path / "plan.md").write_text(plan.read_text() + "\nMore context.\n")
+    rec.run(repo, "override", a, "-r", "scope grew", "--file", str(tmp_path / "plan.md"))
+    rec.run(repo, "journal")
     rec.run(repo, "status", a, "-v")
     rec.run(repo, "history", a)
     rec.run(repo, "search", "bcrypt")
@@ -128,6 +136,11 @@ def test_every_json_output_matches_its_schema(hub: Hub, capsys: Capsys, tmp_path
     rec.run(repo, "claim", c)
     rec.run(repo, "reap", "--older-than", "1d", "--dry-run")
     rec.run(repo, "abandon", c, "--reason", "not needed")
+
+    from conftest import push_files
+
+    bad = push_files(repo, {"_AGENTS/knowledge/guide.md": "x\n"}, "docs: kb edit")
+    rec.run(repo, "acknowledge", bad, "--reason", "reviewed by Ana")
 
     # errors are documents too, on stdout, besides the exit code
     error = rec.run(repo, "show", "2026-01-01-nothing", code=1)["error"]

@@ -16,6 +16,7 @@ from git_sessions.protocol import (
     INIT_SUBJECT,
     KNOWLEDGE,
     LOCK_FILE,
+    OVERRIDE_FILE,
     SESSIONS,
     STATES,
     ClaimMarker,
@@ -84,18 +85,21 @@ def check_layout(snap: History) -> list[Violation]:
 
 
 def check_frozen_plans(snap: History, *, deep: bool = False) -> list[Violation]:
-    """SESSION.md of every active session is byte-identical to its version at the claim.
+    """SESSION.md of every active session is its version at the claim, changed since only by
+    audited `[<slug>] OVERRIDE: <reason>` commits.
 
-    By default, for a session whose claim recorded its base (`.claim`), that is the plan in
-    planned/ of the base commit: one lookup, however long main's history. `deep` (and a
-    session without the marker) finds the claim commit by walking main instead."""
+    By default, for a session whose claim recorded its plan (`.claim`, which an override
+    rewrites with the new plan's id), one lookup, however long main's history. `deep` (and a
+    session without the marker) finds the claim commit, and the overrides since, by walking
+    main instead."""
     active = [n for n in snap.listdir(f"{SESSIONS}/active") if is_slug(n)]
     found: list[Violation] = []
     if not deep:
         marked = _markers(snap)
         found += _frozen_by_marker(snap, marked)
         active = [slug for slug in active if slug not in marked]
-    for slug, claimed in sorted(claim_commits(snap, active).items()):
+    claims = claim_commits(snap, active)
+    for slug, claimed in sorted(claims.items()):
         path = f"{SESSIONS}/active/{slug}/SESSION.md"
         before = claimed.parent()
         planned = before.object_id(f"{SESSIONS}/planned/{slug}/SESSION.md") if before else None
@@ -107,35 +111,79 @@ def check_frozen_plans(snap: History, *, deep: bool = False) -> list[Violation]:
                     claimed.commit,
                 )
             )
-        if claimed.object_id(path) != snap.object_id(path):
+    found += _unaudited_plan_edits(snap, claims)
+    return found
+
+
+def _unaudited_plan_edits(snap: History, claims: dict[str, History]) -> list[Violation]:
+    """Each active SESSION.md must be byte-identical to its version at the claim or, after an
+    audited `[<slug>] OVERRIDE: ...` commit, to the version the newest override wrote.
+
+    One walk down to the oldest claim finds the newest override of each session; commits that
+    leave active/ alone are skipped cheaply.
+    """
+    from git_sessions.overrides import is_override
+
+    pending = {slug: claimed.commit for slug, claimed in claims.items()}
+    audited: dict[str, History] = {}
+    child: History | None = snap
+    while pending and child is not None:
+        for slug in [s for s, commit in pending.items() if commit == child.commit]:
+            del pending[slug]
+        parent = child.parent()
+        if parent is None or not pending:
+            break
+        if child.object_id(f"{SESSIONS}/active") != parent.object_id(f"{SESSIONS}/active"):
+            for slug in [s for s in pending if is_override(child.message, s)]:
+                path = f"{SESSIONS}/active/{slug}/SESSION.md"
+                if child.object_id(path) != parent.object_id(path):
+                    audited[slug] = child
+                    del pending[slug]
+        child = parent
+    found: list[Violation] = []
+    for slug, claimed in sorted(claims.items()):
+        path = f"{SESSIONS}/active/{slug}/SESSION.md"
+        frozen = audited.get(slug, claimed)
+        if frozen.object_id(path) != snap.object_id(path):
+            since = "its OVERRIDE" if slug in audited else "its claim"
             found.append(
                 Violation(
                     "frozen-plan",
-                    f"SESSION.md of active session {slug} changed since its claim",
-                    claimed.commit,
+                    f"SESSION.md of active session {slug} changed since {since}",
+                    frozen.commit,
                 )
             )
     return found
 
 
-def _markers(snap: History) -> dict[str, tuple[ClaimMarker, str | None]]:
-    """Each active session's parsed `.claim` and its SESSION.md blob id (one folder pass)."""
-    found: dict[str, tuple[ClaimMarker, str | None]] = {}
-    for slug, blobs in snap.folder_blobs(f"{SESSIONS}/active", ["SESSION.md", CLAIM_FILE]).items():
+Marked = dict[str, tuple[ClaimMarker, str | None, str | None]]
+
+
+def _markers(snap: History) -> Marked:
+    """Each active session's parsed `.claim`, its SESSION.md blob id and the plan id its newest
+    OVERRIDE recorded, if any (one folder pass)."""
+    found: Marked = {}
+    names = ["SESSION.md", CLAIM_FILE, OVERRIDE_FILE]
+    for slug, blobs in snap.folder_blobs(f"{SESSIONS}/active", names).items():
         marker = (
             parse_claim_marker(snap.blob_text(blobs[CLAIM_FILE])) if CLAIM_FILE in blobs else None
         )
         if is_slug(slug) and marker is not None:
-            found[slug] = (marker, blobs.get("SESSION.md"))
+            # `.override` holds a `.claim`-style plan line: parsed (and bounded) the same way
+            override = parse_claim_marker(
+                f"base {marker.base}\n{snap.blob_text(blobs[OVERRIDE_FILE]) or ''}"
+                if OVERRIDE_FILE in blobs
+                else None
+            )
+            found[slug] = (marker, blobs.get("SESSION.md"), override.plan if override else None)
     return found
 
 
-def _frozen_by_marker(
-    snap: History, marked: dict[str, tuple[ClaimMarker, str | None]]
-) -> list[Violation]:
-    """The plan frozen by the claim, as `.claim` records it: compared without any history."""
+def _frozen_by_marker(snap: History, marked: Marked) -> list[Violation]:
+    """The plan frozen by the claim, as `.claim` records it (or the plan an audited override
+    recorded in `.override`): compared without any history."""
     found: list[Violation] = []
-    for slug, (marker, current) in sorted(marked.items()):
+    for slug, (marker, current, overridden) in sorted(marked.items()):
         frozen = marker.plan
         if frozen is None:  # a marker without the plan id: the plan in the base commit
             try:
@@ -147,26 +195,34 @@ def _frozen_by_marker(
                     )
                 )
                 continue
-        if frozen != current:
+        if current not in (frozen, overridden):
+            since = "its OVERRIDE" if overridden else "its claim"
             found.append(
                 Violation(
-                    "frozen-plan", f"SESSION.md of active session {slug} changed since its claim"
+                    "frozen-plan", f"SESSION.md of active session {slug} changed since {since}"
                 )
             )
     return found
 
 
-def check_knowledge(snap: History, *, deep: bool = True) -> list[Violation]:
+def check_knowledge(snap: History, *, deep: bool = True, honour: bool = True) -> list[Violation]:
     """Only kb- sessions change _AGENTS/knowledge/ outside knowledge/sessions/.
 
-    History is judged from the commit that initialised git-sessions on: a repository that
-    adopts the protocol is not failed for what it did before. Without `deep`, only the latest
-    commit is judged (each commit was the latest once: run `check --deep` for the record).
+    History is judged from the oldest commit that initialised git-sessions on (a repository
+    that adopts the protocol is not failed for what it did before; a later re-run of `init`
+    hides nothing). Without `deep`, only the latest commit is judged (each commit was the
+    latest once: run `check --deep` for the record). Violations acknowledged on main (see
+    kbrule.py) are not counted unless `honour` is false.
     """
+    from git_sessions.kbrule import acknowledged
+
     found: list[Violation] = []
+    judged = None  # how many of `found` are newer than the oldest init seen so far
     child: History | None = snap
     steps = 0
-    while child is not None and not child.message.startswith(INIT_SUBJECT):
+    while child is not None:
+        if child.message.startswith(INIT_SUBJECT):
+            judged = len(found)
         if not deep and steps == 1:
             break
         steps += 1
@@ -189,6 +245,10 @@ def check_knowledge(snap: History, *, deep: bool = True) -> list[Violation]:
                     )
                 )
         child = parent
+    found = found if judged is None else found[:judged]
+    if honour:
+        done = acknowledged(snap)
+        found = [v for v in found if v.commit not in done]
     return found
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from git_sessions import (
@@ -31,6 +31,7 @@ from git_sessions.edits import Change, Identity
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import Snapshot
 from git_sessions.history import claim_commit
+from git_sessions.holders import AgentKind, claim_file
 from git_sessions.protocol import ENV_FILE, check_slug, session_dir
 from git_sessions.publish import Timing, update_main
 from git_sessions.sessionenv import current_slug as current_slug
@@ -47,6 +48,7 @@ class Claim:
     attempts: int
     already_held: bool
     bootstrap: Bootstrap | None = None
+    kind: AgentKind = field(default_factory=AgentKind)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -55,7 +57,12 @@ class Claim:
             "worktree": str(self.worktree) if self.worktree else None,
             "env_file": str(self.env_file) if self.env_file else None,
             "commit": self.commit,
-            "agent": {"name": self.agent.name, "email": self.agent.email},
+            "agent": {
+                "name": self.agent.name,
+                "email": self.agent.email,
+                "agent_type": self.kind.type,
+                "agent_version": self.kind.version,
+            },
             "attempts": self.attempts,
             "already_held": self.already_held,
             "bootstrap": self.bootstrap.to_json() if self.bootstrap else None,
@@ -63,15 +70,27 @@ class Claim:
 
 
 def worktree_path(ctx: Context, slug: str) -> Path:
-    """Where the session's worktree lives; refused if a symlink is on the way there (one
-    committed as `.worktrees/<slug>` would send every file operation elsewhere)."""
+    """Where the session is worked on here: its clone if it has one, else its worktree;
+    refused if a symlink is on the way there (one committed as `.worktrees/<slug>` would send
+    every file operation elsewhere)."""
+    from git_sessions.clones import find_clone
+
+    clone = find_clone(ctx, slug)
+    if clone is not None:
+        return clone
     safefs.no_symlink_on_the_way(ctx.ws.root, f"{ctx.config.worktree_root}/{check_slug(slug)}")
     return ctx.worktree_root / slug
 
 
-def session_env(ctx: Context, slug: str, who: Identity) -> sessionenv.SessionEnv:
-    """The validated values of the .session-env a claim of `slug` by `who` writes here."""
-    return sessionenv.make(slug, who, str(worktree_path(ctx, slug)), session_port(slug, ctx.config))
+def session_env(
+    ctx: Context, slug: str, who: Identity, *, clone: bool = False
+) -> sessionenv.SessionEnv:
+    """The validated values of the .session-env a claim of `slug` by `who` writes here (in
+    clone mode, naming the clone that is about to be made)."""
+    from git_sessions.clones import clone_path
+
+    path = clone_path(ctx, slug) if clone else worktree_path(ctx, slug)
+    return sessionenv.make(slug, who, str(path), session_port(slug, ctx.config))
 
 
 # kept for callers that only need the values: split on \n only, known names only
@@ -95,7 +114,14 @@ def identity_in_env(text: str | None) -> Identity | None:
 
 
 def _claim_change(
-    ctx: Context, snap: Snapshot, slug: str, who: Identity, now: int
+    ctx: Context,
+    snap: Snapshot,
+    slug: str,
+    who: Identity,
+    now: int,
+    kind: AgentKind,
+    *,
+    clone: bool = False,
 ) -> Change | None:
     """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat)."""
     state = transitions.current_state(snap, slug)
@@ -127,8 +153,9 @@ def _claim_change(
             f"refusing to claim {slug}: {problems[0]}{more}",
             hint="see them all with: git sessions check; remove them on main with plain git",
         )
-    env_text = sessionenv.render(session_env(ctx, slug, who))
-    return transitions.claim(snap, slug, who, now, env_text)
+    env_text = sessionenv.render(session_env(ctx, slug, who, clone=clone))
+    record = claim_file(who.name, who.email, kind, now)
+    return transitions.claim(snap, slug, who, now, env_text, record)
 
 
 def claim(
@@ -138,6 +165,8 @@ def claim(
     *,
     capabilities: Iterable[str] = (),
     make_worktree: bool = True,
+    clone: bool | None = None,
+    kind: AgentKind = AgentKind(),
     clock: Callable[[], float] = time.time,
     timing: Timing = Timing(),
     environ: Mapping[str, str] | None = None,
@@ -145,6 +174,7 @@ def claim(
     """Claim `slug`, or with slug None the best claimable session for `capabilities`."""
     caps = tuple(capabilities)
     chosen: list[str] = []
+    use_clone = clone if clone is not None else ctx.config.workspace == "clone"
 
     def build(snap: Snapshot) -> Change | None:
         if slug is not None:
@@ -164,7 +194,7 @@ def claim(
                 )
             target = ready[0].slug
         chosen[:] = [target]
-        return _claim_change(ctx, snap, target, who, int(clock()))
+        return _claim_change(ctx, snap, target, who, int(clock()), kind, clone=use_clone)
 
     def record(commit: str) -> None:
         # before publishing: a claim that lands is always one this clone knows it made
@@ -178,9 +208,15 @@ def claim(
     path = worktree_path(ctx, target) if make_worktree else None
     setup = None
     if path is not None:
-        claim_commit = _claim_commit(ctx, target, published.commit, held=not published.changed)
+        from git_sessions import clones
+
+        base = _claim_commit(ctx, target, published.commit, held=not published.changed)
         _adopt_hub_branch(ctx, target)
-        worktree.ensure_worktree(ctx.ws, target, claim_commit, path, who)
+        if use_clone or clones.find_clone(ctx, target) is not None:
+            tip = worktree.ensure_branch(ctx.ws, target, base, who)
+            path = clones.make_clone(ctx, target, tip)
+        else:
+            worktree.ensure_worktree(ctx.ws, target, base, path, who)
         worktree.freeze_plan(path, "active", target)
         setup = _bootstrap_once(ctx, target, who, environ=environ)
     env_file = worktree.session_folder(path, "active", target) / ENV_FILE if path else None
@@ -194,6 +230,7 @@ def claim(
         attempts=published.attempts,
         already_held=not published.changed,
         bootstrap=setup,
+        kind=kind,
     )
 
 
@@ -320,6 +357,11 @@ def release(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> R
 
 
 def _remove_worktree(ctx: Context, slug: str) -> bool:
+    from git_sessions.clones import find_clone, remove_clone
+
+    clone = find_clone(ctx, slug)
+    if clone is not None:
+        return remove_clone(clone)
     path = worktree_path(ctx, slug)
     with ctx.ws.lock():
         if path.exists() or (ctx.ws.common_dir / "worktrees" / slug).exists():
@@ -328,7 +370,11 @@ def _remove_worktree(ctx: Context, slug: str) -> bool:
 
 
 def _session_work(ctx: Context, slug: str, snap: Snapshot) -> int:
-    """Commits on the local session branch that main's claim commit (in `snap`) lacks."""
+    """Commits on the local session branch that main's claim commit (in `snap`) lacks (in
+    clone mode, the clone's branch, brought here through the hub first)."""
+    from git_sessions.clones import bring_home
+
+    bring_home(ctx, slug)
     tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
     if tip is None or snap.commit is None:
         return 0

@@ -16,9 +16,12 @@ from typing import Any
 
 from git_sessions import (
     catalog,
+    events,
     faults,
     hazards,
+    kbrule,
     leases,
+    overrides,
     ownership,
     transitions,
     worktree,
@@ -28,7 +31,7 @@ from git_sessions.claiming import worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
-from git_sessions.gitrepo import LocalHub, Snapshot
+from git_sessions.gitrepo import LocalHub, Snapshot, unshallow
 from git_sessions.gitrepo.comparison import Keep, diff_text
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.handoff import final as final_handoff
@@ -109,7 +112,9 @@ class Work:
 def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Work:
     """Check that `who` may end the session from here and put its branch where the hub can
     merge it. With `force` (abandon by someone other than the holder), the work is what the
-    holder last pushed to the hub."""
+    holder last pushed to the hub. A session clone's work is brought here first."""
+    from git_sessions.clones import bring_home
+
     snap = ctx.main()
     record = ownership.load(ctx.ws.common_dir, slug)
     mine = transitions.current_state(snap, slug) == "active" and ownership.holds(
@@ -132,14 +137,18 @@ def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Wo
         if dirty:
             raise BadInput(
                 f"uncommitted changes in {path}: {', '.join(dirty[:5])}",
-                hint=f'commit them first: git -C {path} commit -am "[{slug}] ..."',
+                hint=f"commit them first (new files too): git -C {path} add -A && "
+                f'git -C {path} commit -m "[{slug}] ..."',
             )
+    bring_home(ctx, slug)  # a clone's work, when run from the main checkout
     branch = worktree.branch_name(slug)
     tip = ctx.ws.ref_target(f"refs/heads/{branch}")
     if tip is None:
         raise BadInput(
             f"there is no local branch {branch}", hint=f"claim it: git sessions claim {slug}"
         )
+    if ctx.ws.is_shallow and not isinstance(hub, LocalHub):
+        unshallow(ctx.ws.root, ctx.config.remote)  # the merge below walks main's history here
     if isinstance(hub, LocalHub):
         # The hub builds the merge commit, so it needs the branch's objects; the pushed
         # branch is also a backup until the session is archived.
@@ -188,6 +197,7 @@ def session_drift(work: Work, now: int, *, allow_empty: bool = False) -> drift_m
         started=work.objects.info(work.claim).time,
         ended=now,
         commits=len(work.subjects()),
+        overrides=overrides.reasons(events.parse_jsonl(tip.text(f"{folder}/events.jsonl") or "")),
         code_commits=work.code_commits(),
         allow_empty=allow_empty,
     )
@@ -258,6 +268,10 @@ def complete(
                 hint="merge main into the session branch, resolve, commit, and complete again",
             )
         result = work.objects.snapshot_tree(merged.tree)
+        # what the squash adds to main, not what the branch merged in from main
+        kbrule.refuse_canonical_changes(
+            slug, result.changed_paths(work.objects.snapshot(snap.commit), KNOWLEDGE)
+        )
         # the hazards first: nothing from a refused tree is run
         unsafe = [
             *hazards.scan(result, session_dir("active", slug)),
@@ -331,14 +345,17 @@ def _title(snap: Snapshot, slug: str) -> str:
 
 
 def cleanup(ctx: Context, slug: str, tip: str, *, keep_branch: bool) -> bool:
-    """Remove the worktree; unless kept, delete the session branch here and on the hub while
-    it is still at `tip` (or behind it, on the hub): a branch with commits the ending did
-    not archive is never deleted. Then forget the claim."""
+    """Remove the worktree (or the session clone); unless kept, delete the session branch here
+    and on the hub while it is still at `tip` (or behind it, on the hub): a branch with
+    commits the ending did not archive is never deleted. Then forget the claim."""
+    from git_sessions.clones import find_clone, remove_clone
+
+    clone = find_clone(ctx, slug)
     path = worktree_path(ctx, slug)
     branch = worktree.branch_name(slug)
     ref = f"refs/heads/{branch}"
     with ctx.ws.lock():
-        removed = ctx.ws.remove_worktree(slug, path)
+        removed = ctx.ws.remove_worktree(slug, path) if clone is None else True
         faults.point("complete:in-cleanup")
         if not keep_branch:
             ctx.ws.delete_ref(ref, expected=tip)
@@ -349,6 +366,9 @@ def cleanup(ctx: Context, slug: str, tip: str, *, keep_branch: bool) -> bool:
         if on_hub is not None and known and ctx.ws.objects.is_ancestor(on_hub, tip):
             ctx.hub.delete_ref(ref, expected=on_hub)
     ownership.forget(ctx.ws.common_dir, slug)
+    if clone is not None:
+        # last, outside the lock: the clone may be the repository this command runs in
+        remove_clone(clone)
     return removed
 
 
@@ -398,13 +418,16 @@ def drift_report(
             ) from None
     if state != "active":
         raise Conflict(f"session {slug} is {state}: drift starts at the claim")
+    if ctx.ws.is_shallow:  # inside a session clone: the walk below needs main's history
+        unshallow(ctx.ws.root, ctx.config.remote)
     if snap.commit is None or not ctx.ws.has_commit(snap.commit):
         ctx.ws.fetch(ctx.config.remote, ctx.branch)
     assert snap.commit is not None
     objects = ctx.ws.objects
     branch_tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
     starts = [objects.snapshot(branch_tip)] if branch_tip else []
-    claimed = claim_commit(slug, *starts, objects.snapshot(snap.commit))
+    # then the hub's history: a session clone is shallow and stops at the claim commit
+    claimed = claim_commit(slug, *starts, ctx.hub.snapshot(snap.commit))
     if claimed is None or claimed.commit is None:
         raise Conflict(f"cannot find the commit that claimed {slug} on main")
     # without the session branch here, its work is unknown: report none rather than main's

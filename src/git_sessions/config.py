@@ -17,6 +17,7 @@ DEFAULT_CONFIG = """\
 remote: origin          # the hub every agent pushes to
 main_branch: null       # null: the hub's HEAD branch, else "main"
 worktree_root: .worktrees
+workspace: worktree     # or clone: a shallow clone per session in .sessions/<slug>
 lease_ttl: 2h           # a claim with no sign of life for this long may be reaped
 timeout: 30s            # limit for each network operation and for waiting on the clone's lock
 capabilities: []        # default capabilities of agents working here
@@ -32,11 +33,15 @@ ports:                  # SESSION_PORT: a deterministic block of ports per sessi
 """
 
 
+WORKSPACES = ("worktree", "clone")
+
+
 @dataclass(frozen=True)
 class Config:
     remote: str = "origin"
     main_branch: str | None = None
     worktree_root: str = ".worktrees"
+    workspace: str = "worktree"
     lease_ttl: str = "2h"
     timeout: str = "30s"
     capabilities: tuple[str, ...] = field(default_factory=tuple)
@@ -109,6 +114,8 @@ def _setting(key: str, value: Any) -> Any:
         raise BadInput(f"{CONFIG_FILE}: lease_ttl {text!r} is not a duration like 2h or 90m")
     if key == "worktree_root":
         _inside(key, text)
+    if key == "workspace" and text not in WORKSPACES:
+        raise BadInput(f"{CONFIG_FILE}: workspace must be one of {', '.join(WORKSPACES)}")
     return text
 
 

@@ -115,7 +115,7 @@ def abandonment(result: Abandonment) -> dict[str, Any]:
 DRIFT_FIELDS = (
     *("plan_changed", "plan_diff", "criteria", "criteria_met", "planned_files"),
     *("touched_files", "unplanned_files", "untouched_planned_files", "scope_added"),
-    *("started", "ended", "duration_seconds", "commits", "allow_empty"),
+    *("started", "ended", "duration_seconds", "commits", "allow_empty", "overrides"),
 )
 
 

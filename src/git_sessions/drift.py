@@ -15,6 +15,9 @@ from git_sessions.catalog import split_front_matter
 
 _CHECKBOX = re.compile(r"^\s*[-*]\s+\[([ xX])\]\s+(.+?)\s*$")
 _PATHLIKE = re.compile(r"`((?:[\w.\-]+/)+[\w.\-]*|[\w\-]+(?:\.[\w\-]+)*\.[A-Za-z0-9]{1,8})`")
+# A checkbox whose whole text is in italics is a template's hint, not a criterion: plans drafted
+# by older templates carry `- [ ] _Define what done means..._`, which nobody can ever tick.
+_PLACEHOLDER = re.compile(r"_[^_].*_")
 SCOPE_FILES = ("subsessions.md", "active-plan.md")
 
 
@@ -39,6 +42,7 @@ class Drift:
     ended: int
     duration_seconds: int
     commits: int
+    overrides: tuple[str, ...] = ()  # reasons of audited plan changes (git sessions override)
     code_commits: int = 0
     allow_empty: bool = False
 
@@ -48,6 +52,7 @@ class Drift:
         for key in ("planned_files", "touched_files", "unplanned_files", "untouched_planned_files"):
             data[key] = list(data[key])
         data["criteria_met"] = sum(c.checked for c in self.criteria)
+        data["overrides"] = list(self.overrides)
         return data
 
 
@@ -59,7 +64,7 @@ def criteria(plan: str) -> list[Criterion]:
     found = []
     for line in text.splitlines():
         match = _CHECKBOX.match(line)
-        if match:
+        if match and not _PLACEHOLDER.fullmatch(match.group(2)):
             found.append(Criterion(match.group(2), match.group(1) != " "))
     return found
 
@@ -94,6 +99,7 @@ def compute(
     started: int,
     ended: int,
     commits: int,
+    overrides: Sequence[str] = (),
     code_commits: int = 0,
     allow_empty: bool = False,
 ) -> Drift:
@@ -136,6 +142,7 @@ def compute(
         ended=ended,
         duration_seconds=max(0, ended - started),
         commits=commits,
+        overrides=tuple(overrides),
         code_commits=code_commits,
         allow_empty=allow_empty,
     )
@@ -161,7 +168,9 @@ def render(drift: Drift) -> str:
         f" {drift.code_commits} with code",
         *(["- Landed with --allow-empty: no code commits"] if drift.allow_empty else []),
         f"- Acceptance criteria met: {met} of {len(drift.criteria)}",
-        f"- Plan changed after the claim: {'yes' if drift.plan_changed else 'no'}",
+        f"- Plan changed after the claim: {'yes' if drift.plan_changed else 'no'}"
+        + (f", by {len(drift.overrides)} OVERRIDE(s)" if drift.overrides else ""),
+        *[f"  - OVERRIDE: {reason}" for reason in drift.overrides],
         "",
         "## Acceptance criteria",
         *[f"- [{'x' if c.checked else ' '}] {c.text}" for c in drift.criteria],
@@ -204,7 +213,7 @@ _STORED: dict[str, type | tuple[type, ...]] = {
 }
 
 
-_OPTIONAL: dict[str, type] = {"code_commits": int, "allow_empty": bool}
+_OPTIONAL: dict[str, type] = {"code_commits": int, "allow_empty": bool, "overrides": list}
 
 
 def parse(text: str) -> dict[str, Any]:
@@ -223,6 +232,8 @@ def parse(text: str) -> dict[str, Any]:
     for key, kind in _OPTIONAL.items():  # written since verified landing; older reports lack them
         if isinstance(meta.get(key), kind):
             found[key] = meta[key]
+    if not all(isinstance(r, str) for r in found.get("overrides", [])):
+        del found["overrides"]  # reasons are text: anything else is not what `render` writes
     return found
 
 

@@ -29,6 +29,7 @@ KINDS = (
     "recover",
     "handoff",
     "learning",
+    "override",
 )
 _METRIC_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 _DAY_HEADING = re.compile(r"^## (\S.*?)\s*$", re.M)
@@ -104,7 +105,8 @@ def unblock_event(past: Sequence[Event], which: str | None, now: int) -> Event:
     return Event(now, "unblock", candidates[0])
 
 
-def metric_event(name: str, value: str, now: int) -> Event:
+def metric_event(name: str, value: str, now: int, *, gauge: bool = False) -> Event:
+    """A counter increment (summed per name), or with `gauge` a value that replaces it."""
     if not _METRIC_NAME.fullmatch(name):
         raise BadInput(
             f"invalid metric name {name!r}", hint="lowercase words joined by _, e.g. tokens_used"
@@ -119,7 +121,49 @@ def metric_event(name: str, value: str, now: int) -> Event:
             raise BadInput(f"metric {name} needs a number, not {value!r}") from None
     if isinstance(number, float) and not math.isfinite(number):
         raise BadInput(f"metric {name} needs a finite number, not {value!r}")
-    return Event(now, "metric", f"{name}={number}", {"name": name, "value": number})
+    meta: dict[str, Any] = {"name": name, "value": number}
+    if gauge:
+        meta["set"] = True
+    return Event(now, "metric", f"{name}={number}", meta)
+
+
+MAX_AGE = 10 * 366 * 86400  # a retroactive entry may go back ten years, not to 1970
+
+
+def parse_at(text: str, now: int) -> int:
+    """`--at`: an ISO time (`2025-10-14T13:45`, `2025-10-14 13:45:10Z`, with an offset) or
+    `HH:MM` today; times without a zone are UTC, like the worklog. Never in the future."""
+    value = text.strip()
+    try:
+        if re.fullmatch(r"\d{1,2}:\d{2}", value):
+            hours, minutes = (int(p) for p in value.split(":"))
+            day = dt.datetime.fromtimestamp(now, dt.UTC).date()
+            when = dt.datetime.combine(day, dt.time(hours, minutes), dt.UTC)
+        else:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.UTC)
+        seconds = int(when.timestamp())
+    except (ValueError, OverflowError):
+        raise BadInput(
+            f"invalid --at {text!r}",
+            hint="use YYYY-MM-DDTHH:MM (UTC unless a zone is given) or HH:MM",
+        ) from None
+    if seconds > now + 60:
+        raise BadInput(
+            f"--at {text!r} is in the future", hint="retroactive entries are in the past"
+        )
+    if seconds < now - MAX_AGE:
+        raise BadInput(f"--at {text!r} is more than ten years ago")
+    return seconds
+
+
+def backdate(event: Event, at: int | None, now: int) -> Event:
+    """The event as it happened at `at`, marked retroactive with when it was recorded."""
+    if at is None:
+        return event
+    meta = {**event.metadata, "retroactive": True, "recorded_at": iso(now)}
+    return Event(at, event.kind, event.text, meta)
 
 
 def crash_event(notes: str, uncommitted: Sequence[str], now: int) -> Event:
@@ -230,6 +274,8 @@ def _item(first: str, text: str, *more: str) -> list[str]:
 def worklog_lines(event: Event) -> list[str]:
     """How `event` reads in worklog.md (a markdown list item, maybe with indented lines)."""
     at, meta = _hhmm(event.time), event.metadata
+    if meta.get("retroactive"):
+        at += " (retroactive)"
     if event.kind == "log":
         category = f"[{meta['category']}] " if meta.get("category") else ""
         return _item(f"{at} {category}", event.text)
@@ -255,6 +301,7 @@ def worklog_lines(event: Event) -> list[str]:
         "metric": "Metric",
         "crash": "Crash",
         "learning": "Learned",
+        "override": "OVERRIDE of SESSION.md",
     }.get(event.kind, event.kind.capitalize())
     return _item(f"{at} {label}: ", event.text)
 
@@ -273,6 +320,9 @@ def commit_message(slug: str, event: Event) -> str:
     """`[<slug>] docs: <kind> <text>` with the Session and Session-Event trailers."""
     if event.kind == "learning":
         subject = f"[{slug}] docs: capture learning"
+    elif event.kind == "override":
+        # the seed's audited subject: `check` and the commit-msg hook look for exactly this
+        subject = f"[{slug}] OVERRIDE: {' '.join(event.text.split())}"
     else:
         words = " ".join(event.text.split())
         subject = f"[{slug}] docs: {event.kind} {words}"
@@ -306,6 +356,7 @@ class Summary:
     decisions: list[Event]
     next_steps: list[str]  # from the newest handoff
     last: Event | None
+    progress_pct: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -318,6 +369,7 @@ class Summary:
             "blockers": self.blockers,
             "decisions": [{"text": d.text, **d.metadata} for d in self.decisions],
             "next_steps": self.next_steps,
+            "progress_pct": self.progress_pct,
         }
 
 
@@ -327,12 +379,17 @@ def summarize(past: Sequence[Event]) -> Summary:
     milestones: dict[str, bool] = {}
     keys: dict[str, str] = {}  # case-insensitive text -> the text first used
     next_steps: list[str] = []
+    gauge_times: dict[str, int] = {}
     for event in past:
         counts[event.kind] = counts.get(event.kind, 0) + 1
         meta = event.metadata
         if event.kind == "metric" and isinstance(meta.get("value"), int | float):
             name = str(meta.get("name"))
-            metrics[name] = metrics.get(name, 0) + meta["value"]
+            if not meta.get("set"):
+                metrics[name] = metrics.get(name, 0) + meta["value"]  # a counter adds up
+            elif event.time >= gauge_times.get(name, event.time):
+                # a gauge (metric --set) takes the newest value, even if recorded retroactively
+                metrics[name], gauge_times[name] = meta["value"], event.time
         elif event.kind == "milestone":
             key = keys.setdefault(event.text.lower(), event.text)
             milestones[key] = milestones.get(key, False) or bool(meta.get("done"))
@@ -349,4 +406,18 @@ def summarize(past: Sequence[Event]) -> Summary:
         [e for e in past if e.kind == "decision"],
         next_steps,
         past[-1] if past else None,
+        progress(metrics, milestones),
     )
+
+
+PROGRESS_METRIC = "progress_pct"
+
+
+def progress(metrics: Mapping[str, int | float], milestones: Mapping[str, bool]) -> float | None:
+    """Percent done (seed 002): the `progress_pct` metric if recorded (use `metric --set`),
+    else the share of milestones reached, else unknown."""
+    if PROGRESS_METRIC in metrics:
+        return float(round(min(100.0, max(0.0, metrics[PROGRESS_METRIC])), 1))
+    if milestones:
+        return round(100.0 * sum(milestones.values()) / len(milestones), 1)
+    return None

@@ -25,6 +25,7 @@ from git_sessions.gitrepo.comparison import tree_of, tree_without
 from git_sessions.gitrepo.housekeeping import gc_repository, local_branches, worktree_entries
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.gitrepo.transport import STALE_LOCK_SECONDS
+from git_sessions.holders import CLAIM_FILE as HOLDER_FILE
 from git_sessions.journal import learnings_file
 from git_sessions.leases import BRANCHES
 from git_sessions.overview import Branch, hub_branches
@@ -102,7 +103,8 @@ def journal_landed(snap: Snapshot, tip: Snapshot, slug: str, state: str | None) 
     pairs = [
         (f"{theirs}/{path[len(mine) + 1 :]}", data)
         for path, data in tip.files(mine)
-        if not path.endswith((f"/{ENV_FILE}", f"/{CLAIM_FILE}"))  # the claim's, not work
+        # the claim's, not work
+        if not path.endswith((f"/{ENV_FILE}", f"/{CLAIM_FILE}", f"/{HOLDER_FILE}"))
     ]
     learned = tip.read(learnings_file(slug))
     if learned is not None:

@@ -35,6 +35,7 @@ TYPES = (
     "revert",
     "wip",
     "recover",
+    "OVERRIDE",  # seed 004: the audited change of a frozen plan (git sessions override)
 )
 
 _SCRIPT = r"""#!/bin/sh

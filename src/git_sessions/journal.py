@@ -19,6 +19,7 @@ from typing import Any
 
 from git_sessions import events, safefs, sessionenv, worktree
 from git_sessions.claiming import holder, worktree_path
+from git_sessions.clones import session_ws
 from git_sessions.context import Context
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput, GitFailure
@@ -115,10 +116,7 @@ def edit_files(
     wt = session_worktree(ctx, slug)
     branch = worktree.branch_name(slug)
     if wt is None and ctx.ws.ref_target(f"refs/heads/{branch}") is None:
-        raise BadInput(
-            f"session {slug} has no worktree or branch here",
-            hint=f"claim it first: git sessions claim {slug}",
-        )
+        raise _not_here(ctx, slug)
     if wt is None and not commit:
         raise BadInput("--no-commit needs the session's worktree on this machine")
     who = session_identity(ctx, slug, env)
@@ -136,8 +134,35 @@ def edit_files(
                 safefs.write_text(wt, path, text)
             return Entry(slug, paths[0], None, tuple(texts))
         files = {p: t.encode() for p, t in texts.items()}
-        new = ctx.ws.commit_on_branch(branch, files, message, who, wt)
+        new = session_ws(ctx, slug).commit_on_branch(branch, files, message, who, wt)
     return Entry(slug, paths[0], new, tuple(texts), _renew(ctx, slug, who, snap))
+
+
+def _not_here(ctx: Context, slug: str) -> BadInput:
+    """Why there is nothing to write the journal into here, and what to do instead."""
+    from git_sessions import catalog
+
+    snap = ctx.main()
+    states = catalog.locate(snap, slug)
+    if not states:
+        return BadInput(f"no session {slug!r}", hint="see the sessions with: git sessions list")
+    state = states[0]
+    if state in ("completed", "abandoned"):
+        return BadInput(
+            f"session {slug} is {state}; its journal is closed",
+            hint="record new work in a new session: git sessions new WORDS...",
+        )
+    if state == "active":
+        owner = holder(snap, slug)
+        who = f" by {owner.name} <{owner.email}>" if owner else ""
+        return BadInput(
+            f"session {slug} is claimed{who}, but not on this machine",
+            hint="journal where the session was claimed, or ask its holder to release it",
+        )
+    return BadInput(
+        f"session {slug} is {state}, not claimed",
+        hint=f"claim it first: git sessions claim {slug}",
+    )
 
 
 def append_entry(
@@ -231,11 +256,14 @@ def learn(
     commit: bool = True,
     clock: Callable[[], float] | None = None,
     environ: Mapping[str, str] | None = None,
+    at: int | None = None,
 ) -> Entry:
-    """Record a learning in knowledge/sessions/<slug>/learnings.md (and the journal)."""
+    """Record a learning in knowledge/sessions/<slug>/learnings.md (and the journal); with
+    `at`, as a retroactive entry made at that time."""
     if not insight.strip():
         raise BadInput("a learning needs some text")
-    event = events.learning_event(" ".join(insight.split()), now_of(clock))
+    now = now_of(clock)
+    event = events.backdate(events.learning_event(" ".join(insight.split()), now), at, now)
     stamp = events.iso(event.time).replace("T", " ")[:16]
     path = learnings_file(slug)
 
@@ -259,15 +287,17 @@ def crash(
     commit: bool = True,
     clock: Callable[[], float] | None = None,
     environ: Mapping[str, str] | None = None,
+    at: int | None = None,
 ) -> Recorded:
-    """Record a crash and what it left uncommitted (the leftovers stay for `recover`)."""
+    """Record a crash and what it left uncommitted (the leftovers stay for `recover`); with
+    `at`, when the crash happened."""
     wt = session_worktree(ctx, slug)
     dirty = ctx.ws.status_dirty(wt, untracked=True) if wt else []
     now = now_of(clock)
     return record(
         ctx,
         slug,
-        lambda _: events.crash_event(notes, dirty, now),
+        lambda _: events.backdate(events.crash_event(notes, dirty, now), at, now),
         commit=commit,
         environ=environ,
     )
@@ -306,5 +336,5 @@ def recover(
         )
         safefs.write_text(wt, log, (current[log] or "") + events.jsonl_line(event))
         text = f"[{slug}] recover: {description}\n\nSession: {slug}\nSession-Event: recover\n"
-        new = ctx.ws.commit_all(worktree.branch_name(slug), text, who, wt)
+        new = session_ws(ctx, slug).commit_all(worktree.branch_name(slug), text, who, wt)
     return Recorded(slug, event, new, (worklog, log), _renew(ctx, slug, who, snap))

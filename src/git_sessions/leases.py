@@ -19,7 +19,7 @@ from typing import NoReturn
 from git_sessions import faults, ownership, transitions, worktree
 from git_sessions.claiming import holder, identity_in_env
 from git_sessions.context import Context
-from git_sessions.edits import Change, Identity, Move, Remove, Write
+from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import (
@@ -104,11 +104,18 @@ class Renewal:
 
 
 def push_branch(ctx: Context, slug: str, tip: str | None = None) -> str | None:
-    """Push the session branch (the local one, or `tip`) to the hub, fast-forward only: a
-    branch that moved on there (a later holder continued it) is never overwritten."""
+    """Push the session branch (the local one, the clone's in clone mode, or `tip`) to the
+    hub, fast-forward only: a branch that moved on there (a later holder continued it) is
+    never overwritten."""
+    from git_sessions.clones import session_ws
+    from git_sessions.gitrepo import open_hub
+
+    ws = session_ws(ctx, slug)
     branch = worktree.branch_name(slug)
-    tip = tip or ctx.ws.ref_target(f"refs/heads/{branch}")
-    if tip is not None and not ctx.hub.push_branch(ctx.config.remote, f"refs/heads/{branch}", tip):
+    tip = tip or ws.ref_target(f"refs/heads/{branch}")
+    # the objects travel from the repository that has them: the clone, in clone mode
+    hub = ctx.hub if ws is ctx.ws else open_hub(ws, ctx.config.remote, ctx.branch)
+    if tip is not None and not hub.push_branch(ctx.config.remote, f"refs/heads/{branch}", tip):
         behind_the_hub(ctx, branch)
     return tip
 
@@ -233,10 +240,11 @@ def reap_change(
         f" stays on branch {worktree.branch_name(slug)} on the hub.\n"
     )
     worklog = (snap.text(f"{src}/worklog.md") or "") + note
-    edits = (
+    edits: tuple[Edit, ...] = (
         Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
         Write(f"{src}/worklog.md", worklog.encode()),
         Remove(f"{src}/{ENV_FILE}"),
+        *([Remove(f"{src}/claim.json")] if to == "planned" else []),  # planned: nobody holds it
         Move(src, dst),
     )
     return Change(edits, commit_message(slug, "reap"), who)

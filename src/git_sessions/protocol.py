@@ -36,6 +36,9 @@ ENV_FILE = ".session-env"
 # Written by the claim commit in the session's folder: "base <commit>", the commit the claim was
 # built on (its parent). It lets readers find the claim without walking main's history.
 CLAIM_FILE = ".claim"
+# Written by an audited `[<slug>] OVERRIDE: ...` commit next to the plan it writes: "plan <blob>",
+# so the default `check` accepts that plan without history (`check --deep` audits the commits).
+OVERRIDE_FILE = ".override"
 INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 
 _SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from git_sessions.edits import Change
 from git_sessions.errors import Conflict
+from git_sessions.index import with_index
 
 if TYPE_CHECKING:
     from git_sessions.gitrepo import Snapshot
@@ -72,6 +73,7 @@ def update_main(
         change = build(snapshot)
         if change is None:
             return Published(base or "", base, attempt, changed=False)
+        change = with_index(snapshot, change)  # INDEX.md follows every transition
         new = hub.commit(base, change)
         if before_publish is not None:
             before_publish(new)

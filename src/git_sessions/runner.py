@@ -42,3 +42,14 @@ def run_shell(command: str, cwd: Path, env: Mapping[str, str], timeout: float | 
     except OSError as exc:
         return Ran(command, 127, str(exc))
     return Ran(command, done.returncode, done.stdout)
+
+
+def run_editor(editor: str, path: Path) -> int:
+    """Run the user's $EDITOR on `path` on the user's terminal, like git does (through sh, so
+    `EDITOR="code --wait"` works); its exit code."""
+    try:
+        return subprocess.run(
+            ["/bin/sh", "-c", f'{editor} "$@"', editor, str(path)], check=False
+        ).returncode
+    except OSError:
+        return 127

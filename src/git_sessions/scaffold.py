@@ -51,6 +51,10 @@ def scaffold_files(worktree_root: str) -> dict[str, tuple[str, bool]]:
         LOCK_FILE: ("", False),
         CONFIG_FILE: (DEFAULT_CONFIG.replace(".worktrees", worktree_root), False),
         f"{SESSIONS}/SESSIONS-README.md": (templates.package_template("SESSIONS-README.md"), False),
+        f"{SESSIONS}/SESSIONS-REFERENCE.md": (
+            templates.package_template("SESSIONS-REFERENCE.md"),
+            False,
+        ),
         f"{KNOWLEDGE}/README.md": (KNOWLEDGE_README, False),
         f"{KNOWLEDGE}/sessions/.gitkeep": ("", False),
     }
@@ -61,6 +65,11 @@ def scaffold_files(worktree_root: str) -> dict[str, tuple[str, bool]]:
     for name, verb in WRAPPERS.items():
         files[f"{BIN_DIR}/{name}"] = (wrapper_script(verb), True)
     return files
+
+
+CLONE_IGNORE = ".sessions/"  # clone-mode workspaces (claim --clone), ignored from the first init
+# INDEX.md rows are single lines: a union merge keeps both sides and never conflicts
+INDEX_ATTRIBUTES = f"{SESSIONS}/INDEX.md merge=union"
 
 
 def ignore_line(worktree_root: str) -> str:
@@ -74,11 +83,15 @@ def scaffold_change(snap: Snapshot, worktree_root: str, author: Identity) -> Cha
         for path, (text, executable) in scaffold_files(worktree_root).items()
         if snap.read(path) is None
     ]
-    ignores = snap.text(".gitignore") or ""
-    line = ignore_line(worktree_root)
-    if line not in ignores.splitlines():
-        sep = "" if not ignores or ignores.endswith("\n") else "\n"
-        edits.append(Write(".gitignore", f"{ignores}{sep}{line}\n".encode()))
+    for path, wanted in (
+        (".gitignore", [ignore_line(worktree_root), CLONE_IGNORE]),
+        (".gitattributes", [INDEX_ATTRIBUTES]),
+    ):
+        text = snap.text(path) or ""
+        missing = [line for line in wanted if line not in text.split("\n")]
+        if missing:
+            sep = "" if not text or text.endswith("\n") else "\n"
+            edits.append(Write(path, (text + sep + "".join(f"{m}\n" for m in missing)).encode()))
     if not edits:
         return None
     return Change(tuple(edits), INIT_SUBJECT, author)

@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING
 from git_sessions import catalog, hazards
 from git_sessions.edits import Change, Edit, Identity, Move, Remove, Write
 from git_sessions.errors import BadInput, Conflict
+from git_sessions.holders import CLAIM_FILE as HOLDER_FILE
 from git_sessions.protocol import (
     CLAIM_FILE,
     LOCK_FILE,
+    OVERRIDE_FILE,
     blob_id,
     check_slug,
     claim_marker,
@@ -79,8 +81,15 @@ def lock_text(snap: Snapshot) -> str:
     return snap.text(LOCK_FILE) or ""
 
 
-def claim(snap: Snapshot, slug: str, author: Identity, now: int, env_text: str) -> Change:
-    """planned -> active, the lock line and the .session-env, in one commit."""
+def claim(
+    snap: Snapshot,
+    slug: str,
+    author: Identity,
+    now: int,
+    env_text: str,
+    claim_json: bytes | None = None,
+) -> Change:
+    """planned -> active, the lock line, the .session-env (and claim.json), in one commit."""
     state = current_state(snap, slug)
     if state == "active":
         raise Conflict(f"session {slug} is already claimed")
@@ -89,6 +98,8 @@ def claim(snap: Snapshot, slug: str, author: Identity, now: int, env_text: str) 
     env_path = f"{session_dir('active', slug)}/.session-env"
     marker = f"{session_dir('active', slug)}/{CLAIM_FILE}"
     edits: tuple[Edit, ...] = (Write(LOCK_FILE, lock.encode()), Write(env_path, env_text.encode()))
+    if claim_json:
+        edits += (Write(f"{session_dir('active', slug)}/{HOLDER_FILE}", claim_json),)
     if snap.commit is not None:
         plan = snap.object_id(f"{session_dir(state, slug)}/SESSION.md")
         env_id = blob_id(env_text.encode())
@@ -105,7 +116,9 @@ def release(
     extra: list[Edit] = [
         Write(LOCK_FILE, lock.encode()),
         Remove(f"{session_dir('planned', slug)}/.session-env"),
+        Remove(f"{session_dir('planned', slug)}/{HOLDER_FILE}"),  # planned: nobody holds it
         Remove(f"{session_dir('planned', slug)}/{CLAIM_FILE}"),
+        Remove(f"{session_dir('planned', slug)}/{OVERRIDE_FILE}"),
     ]
     if note:
         worklog = snap.text(f"{session_dir('active', slug)}/worklog.md") or ""

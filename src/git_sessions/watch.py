@@ -16,6 +16,7 @@ from git_sessions.claiming import Claim, claim
 from git_sessions.context import Context
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput, Conflict
+from git_sessions.holders import AgentKind
 from git_sessions.protocol import ENV_FILE, SESSIONS
 from git_sessions.runner import Ran, run_shell
 
@@ -49,6 +50,7 @@ def watch(
     emit: Callable[[Event], None],
     stop: Callable[[], bool],
     sleep: Callable[[float], object],
+    kind: AgentKind = AgentKind(),
 ) -> int:
     """Poll until stopped (or, with `once`, until work is found or claimed); claims made."""
     caps = tuple(capabilities)
@@ -69,7 +71,7 @@ def watch(
                     break
             elif ready:
                 try:
-                    result = claim(ctx, None, who, capabilities=caps, make_worktree=True)
+                    result = claim(ctx, None, who, capabilities=caps, make_worktree=True, kind=kind)
                 except (BadInput, Conflict) as exc:
                     emit(Event("lost", None, exc.message))
                 else:

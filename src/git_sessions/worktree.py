@@ -26,6 +26,21 @@ def _usable(ws: Workspace, slug: str, path: Path) -> bool:
     return (path / ".git").is_file() and admin.is_dir() and (admin / "index").is_file()
 
 
+def ensure_branch(ws: Workspace, slug: str, claim: str, who: Identity) -> str:
+    """Branch session/<slug> holding claim commit `claim` (started there, or continued by a
+    merge of the claim); its tip."""
+    with ws.lock():
+        ref = f"refs/heads/{branch_name(slug)}"
+        tip = ws.ref_target(ref)
+        if tip is None:
+            ws.set_ref(ref, claim)
+            return claim
+        if not ws.objects.is_ancestor(claim, tip):
+            tip = _absorb(ws, slug, tip, claim, who)
+            ws.set_ref(ref, tip)
+        return tip
+
+
 def ensure_worktree(ws: Workspace, slug: str, claim: str, path: Path, who: Identity) -> None:
     """Check out branch session/<slug>, holding claim commit `claim`, at `path`; idempotent.
 

@@ -64,15 +64,23 @@ class JournalMethods:
 
         return self.record(slug, lambda past: unblock_event(past, which, _now()), commit=commit)
 
-    def metric(self, slug: str, name: str, value: str, *, commit: bool = True) -> Recorded:
+    def metric(
+        self, slug: str, name: str, value: str, *, gauge: bool = False, commit: bool = True
+    ) -> Recorded:
+        """A counter (values add up), or with `gauge` a value whose newest reading counts."""
         from git_sessions.events import metric_event
 
-        return self.record(slug, lambda _: metric_event(name, value, _now()), commit=commit)
+        return self.record(
+            slug, lambda _: metric_event(name, value, _now(), gauge=gauge), commit=commit
+        )
 
-    def learn(self, slug: str, insight: str, *, commit: bool = True) -> Entry:
+    def learn(
+        self, slug: str, insight: str, *, commit: bool = True, at: int | None = None
+    ) -> Entry:
+        """Capture an insight in the session's learnings; `at`: a retroactive entry."""
         from git_sessions.journal import learn
 
-        return learn(self.ctx, slug, insight, commit=commit, environ=self._environ)
+        return learn(self.ctx, slug, insight, commit=commit, environ=self._environ, at=at)
 
     def handoff(
         self,
@@ -87,11 +95,14 @@ class JournalMethods:
 
         return handoff.write(self.ctx, slug, next_steps, note, commit=commit, environ=self._environ)
 
-    def crash(self, slug: str, notes: str, *, commit: bool = True) -> Recorded:
-        """Record a crash and what it left uncommitted (the leftovers stay for `recover`)."""
+    def crash(
+        self, slug: str, notes: str, *, commit: bool = True, at: int | None = None
+    ) -> Recorded:
+        """Record a crash and what it left uncommitted (the leftovers stay for `recover`);
+        `at`: when it happened."""
         from git_sessions import journal
 
-        return journal.crash(self.ctx, slug, notes, commit=commit, environ=self._environ)
+        return journal.crash(self.ctx, slug, notes, commit=commit, environ=self._environ, at=at)
 
     def recover(self, slug: str, message: str | None = None) -> Recorded:
         """Commit everything left in the worktree as `[<slug>] recover: ...`."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the rest is imported by the methods that need it: a CLI cal
     from git_sessions.claiming import Release
     from git_sessions.completing import Completion
     from git_sessions.edits import Identity
+    from git_sessions.holders import AgentKind
     from git_sessions.leases import Reaped, Renewal
     from git_sessions.scaffold import InitResult
     from git_sessions.tracing import Hit
@@ -99,11 +100,12 @@ class Repository(JournalMethods):
         self.ctx.save_plans()
         return Queue(snap.commit, tuple(found))
 
-    def check(self, *, deep: bool = False) -> CheckReport:
-        """The invariants on main; `deep` also audits its whole history (cost grows with it)."""
+    def check(self, *, deep: bool = False, rev: str | None = None) -> CheckReport:
+        """The invariants on main; `deep` also audits its whole history (cost grows with it);
+        `rev`: check that commit of the local repository instead (e.g. HEAD)."""
         from git_sessions.check import check
 
-        snap = self.ctx.main()
+        snap = self.ctx.main() if rev is None else self.ctx.ws.snapshot(self.ctx.ws.resolve(rev))
         violations = check(snap, self.ctx.plans(), deep=deep)
         self.ctx.save_plans()
         return CheckReport(snap.commit, tuple(violations))
@@ -172,8 +174,11 @@ class Repository(JournalMethods):
         title: str | None = None,
         capabilities: Sequence[str] = (),
         priority: int = 0,
+        date: dt.date | None = None,
+        criteria: Sequence[str] = (),
     ) -> Moved:
-        """A subsession of `parent`, recorded in the parent's subsessions.md."""
+        """A subsession of `parent`, recorded in the parent's subsessions.md; `date` names it
+        (default: today)."""
         from git_sessions.drafting import Draft, spawn_session
 
         draft = Draft(
@@ -182,6 +187,8 @@ class Repository(JournalMethods):
             capabilities=tuple(capabilities),
             priority=priority,
             parent=parent,
+            date=date,
+            criteria=tuple(criteria),
         )
         slug, published = spawn_session(
             self.ctx, draft, self.identity(), dt.date.today(), planned=planned
@@ -209,11 +216,16 @@ class Repository(JournalMethods):
         *,
         capabilities: Sequence[str] | None = None,
         worktree: bool = True,
+        clone: bool | None = None,
+        kind: AgentKind | None = None,
         clock: Callable[[], float] = time.time,
     ) -> Claimed:
         """Claim `slug`, or with None the best claimable session for `capabilities`
-        (default: the config's); then its worktree and .session-env unless `worktree` is off."""
+        (default: the config's); then its worktree and .session-env unless `worktree` is off.
+        `clone`: work in a clone in .sessions/<slug> (default: config `workspace`); `kind`:
+        the agent's type and version, recorded in claim.json."""
         from git_sessions import claiming
+        from git_sessions.holders import AgentKind
 
         result = claiming.claim(
             self.ctx,
@@ -221,6 +233,8 @@ class Repository(JournalMethods):
             self.identity(),
             capabilities=self._capabilities(capabilities),
             make_worktree=worktree,
+            clone=clone,
+            kind=kind or AgentKind(),
             clock=clock,
         )
         return Claimed(result, self.env(result.slug))

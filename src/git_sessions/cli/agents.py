@@ -66,6 +66,12 @@ def watch(
         None, "--exec", help="With --claim: run this in the new worktree, with its environment."
     ),
     once: bool = typer.Option(False, "--once", help="Exit after the first claim (or find)."),
+    agent_type: str | None = typer.Option(
+        None, "--agent-type", help="Recorded in each claim; $GIT_SESSIONS_AGENT_TYPE."
+    ),
+    agent_version: str | None = typer.Option(
+        None, "--agent-version", help="Recorded in each claim; $GIT_SESSIONS_AGENT_VERSION."
+    ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
     yes: bool = YES,
@@ -73,6 +79,9 @@ def watch(
 ) -> None:
     """Poll planned/ for matching work; optionally claim it and run a command. Stops on
     SIGINT/SIGTERM."""
+    import os
+
+    from git_sessions.holders import agent_kind
     from git_sessions.watch import Event
     from git_sessions.watch import watch as run_watch
 
@@ -81,6 +90,7 @@ def watch(
     ctx = context()
     caps = capability or list(ctx.config.capabilities)
     who = ctx.identity(agent, email)
+    kind = agent_kind(agent_type, agent_version, os.environ)
     if yes:
         approve_bootstrap(ctx)
     stopped = threading.Event()
@@ -135,6 +145,7 @@ def watch(
         emit=emit,
         stop=stopped.is_set,
         sleep=stopped.wait,
+        kind=kind,
     )
 
 
@@ -200,15 +211,25 @@ def spawn(
     title: str | None = typer.Option(None, "--title"),
     capability: list[str] = CAPABILITY,
     priority: int = typer.Option(0, "--priority", "-p"),
+    date: str | None = typer.Option(None, "--date", help="Date in the slug (default: today)."),
+    criteria: list[str] = typer.Option([], "--criteria", help="An acceptance criterion."),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
     as_json: bool = JSON,
 ) -> None:
     """Create a subsession of --parent and record it in the parent's subsessions.md."""
     from git_sessions import documents
+    from git_sessions.cli.authoring import parse_date
 
     result = repository(agent, email).spawn(
-        words, parent, planned=planned, title=title, capabilities=capability, priority=priority
+        words,
+        parent,
+        planned=planned,
+        title=title,
+        capabilities=capability,
+        priority=priority,
+        date=parse_date(date),
+        criteria=criteria,
     )
     if as_json:
         emit_json(documents.transition(result))

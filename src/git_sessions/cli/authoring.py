@@ -61,7 +61,7 @@ def init(
         out(f"already initialised ({result.commit[:10]})")
 
 
-def _parse_date(text: str | None) -> dt.date | None:
+def parse_date(text: str | None) -> dt.date | None:
     from git_sessions.errors import BadInput
 
     if text is None:
@@ -102,7 +102,7 @@ def new(
         priority=priority,
         depends_on=depends_on,
         parent=parent,
-        date=_parse_date(date),
+        date=parse_date(date),
         context=context_text,
         problem=problem,
         criteria=criteria,

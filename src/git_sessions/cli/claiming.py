@@ -53,19 +53,39 @@ def claim(
     ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
+    agent_type: str | None = typer.Option(
+        None, "--agent-type", help="What kind of agent (e.g. claude); $GIT_SESSIONS_AGENT_TYPE."
+    ),
+    agent_version: str | None = typer.Option(
+        None, "--agent-version", help="Its version or model; $GIT_SESSIONS_AGENT_VERSION."
+    ),
     no_worktree: bool = typer.Option(False, "--no-worktree", help="Only claim; no worktree."),
+    clone: bool | None = typer.Option(
+        None,
+        "--clone/--worktree",
+        help="Work in a shallow clone in .sessions/<slug> (default: config `workspace`).",
+    ),
     yes: bool = YES,
     as_json: bool = JSON,
 ) -> None:
     """Claim a planned session atomically, then create its worktree and .session-env."""
+    import os
+
     from git_sessions import documents
+    from git_sessions.holders import agent_kind
 
     if (slug is None) == (not next_):
         raise typer.BadParameter("name a session or pass --next (not both)")
     repo = repository(agent, email)
     if yes:
         approve_bootstrap(repo.ctx)
-    claimed = repo.claim(slug, capabilities=capability, worktree=not no_worktree)
+    claimed = repo.claim(
+        slug,
+        capabilities=capability,
+        worktree=not no_worktree,
+        clone=clone,
+        kind=agent_kind(agent_type, agent_version, os.environ),
+    )
     result = claimed.claim
     if result.bootstrap and not result.bootstrap.ok:
         report_bootstrap(result.slug, result.bootstrap)
@@ -74,9 +94,9 @@ def claim(
         emit_json(documents.claim(claimed))
         return
     verb = "already held" if result.already_held else "claimed"
-    out(
-        f"{verb} {result.slug} as {result.agent.name} <{result.agent.email}> ({result.commit[:10]})"
-    )
+    kind = " ".join(k for k in (result.kind.type, result.kind.version) if k)
+    who = f"{result.agent.name} <{result.agent.email}>" + (f" ({kind})" if kind else "")
+    out(f"{verb} {result.slug} as {who} ({result.commit[:10]})")
     if result.worktree and result.env_file:
         out(f"worktree {result.worktree} on branch {result.branch}")
         rel = result.env_file.relative_to(result.worktree)

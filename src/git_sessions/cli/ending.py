@@ -118,12 +118,17 @@ def learn(
     insight: str = typer.Argument(..., help="What you learned, in one line."),
     session: str | None = SESSION,
     no_commit: bool = typer.Option(False, "--no-commit", help="Only write the file."),
+    at: str | None = typer.Option(None, "--at", help="When (YYYY-MM-DDTHH:MM UTC, or HH:MM)."),
     as_json: bool = JSON,
 ) -> None:
     """Record a learning in the session's knowledge/sessions/<slug>/learnings.md and commit it."""
-    from git_sessions import documents
+    import time
 
-    entry = repository().learn(_slug(session), insight, commit=not no_commit)
+    from git_sessions import documents
+    from git_sessions.events import parse_at
+
+    when = parse_at(at, int(time.time())) if at is not None else None
+    entry = repository().learn(_slug(session), insight, commit=not no_commit, at=when)
     if as_json:
         emit_json(documents.learning(entry))
     else:

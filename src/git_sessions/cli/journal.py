@@ -1,5 +1,5 @@
 """Journal and tracing commands: log, decision, milestone, blocker, unblock, metric, crash,
-recover, handoff (entries on the session branch); history, status, search; hooks install."""
+recover, handoff (entries on the session branch); history, status, search."""
 
 from __future__ import annotations
 
@@ -8,16 +8,20 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from git_sessions.cli.app import app, context, emit_json, note, out, repository, session_slug
+from git_sessions.cli.app import app, emit_json, note, out, repository, session_slug
 from git_sessions.cli.authoring import JSON
 from git_sessions.cli.ending import SESSION, SLUG
 
 if TYPE_CHECKING:
-    from git_sessions.api import Repository
+    from git_sessions.events import Event
     from git_sessions.journal import Recorded
+    from git_sessions.standing import Overview
     from git_sessions.tracing import Item, Status
 
 NO_COMMIT = typer.Option(False, "--no-commit", help="Only write the files; commit them later.")
+AT = typer.Option(
+    None, "--at", help="When it happened (YYYY-MM-DDTHH:MM UTC, or HH:MM): a retroactive entry."
+)
 
 
 def _slug(slug: str | None) -> str:
@@ -26,10 +30,20 @@ def _slug(slug: str | None) -> str:
 
 def _record(
     session: str | None,
-    write: Callable[[Repository, str], Recorded],
+    make: Callable[[Sequence[Event]], Event],
+    no_commit: bool,
     as_json: bool,
+    at: str | None = None,
 ) -> None:
-    _report(write(repository(), _slug(session)), as_json)
+    from git_sessions.events import backdate, parse_at
+
+    slug = _slug(session)
+    now = _now()
+    when = parse_at(at, now) if at is not None else None
+    done = repository().record(
+        slug, lambda past: backdate(make(past), when, now), commit=not no_commit
+    )
+    _report(done, as_json)
 
 
 def _report(done: Recorded, as_json: bool) -> None:
@@ -45,6 +59,12 @@ def _report(done: Recorded, as_json: bool) -> None:
         note(f"note: {done.note}")
 
 
+def _now() -> int:
+    import time
+
+    return int(time.time())
+
+
 @app.command()
 def log(
     message: str = typer.Argument(..., help="What was done, in one line."),
@@ -55,12 +75,14 @@ def log(
         help="implementation, testing, planning, bugfix, refactor or documentation.",
     ),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Add a timestamped entry to the session's worklog and events, committed on its branch."""
-    commit = not no_commit
-    _record(session, lambda r, s: r.log(s, message, category=category, commit=commit), as_json)
+    from git_sessions.events import log_event
+
+    _record(session, lambda _: log_event(message, category, _now()), no_commit, as_json, at)
 
 
 @app.command()
@@ -68,12 +90,14 @@ def decision(
     message: str = typer.Argument(..., help="What was decided."),
     rationale: str | None = typer.Option(None, "--rationale", "-r", help="Why (required)."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Record a decision and its rationale."""
-    commit = not no_commit
-    _record(session, lambda r, s: r.decision(s, message, rationale, commit=commit), as_json)
+    from git_sessions.events import decision_event
+
+    _record(session, lambda _: decision_event(message, rationale, _now()), no_commit, as_json, at)
 
 
 @app.command()
@@ -81,57 +105,80 @@ def milestone(
     message: str = typer.Argument(..., help="The milestone."),
     done: bool = typer.Option(False, "--done", help="It is reached (else: set as a goal)."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Set a milestone, or mark it reached with --done (a checkbox line in the worklog)."""
-    commit = not no_commit
-    _record(session, lambda r, s: r.milestone(s, message, done=done, commit=commit), as_json)
+    from git_sessions.events import milestone_event
+
+    _record(
+        session, lambda _: milestone_event(message, done=done, now=_now()), no_commit, as_json, at
+    )
 
 
 @app.command()
 def blocker(
     message: str = typer.Argument(..., help="What blocks the work."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Record a blocker; it stays open until `unblock`."""
-    _record(session, lambda r, s: r.blocker(s, message, commit=not no_commit), as_json)
+    from git_sessions.events import blocker_event
+
+    _record(session, lambda _: blocker_event(message, _now()), no_commit, as_json, at)
 
 
 @app.command()
 def unblock(
     which: str | None = typer.Argument(None, help="Text of the blocker (default: the newest)."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Resolve an open blocker."""
-    _record(session, lambda r, s: r.unblock(s, which, commit=not no_commit), as_json)
+    from git_sessions.events import unblock_event
+
+    _record(session, lambda past: unblock_event(past, which, _now()), no_commit, as_json, at)
 
 
 @app.command()
 def metric(
     name: str = typer.Argument(..., help="Metric name, e.g. tokens_used or cost_usd."),
     value: str = typer.Argument(..., help="A number; status shows the total per name."),
+    gauge: bool = typer.Option(
+        False, "--set", help="A gauge: replace the value instead of adding to it."
+    ),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
-    """Record a metric value."""
-    _record(session, lambda r, s: r.metric(s, name, value, commit=not no_commit), as_json)
+    """Record a metric: a counter (values add up), or with --set a gauge (the newest value
+    counts). `progress_pct` set this way is the session's progress in status."""
+    from git_sessions.events import metric_event
+
+    _record(
+        session, lambda _: metric_event(name, value, _now(), gauge=gauge), no_commit, as_json, at
+    )
 
 
 @app.command()
 def crash(
     notes: str = typer.Argument(..., help="What happened."),
     session: str | None = SESSION,
+    at: str | None = AT,
     no_commit: bool = NO_COMMIT,
     as_json: bool = JSON,
 ) -> None:
     """Record a crash and what it left uncommitted; then run `recover`."""
-    _report(repository().crash(_slug(session), notes, commit=not no_commit), as_json)
+    from git_sessions.events import parse_at
+
+    when = parse_at(at, _now()) if at is not None else None
+    _report(repository().crash(_slug(session), notes, commit=not no_commit, at=when), as_json)
 
 
 @app.command()
@@ -198,24 +245,42 @@ def _line(item: Item) -> str:
 
 
 @app.command()
-def history(slug: str | None = SLUG, as_json: bool = JSON) -> None:
+def history(
+    slug: str | None = SLUG,
+    kind: list[str] = typer.Option(
+        [], "--type", "-t", help="Only this kind: an event (log, decision...) or commit kind."
+    ),
+    limit: int | None = typer.Option(None, "--limit", min=0, help="Only the newest N."),
+    as_json: bool = JSON,
+) -> None:
     """The session's commits and journal events in time order."""
+    from git_sessions.tracing import CommitItem
+
     found = repository().history(_slug(slug))
+    items = found.items()
+    if kind:
+        items = [
+            i for i in items if (i.kind if isinstance(i, CommitItem) else i.event.kind) in kind
+        ]
+    if limit is not None:
+        items = items[len(items) - limit :] if limit else []
     if as_json:
         from git_sessions import documents
 
-        emit_json(documents.stamp("history", found.to_json()))
+        emit_json(
+            documents.stamp("history", {**found.to_json(), "items": [i.to_json() for i in items]})
+        )
         return
     out(f"{found.slug}  [{found.state}]  read from the {found.source}")
-    _print_items(found.items())
+    _print_items(items, keep_journal=bool(kind))
 
 
-def _print_items(items: Sequence[Item]) -> None:
-    """One line each; a journal commit shows as the event it recorded."""
+def _print_items(items: Sequence[Item], *, keep_journal: bool = False) -> None:
+    """One line each; a journal commit shows as the event it recorded (unless asked for)."""
     from git_sessions.tracing import CommitItem
 
     for item in items:
-        if not (isinstance(item, CommitItem) and item.kind == "journal"):
+        if keep_journal or not (isinstance(item, CommitItem) and item.kind == "journal"):
             out(_line(item))
 
 
@@ -238,6 +303,8 @@ def _print_status(found: Status, *, verbose: bool) -> None:
     out(f"metrics:     {metrics or 'none'}")
     done, todo = data["milestones"]["done"], data["milestones"]["open"]
     out(f"milestones:  {len(done)} of {len(done) + len(todo)} reached")
+    pct = data.get("progress_pct")
+    out(f"progress:    {f'{pct:g}%' if pct is not None else '-'}")
     for text in todo:
         out(f"  [ ] {text}")
     out(f"blockers:    {len(data['blockers']) or 'none'}")
@@ -259,13 +326,22 @@ def status(
     as_json: bool = JSON,
 ) -> None:
     """State, owner, goal, duration, commits, events by kind, metric totals, last activity."""
-    found = repository().status(_slug(slug))
+    from git_sessions.standing import overview
+
+    repo = repository()
+    name = _slug(slug)
+    found = repo.status(name)
+    more = overview(repo.ctx, name)
     if as_json:
         from git_sessions import documents
 
-        emit_json(documents.stamp("status", found.to_json(verbose=verbose)))
+        emit_json(documents.stamp("status", {**found.to_json(verbose=verbose), **more.to_json()}))
     else:
-        _print_status(found, verbose=verbose)
+        _print_status(found, verbose=False)
+        _print_overview(more)
+        if verbose:
+            out("")
+            _print_items(found.trace.items())
 
 
 @app.command()
@@ -287,48 +363,13 @@ def search(
         note("no match")
 
 
-hooks_app = typer.Typer(
-    help="Git hooks that link commits to sessions.",
-    no_args_is_help=True,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.add_typer(hooks_app, name="hooks")
-
-
-@hooks_app.command("install")
-def hooks_install(
-    force: bool = typer.Option(
-        False, "--force", help="Keep a foreign commit-msg hook as commit-msg.local, run first."
-    ),
-    as_json: bool = JSON,
-) -> None:
-    """Install the commit-msg hook for every worktree of this repository."""
-    from git_sessions import hooks
-
-    done = hooks.install(context().ws, force=force)
-    if as_json:
-        from git_sessions.documents import stamp
-
-        emit_json(
-            stamp(
-                "hooks",
-                {
-                    "path": str(done.path),
-                    "chained": str(done.chained or "") or None,
-                    "updated": done.updated,
-                },
-            )
-        )
-        return
-    out(f"{'updated' if done.updated else 'installed'} {done.path}")
-    if done.chained:
-        note(f"it runs {done.chained} first")
-
-
-@hooks_app.command("uninstall")
-def hooks_uninstall() -> None:
-    """Remove the commit-msg hook (putting back one it had chained)."""
-    from git_sessions import hooks
-
-    removed = hooks.uninstall(context().ws)
-    out(f"removed {removed}" if removed else "no git-sessions hook installed")
+def _print_overview(more: Overview) -> None:
+    if more.holder is not None:
+        h = more.holder
+        kind = " ".join(k for k in (h.agent_type, h.agent_version) if k)
+        out(f"agent:       {h.name or '-'}" + (f" ({kind})" if kind else ""))
+    unread = more.inbox.unread()
+    high = sum(m.priority == "high" for m in unread)
+    out(f"inbox:       {len(unread)} unread" + (f", {high} high priority" if high else ""))
+    for m in unread[-5:]:
+        out(f"  {'!' if m.priority == 'high' else '-'} {m.sender}: {m.text.split(chr(10))[0]}")

@@ -22,20 +22,59 @@ def list_(
     state: str | None = typer.Option(
         None, "--state", callback=_state, help=f"Only this state: {', '.join(STATES)}."
     ),
+    agent: str | None = typer.Option(
+        None, "--agent", help="Only sessions whose holder's name or email contains this."
+    ),
+    agent_type: str | None = typer.Option(
+        None, "--agent-type", help="Only sessions claimed by this kind of agent (e.g. claude)."
+    ),
+    limit: int | None = typer.Option(None, "--limit", help="At most this many sessions."),
     as_json: bool = JSON,
 ) -> None:
-    """List sessions, read straight from the hub's main."""
-    from git_sessions import documents
+    """List sessions, read straight from the hub's main, with holder and age."""
+    import time
 
-    result = repository().list(state)
+    from git_sessions import documents, holders
+    from git_sessions.errors import BadInput
+    from git_sessions.protocol import LOCK_FILE
+
+    repo = repository()
+    result = repo.list(state)
+    snap = repo.ctx.hub.snapshot(result.main)  # the commit listed: no second fetch
+    if snap.object_id(LOCK_FILE) is None:
+        raise BadInput("git-sessions is not initialised on main", hint="run: git sessions init")
+    found = holders.rows(snap, result.sessions, holders.Filter(agent, agent_type, limit))
+    now = int(time.time())
     if as_json:
-        emit_json(documents.session_list(result))
+        emit_json(
+            documents.stamp(
+                "list", {"main": result.main, "sessions": [r.to_json(now) for r in found]}
+            )
+        )
         return
+
+    def who(row: holders.Row) -> str:
+        if row.claim is None or not row.claim.name:
+            return "-"
+        kind = row.claim.agent_type
+        return row.claim.name + (f" ({kind})" if kind else "")
+
     rows = [
-        [s.slug, s.state, str(s.priority), ",".join(s.capabilities) or "-", s.title]
-        for s in result.sessions
+        [
+            r.session.slug,
+            r.session.state,
+            str(r.session.priority),
+            ",".join(r.session.capabilities) or "-",
+            who(r),
+            holders.age(now - r.since) if r.since is not None else "-",
+            r.session.title,
+        ]
+        for r in found
     ]
-    out(table(["SLUG", "STATE", "PRI", "CAPABILITIES", "TITLE"], rows) or "no sessions")
+    out(
+        table(["SLUG", "STATE", "PRI", "CAPABILITIES", "HOLDER", "AGE", "TITLE"], rows)
+        or "no sessions"
+    )
 
 
 @app.command()
@@ -66,6 +105,9 @@ def show(
 
 @app.command()
 def check(
+    rev: str | None = typer.Option(
+        None, "--rev", help="Check this commit of the local repository (e.g. HEAD), not the hub."
+    ),
     as_json: bool = JSON,
     deep: bool = typer.Option(
         False, "--deep", help="Also audit main's whole history (slower as history grows)."
@@ -74,8 +116,9 @@ def check(
     """Verify the protocol's invariants on the hub's main; exit 3 listing any violations."""
     from git_sessions import documents
 
-    result = repository().check(deep=deep)
-    found = f"{len(result.violations)} invariant violation(s) on main"
+    result = repository().check(deep=deep, rev=rev)
+    where = "main" if rev is None else rev
+    found = f"{len(result.violations)} invariant violation(s) on {where}"
     if as_json:
         emit_json(documents.check(result))
         if result.violations:  # the report is the answer: no second, error document
@@ -86,4 +129,4 @@ def check(
         out(f"{v.rule}: {v.message}" + (f" (commit {v.commit[:10]})" if v.commit else ""))
     if result.violations:
         raise Conflict(found)
-    out(f"ok: main {str(result.main)[:10]} satisfies every invariant")
+    out(f"ok: {where} {str(result.main)[:10]} satisfies every invariant")

@@ -4,6 +4,7 @@ Split by noun: `objects` (snapshots, in-memory commits), `transport` (remote cal
 locks), `workspace` (the user's repository), `hubs` (where the shared main lives).
 """
 
+from git_sessions.gitrepo.clones import clone_shallow, clone_url, unshallow
 from git_sessions.gitrepo.hubs import (
     Hub,
     LocalHub,
@@ -24,10 +25,13 @@ __all__ = [
     "Snapshot",
     "Workspace",
     "WorktreeInfo",
+    "clone_shallow",
+    "clone_url",
     "git_errors",
     "hub_head_branch",
     "init_bare",
     "is_local_url",
     "local_path",
     "open_hub",
+    "unshallow",
 ]

@@ -270,6 +270,20 @@ class Workspace:
         return Snapshot(self.repo, commit)
 
     # local refs, branches and worktrees (callers hold the workspace lock)
+    def resolve(self, rev: str) -> str:
+        """The commit a revision (HEAD, a branch, an id) names here."""
+        try:
+            # the worktree's own repository: HEAD is this worktree's, not the main checkout's
+            here = pygit2.Repository(str(self.git_dir))
+            return str(here.revparse_single(rev).peel(pygit2.Commit).id)
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            raise BadInput(f"no commit {rev!r} in this repository") from None
+
+    @property
+    def is_shallow(self) -> bool:
+        """A shallow clone (a session clone): history stops at its boundary."""
+        return bool(self.repo.is_shallow)
+
     def has_commit(self, commit: str) -> bool:
         return pygit2.Oid(hex=commit) in self.repo
 
