@@ -1,10 +1,12 @@
 """The only package that talks to git (pygit2). What it returns is ours: str oids, bytes, values.
 
-Split by noun: `objects` (snapshots, in-memory commits), `transport` (remote callbacks, stale
-locks), `workspace` (the user's repository), `hubs` (where the shared main lives).
+Split by noun: `snapshots` (reading trees), `trees` (writing them), `objects` (history, merges),
+`failures` (pygit2 errors to ours), `transport` (remote callbacks, stale locks), `workspace` (the
+user's repository), `hubs` (where the shared main lives).
 """
 
 from git_sessions.gitrepo.clones import clone_shallow, clone_url, unshallow
+from git_sessions.gitrepo.failures import git_errors
 from git_sessions.gitrepo.hubs import (
     Hub,
     LocalHub,
@@ -15,7 +17,7 @@ from git_sessions.gitrepo.hubs import (
     local_path,
     open_hub,
 )
-from git_sessions.gitrepo.objects import Snapshot, git_errors
+from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.workspace import Workspace, WorktreeInfo
 
 __all__ = [

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pygit2
 
-from git_sessions.gitrepo.objects import Objects, _build, git_errors
+from git_sessions.gitrepo.failures import git_errors
+from git_sessions.gitrepo.objects import Objects
+from git_sessions.gitrepo.trees import _build
 
 Keep = Callable[[str], bool]
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from git_sessions.errors import GitFailure
-from git_sessions.gitrepo.objects import git_errors
+from git_sessions.gitrepo.failures import git_errors
 from git_sessions.gitrepo.workspace import Workspace
 
 

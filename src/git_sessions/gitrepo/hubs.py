@@ -19,8 +19,11 @@ import pygit2
 
 from git_sessions.edits import Change
 from git_sessions.errors import BadInput, GitFailure
-from git_sessions.gitrepo.objects import Objects, Snapshot, git_errors, write_commit
+from git_sessions.gitrepo.failures import git_errors
+from git_sessions.gitrepo.objects import Objects
+from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.transport import refuse_stale_lock
+from git_sessions.gitrepo.trees import write_commit
 from git_sessions.gitrepo.workspace import Workspace
 
 _REMOTE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/]+@[^/]+:", re.IGNORECASE)

@@ -18,7 +18,9 @@ from filelock import FileLock, Timeout
 from git_sessions import faults, safefs
 from git_sessions.edits import Change, Identity, Write
 from git_sessions.errors import BadInput, Conflict, GitFailure
-from git_sessions.gitrepo.objects import Objects, Snapshot, git_errors
+from git_sessions.gitrepo.failures import git_errors
+from git_sessions.gitrepo.objects import Objects
+from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.transport import LOST_RACE, Callbacks, clear_stale_lock
 
 DEFAULT_TIMEOUT = 30.0

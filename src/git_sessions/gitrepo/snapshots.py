@@ -1,0 +1,189 @@
+"""Snapshots: read-only views of one commit's (or one bare) tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pygit2
+
+from git_sessions.errors import GitFailure
+from git_sessions.gitrepo.trees import _BLOB, _EXEC, _KINDS, _TREE
+
+
+class Snapshot:
+    """A read-only view of one commit's tree (or of nothing, when main does not exist yet)."""
+
+    def __init__(
+        self, repo: pygit2.Repository, commit: str | None, tree: str | None = None
+    ) -> None:
+        self._repo = repo
+        self.commit = commit
+        try:
+            start = tree or commit
+            self._tree = repo[start].peel(pygit2.Tree) if start else None
+        except KeyError:
+            raise GitFailure(f"object {tree or commit} is not in the repository") from None
+
+    def _object(self, path: str) -> pygit2.Object | None:
+        if self._tree is None:
+            return None
+        try:
+            return self._tree[path] if path else self._tree
+        except KeyError:
+            return None
+
+    def read(self, path: str) -> bytes | None:
+        """The content of regular file `path`; None if absent, a folder, a symlink or a gitlink
+        (a symlink's blob is its target path, never content to use)."""
+        obj = self._object(path)
+        if not isinstance(obj, pygit2.Blob) or obj.filemode not in (_BLOB, _EXEC):
+            return None
+        return obj.data
+
+    def text(self, path: str) -> str | None:
+        data = self.read(path)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def object_id(self, path: str) -> str | None:
+        obj = self._object(path)
+        return None if obj is None else str(obj.id)
+
+    def is_dir(self, path: str) -> bool:
+        return isinstance(self._object(path), pygit2.Tree)
+
+    def listdir(self, path: str) -> list[str]:
+        """Names directly inside folder `path`; empty if it is absent or a file."""
+        obj = self._object(path)
+        return [e.name for e in obj if e.name] if isinstance(obj, pygit2.Tree) else []
+
+    def folder_files(self, path: str, filename: str) -> dict[str, str]:
+        """For each folder directly under `path`, the blob id of its `filename`, if any.
+
+        One pass over the (possibly huge) folder: looking each path up from the root would
+        parse that folder's tree again for every entry.
+        """
+        obj = self._object(path)
+        if not isinstance(obj, pygit2.Tree):
+            return {}
+        found: dict[str, str] = {}
+        for entry in obj:
+            if isinstance(entry, pygit2.Tree) and entry.name:
+                try:
+                    plan = entry[filename]
+                except KeyError:
+                    continue
+                if plan.filemode in (_BLOB, _EXEC):
+                    found[entry.name] = str(plan.id)
+        return found
+
+    def folder_blobs(
+        self, path: str, names: Sequence[str] | None = None
+    ) -> dict[str, dict[str, str]]:
+        """For each folder directly under `path`: its regular files' names -> blob ids (only
+        those of `names`, if given), in one pass over `path` (search, check, list)."""
+        obj = self._object(path)
+        if not isinstance(obj, pygit2.Tree):
+            return {}
+        found: dict[str, dict[str, str]] = {}
+        for entry in obj:
+            if not (isinstance(entry, pygit2.Tree) and entry.name):
+                continue
+            if names is None:
+                items = [e for e in entry if e.name]
+            else:
+                items = []
+                for name in names:
+                    try:
+                        items.append(entry[name])
+                    except KeyError:
+                        continue
+            found[str(entry.name)] = {
+                str(e.name): str(e.id) for e in items if e.filemode in (_BLOB, _EXEC)
+            }
+        return found
+
+    def blob_text(self, blob: str) -> str:
+        obj = self._repo[blob]
+        return obj.data.decode("utf-8", errors="replace") if isinstance(obj, pygit2.Blob) else ""
+
+    def files(self, path: str) -> Iterator[tuple[str, bytes]]:
+        """(path, content) of every file under folder `path`, recursively."""
+        obj = self._object(path)
+        if not isinstance(obj, pygit2.Tree):
+            return
+        stack = [(path, obj)]
+        while stack:
+            prefix, tree = stack.pop()
+            for entry in tree:
+                child = f"{prefix}/{entry.name}" if prefix else str(entry.name)
+                if entry.filemode not in (_TREE, _BLOB, _EXEC):
+                    continue  # symlinks and gitlinks are not files (a gitlink's commit is absent)
+                item = self._repo[entry.id]
+                if isinstance(item, pygit2.Tree):
+                    stack.append((child, item))
+                elif isinstance(item, pygit2.Blob):
+                    yield child, item.data
+
+    def kinds(self, path: str) -> Iterator[tuple[str, str]]:
+        """(path, kind) of `path` and of everything under it, recursively; kind is one of
+        file, folder, symlink, gitlink, other (nothing if `path` is absent)."""
+        obj = self._object(path)
+        if obj is None:
+            return
+        stack: list[tuple[str, int, pygit2.Oid]] = [(path, obj.filemode or _TREE, obj.id)]
+        while stack:
+            where, mode, oid = stack.pop()
+            kind = _KINDS.get(mode, "other")
+            yield where, kind
+            if kind == "folder":
+                tree = self._repo[oid]
+                if isinstance(tree, pygit2.Tree):
+                    prefix = f"{where}/" if where else ""
+                    stack += [(f"{prefix}{e.name}", e.filemode, e.id) for e in tree if e.name]
+
+    def at(self, commit: str) -> Snapshot:
+        """The snapshot of another commit of this repository; GitFailure if there is none."""
+        try:
+            obj = self._repo.get(commit)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, pygit2.Commit):
+            raise GitFailure(f"commit {commit} is not in the repository")
+        return Snapshot(self._repo, commit)
+
+    def parent(self) -> Snapshot | None:
+        """The snapshot of this commit's first parent (None at the root or for an empty main)."""
+        if self.commit is None:
+            return None
+        parents = self._repo[self.commit].peel(pygit2.Commit).parent_ids
+        return Snapshot(self._repo, str(parents[0])) if parents else None
+
+    @property
+    def message(self) -> str:
+        return (
+            "" if self.commit is None else str(self._repo[self.commit].peel(pygit2.Commit).message)
+        )
+
+    def changed_paths(self, other: Snapshot, path: str) -> list[str]:
+        """Files under folder `path` that differ between `other` and this snapshot."""
+        mine, theirs = self._object(path), other._object(path)
+        if mine is not None and theirs is not None and mine.id == theirs.id:
+            return []
+        mine = mine if isinstance(mine, pygit2.Tree) else None
+        theirs = theirs if isinstance(theirs, pygit2.Tree) else None
+        if mine is None and theirs is None:
+            return []
+        if theirs is None:
+            diff = mine.diff_to_tree(swap=True)  # type: ignore[union-attr]
+        else:
+            diff = theirs.diff_to_tree(mine) if mine is not None else theirs.diff_to_tree()
+        deltas = list(diff.deltas)
+        return sorted(
+            {f"{path}/{d.new_file.path}" for d in deltas}
+            | {f"{path}/{d.old_file.path}" for d in deltas}
+        )
+
+    def commit_info(self, commit: str) -> tuple[str, str, int]:
+        """(author name, author email, author time) of `commit`."""
+        obj = self._repo[commit].peel(pygit2.Commit)
+        return obj.author.name, obj.author.email, obj.author.time
