@@ -18,7 +18,8 @@ from git_sessions.gitrepo.hubs import (
     open_hub,
 )
 from git_sessions.gitrepo.snapshots import Snapshot
-from git_sessions.gitrepo.workspace import Workspace, WorktreeInfo
+from git_sessions.gitrepo.workspace import Workspace
+from git_sessions.gitrepo.worktrees import WorktreeInfo
 
 __all__ = [
     "Hub",
