@@ -19,8 +19,8 @@ from git_sessions import catalog, drift, events, sessionenv, templates, yamltext
 from git_sessions.config import parse_config
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
+from git_sessions.patch import parse_patch
 from git_sessions.protocol import LockEntry, format_lock, is_slug, parse_lock
-from git_sessions.tracing import parse_patch
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # text with the characters that break naive parsers: line separators, controls, quotes, YAML

@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import Hub, add_planned, cli, git
 
-from git_sessions.patch import PatchCommit, format_series
-from git_sessions.tracing import added_lines, parse_patch
+from git_sessions.patch import PatchCommit, added_lines, format_series, parse_patch
 
 
 def ok(repo: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> str:

@@ -311,7 +311,7 @@ def check_content(snap: History, plans: dict[str, Any] | None = None) -> list[Vi
     from git_sessions.drift import parse as parse_drift
     from git_sessions.errors import BadInput
     from git_sessions.events import bad_lines
-    from git_sessions.tracing import patch_problems
+    from git_sessions.patch import patch_problems
 
     found: list[Violation] = []
     files = {state: snap.folder_blobs(f"{SESSIONS}/{state}") for state in STATES}

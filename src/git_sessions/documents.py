@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from git_sessions.errors import Error
     from git_sessions.journal import Entry, Recorded
     from git_sessions.leases import Renewal
-    from git_sessions.tracing import Hit
+    from git_sessions.search import Hit
 
 PREFIX = "git-sessions/"
 VERSION = "v1"

@@ -1,17 +1,24 @@
-"""A `git format-patch` style mbox, from commit metadata and diff text (pure)."""
+"""A `git format-patch` style mbox: written from commit metadata and diff text, and parsed back
+(pure)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.errors
+import email.header
 import email.utils
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.header import Header
 
 from git_sessions import __version__
+from git_sessions.edits import Identity
 
 # The fixed date git format-patch puts on every "From <sha>" separator line.
 _MBOX_DATE = "Mon Sep 17 00:00:00 2001"
+_PATCH_START = re.compile(r"^From ([0-9a-f]{40}) Mon Sep 17 00:00:00 2001$", re.M)
 
 
 @dataclass(frozen=True)
@@ -112,3 +119,72 @@ def format_squash(squash: Squash) -> str:
         "-- \n"
         f"git-sessions {__version__}\n\n"
     )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class PatchEntry:
+    id: str
+    author: Identity
+    time: int
+    message: str
+    diff: str
+
+
+def _decoded_header(value: str | None) -> str:
+    return str(email.header.make_header(email.header.decode_header(value or "")))
+
+
+def parse_patch(text: str) -> list[PatchEntry]:
+    """The commits of a `git format-patch` style series, as `complete` stores it; an entry
+    that does not parse (a hand-edited or hostile patch on main) is left out."""
+    starts = list(_PATCH_START.finditer(text))
+    found = []
+    for n, match in enumerate(starts):
+        end = starts[n + 1].start() if n + 1 < len(starts) else len(text)
+        try:
+            found.append(_patch_entry(match.group(1), text[match.end() + 1 : end]))
+        except (ValueError, TypeError, LookupError, OverflowError, email.errors.MessageError):
+            continue
+    return found
+
+
+def patch_problems(text: str) -> str | None:
+    """Why a stored patch series does not parse as `complete` writes it, or None."""
+    total = len(_PATCH_START.findall(text))
+    if text.strip() and total == 0:
+        return "no `From <sha>` entries"
+    broken = total - len(parse_patch(text))
+    return f"{broken} of {total} entries do not parse" if broken else None
+
+
+def _patch_entry(commit: str, chunk: str) -> PatchEntry:
+    msg = email.message_from_string(chunk)
+    payload = msg.get_payload()
+    payload = payload if isinstance(payload, str) else ""
+    if payload.startswith("---\n"):  # no body: the separator comes first
+        body, diff = "", payload[4:]
+    elif "\n---\n" in payload:
+        body, _, diff = payload.partition("\n---\n")
+    else:  # a commit with no diff (in a journal series): the signature ends the body
+        body, diff = ("\n" + payload).partition("\n-- \n")[0], ""
+    subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _decoded_header(msg["Subject"]))
+    name, mail = email.utils.parseaddr(_decoded_header(msg["From"]))
+    when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
+    message = subject + ("\n\n" + body.strip("\n") if body.strip() else "") + "\n"
+    if not 0 <= when < 2**33:
+        raise ValueError("date out of range")
+    return PatchEntry(commit, Identity(name, mail), when, message, diff)
+
+
+def added_lines(diff: str, path: str) -> int:
+    """Lines a diff adds to `path`."""
+    count, inside = 0, False
+    for line in diff.splitlines():
+        if line.startswith("diff --git "):
+            inside = line.endswith(f" b/{path}")
+        elif inside and line.startswith("+") and not line.startswith("+++ "):
+            count += 1
+    return count

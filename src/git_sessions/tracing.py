@@ -1,5 +1,5 @@
-"""Tracing sessions: commits and journal events in time order (`history`), a summary (`status`),
-and text search over every session's notes (`search`), all read from git trees, no checkout.
+"""Tracing sessions: commits and journal events in time order (`history`), read from git trees,
+no checkout. The summary (`status`) lives in `status`, text search in `search`.
 
 An active session is read from its branch (this clone's, else the hub's) and its worktree's
 journal when there is one; an ended session from its folder on main, where the patch series
@@ -8,13 +8,8 @@ stands in for the deleted branch.
 
 from __future__ import annotations
 
-import email
-import email.errors
-import email.header
-import email.utils
 import re
-import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,16 +17,14 @@ from git_sessions import catalog, events, safefs, transitions, worktree
 from git_sessions.claiming import holder, worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Identity
-from git_sessions.errors import BadInput
 from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.history import claim_commits
-from git_sessions.journal import EVENTS, learnings_file, session_file
-from git_sessions.protocol import KNOWLEDGE, SESSIONS, STATES, session_dir
+from git_sessions.journal import EVENTS, session_file
+from git_sessions.patch import added_lines, parse_patch
+from git_sessions.protocol import SESSIONS, session_dir
 
 ENDINGS = {"completed": "complete", "abandoned": "abandon"}
-SEARCHED = ("SESSION.md", "active-plan.md", "subsessions.md", "worklog.md", "HANDOFF.md")
-_PATCH_START = re.compile(r"^From ([0-9a-f]{40}) Mon Sep 17 00:00:00 2001$", re.M)
 
 
 @dataclass(frozen=True)
@@ -267,174 +260,3 @@ def _span(snap: Snapshot, slug: str, state: str) -> tuple[Snapshot, Snapshot | N
     if parent is None:
         return end, None
     return end, claim_commits(parent, [slug]).get(slug)
-
-
-@dataclass(frozen=True)
-class PatchEntry:
-    id: str
-    author: Identity
-    time: int
-    message: str
-    diff: str
-
-
-def _header(value: str | None) -> str:
-    return str(email.header.make_header(email.header.decode_header(value or "")))
-
-
-def parse_patch(text: str) -> list[PatchEntry]:
-    """The commits of a `git format-patch` style series, as `complete` stores it; an entry
-    that does not parse (a hand-edited or hostile patch on main) is left out."""
-    starts = list(_PATCH_START.finditer(text))
-    found = []
-    for n, match in enumerate(starts):
-        end = starts[n + 1].start() if n + 1 < len(starts) else len(text)
-        try:
-            found.append(_patch_entry(match.group(1), text[match.end() + 1 : end]))
-        except (ValueError, TypeError, LookupError, OverflowError, email.errors.MessageError):
-            continue
-    return found
-
-
-def patch_problems(text: str) -> str | None:
-    """Why a stored patch series does not parse as `complete` writes it, or None."""
-    total = len(_PATCH_START.findall(text))
-    if text.strip() and total == 0:
-        return "no `From <sha>` entries"
-    broken = total - len(parse_patch(text))
-    return f"{broken} of {total} entries do not parse" if broken else None
-
-
-def _patch_entry(commit: str, chunk: str) -> PatchEntry:
-    msg = email.message_from_string(chunk)
-    payload = msg.get_payload()
-    payload = payload if isinstance(payload, str) else ""
-    if payload.startswith("---\n"):  # no body: the separator comes first
-        body, diff = "", payload[4:]
-    elif "\n---\n" in payload:
-        body, _, diff = payload.partition("\n---\n")
-    else:  # a commit with no diff (in a journal series): the signature ends the body
-        body, diff = ("\n" + payload).partition("\n-- \n")[0], ""
-    subject = re.sub(r"^\[PATCH[^\]]*\]\s*", "", _header(msg["Subject"]))
-    name, mail = email.utils.parseaddr(_header(msg["From"]))
-    when = int(email.utils.parsedate_to_datetime(msg["Date"]).timestamp())
-    message = subject + ("\n\n" + body.strip("\n") if body.strip() else "") + "\n"
-    if not 0 <= when < 2**33:
-        raise ValueError("date out of range")
-    return PatchEntry(commit, Identity(name, mail), when, message, diff)
-
-
-def added_lines(diff: str, path: str) -> int:
-    """Lines a diff adds to `path`."""
-    count, inside = 0, False
-    for line in diff.splitlines():
-        if line.startswith("diff --git "):
-            inside = line.endswith(f" b/{path}")
-        elif inside and line.startswith("+") and not line.startswith("+++ "):
-            count += 1
-    return count
-
-
-# --------------------------------------------------------------------------- status
-
-
-@dataclass(frozen=True)
-class Status:
-    trace: Trace
-    summary: events.Summary
-    now: int
-
-    def last_activity(self) -> Item | None:
-        items = self.trace.items()
-        return items[-1] if items else None
-
-    def duration(self) -> int | None:
-        if self.trace.claimed is None:
-            return None
-        return max(0, (self.trace.ended or self.now) - self.trace.claimed)
-
-    def to_json(self, *, verbose: bool = False) -> dict[str, Any]:
-        t = self.trace
-        work = [c for c in t.commits if c.kind == "work"]
-        last = self.last_activity()
-        data: dict[str, Any] = {
-            "slug": t.slug,
-            "state": t.state,
-            "goal": t.title,
-            "owner": {"name": t.owner.name, "email": t.owner.email} if t.owner else None,
-            "claimed": events.iso(t.claimed) if t.claimed else None,
-            "ended": events.iso(t.ended) if t.ended else None,
-            "duration_seconds": self.duration(),
-            "commits": len(work),
-            "journal_commits": sum(c.kind == "journal" for c in t.commits),
-            "commits_with_trailer": sum(c.trailer for c in work),
-            "event_count": len(t.events),
-            **self.summary.to_json(),
-            "last_activity": last.to_json() if last else None,
-            "tip": t.tip,
-            "source": t.source,
-        }
-        if verbose:
-            data["commit_list"] = [c.to_json() for c in t.commits]
-            data["recent_events"] = [e.to_json() for e in t.events[-10:]]
-        return data
-
-
-def status(ctx: Context, slug: str, clock: Callable[[], float] = time.time) -> Status:
-    found = trace(ctx, slug)
-    summary = events.summarize([e.event for e in found.events])
-    return Status(found, summary, int(clock()))
-
-
-# --------------------------------------------------------------------------- search
-
-
-@dataclass(frozen=True)
-class Hit:
-    slug: str
-    state: str
-    path: str
-    line: int
-    text: str
-    source: str  # main, or the session branch for an active session
-
-    def to_json(self) -> dict[str, Any]:
-        return self.__dict__.copy()
-
-
-def search(ctx: Context, text: str, states: Sequence[str] = STATES) -> list[Hit]:
-    """Lines containing `text` (any case) in every session's plan, notes and learnings, read
-    from main; an active session from its latest branch here or on the hub, without fetching."""
-    needle = text.strip().lower()
-    if not needle:
-        raise BadInput("search needs some text")
-    snap = ctx.main()
-    heads = ctx.hub.heads() if isinstance(ctx.hub, LocalHub) else None
-    hits: list[Hit] = []
-    # Each big folder is read once (folder_blobs): a path lookup from the root per session
-    # would parse the whole state folder again for every session (quadratic).
-    learned = {
-        slug: blobs["learnings.md"]
-        for slug, blobs in snap.folder_blobs(f"{KNOWLEDGE}/sessions", ["learnings.md"]).items()
-        if "learnings.md" in blobs
-    }
-    for state in states:
-        folders = snap.folder_blobs(f"{SESSIONS}/{state}", SEARCHED)
-        for slug in catalog.session_names(snap, state):
-            texts: list[tuple[str, str | None]] = [
-                (f"{session_dir(state, slug)}/{name}", folders.get(slug, {}).get(name))
-                for name in SEARCHED
-            ]
-            texts.append((learnings_file(slug), learned.get(slug)))
-            tree, source = snap, "main"
-            if state == "active":
-                found = branch_tip(ctx, slug, fetch=False, heads=heads)
-                if found is not None:
-                    tree, source = found[0].snapshot(found[1]), found[2]
-                    texts = [(path, tree.object_id(path)) for path, _ in texts]
-            for path, blob in texts:
-                text = tree.blob_text(blob) if blob else ""
-                for n, line in enumerate(text.splitlines(), start=1):
-                    if needle in line.lower():
-                        hits.append(Hit(slug, state, path, n, line.strip(), source))
-    return hits

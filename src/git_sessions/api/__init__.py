@@ -38,7 +38,9 @@ if TYPE_CHECKING:
     from git_sessions.leases import Reaped, Renewal
     from git_sessions.queue import Candidate
     from git_sessions.scaffold import InitResult
-    from git_sessions.tracing import Hit, Status, Trace
+    from git_sessions.search import Hit
+    from git_sessions.status import Status
+    from git_sessions.tracing import Trace
 
 # the core's result types, imported on first use so that `import git_sessions.api` stays cheap
 _LAZY = {
@@ -52,8 +54,8 @@ _LAZY = {
     "Recorded": "git_sessions.journal",
     "Renewal": "git_sessions.leases",
     "Candidate": "git_sessions.queue",
-    "Hit": "git_sessions.tracing",
-    "Status": "git_sessions.tracing",
+    "Hit": "git_sessions.search",
+    "Status": "git_sessions.status",
     "Trace": "git_sessions.tracing",
     "Reaped": "git_sessions.leases",
     "InitResult": "git_sessions.scaffold",

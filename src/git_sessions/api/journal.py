@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from git_sessions.context import Context
     from git_sessions.events import Event
     from git_sessions.journal import Entry, Recorded
-    from git_sessions.tracing import Status, Trace
+    from git_sessions.status import Status
+    from git_sessions.tracing import Trace
 
 MakeEvent = Callable[[Sequence["Event"]], "Event"]
 
@@ -118,9 +119,9 @@ class JournalMethods:
 
     def status(self, slug: str) -> Status:
         """Where the session stands: owner, duration, events, metrics, milestones, blockers."""
-        from git_sessions import tracing
+        from git_sessions import status
 
-        return tracing.status(self.ctx, slug)
+        return status.status(self.ctx, slug)
 
 
 def _now() -> int:

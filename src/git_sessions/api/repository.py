@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # the rest is imported by the methods that need it: a CLI cal
     from git_sessions.holders import AgentKind
     from git_sessions.leases import Reaped, Renewal
     from git_sessions.scaffold import InitResult
-    from git_sessions.tracing import Hit
+    from git_sessions.search import Hit
 
 
 class Repository(JournalMethods):
@@ -111,9 +111,9 @@ class Repository(JournalMethods):
         return CheckReport(snap.commit, tuple(violations))
 
     def search(self, text: str, states: Sequence[str] = ()) -> tuple[Hit, ...]:
-        from git_sessions import tracing
+        from git_sessions import search
 
-        return tuple(tracing.search(self.ctx, text, [check_state(s) for s in states] or STATES))
+        return tuple(search.search(self.ctx, text, [check_state(s) for s in states] or STATES))
 
     def env(self, slug: str) -> dict[str, str]:
         """The exports of the session's .session-env (its worktree's copy, else main's)."""

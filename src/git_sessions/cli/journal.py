@@ -16,7 +16,8 @@ if TYPE_CHECKING:
     from git_sessions.events import Event
     from git_sessions.journal import Recorded
     from git_sessions.standing import Overview
-    from git_sessions.tracing import Item, Status
+    from git_sessions.status import Status
+    from git_sessions.tracing import Item
 
 NO_COMMIT = typer.Option(False, "--no-commit", help="Only write the files; commit them later.")
 AT = typer.Option(
