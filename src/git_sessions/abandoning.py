@@ -13,15 +13,16 @@ from dataclasses import dataclass
 
 from git_sessions import leases, ownership, transitions, worktree
 from git_sessions.claiming import holder
-from git_sessions.completing import cleanup, finish_ending, gather
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Remove, Write
+from git_sessions.endings import cleanup, finish_ending
 from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo import LocalHub, Snapshot
 from git_sessions.handoff import final as final_handoff
 from git_sessions.patch import format_series, is_code, is_journal
 from git_sessions.protocol import ENV_FILE, LOCK_FILE, lock_remove, session_dir
 from git_sessions.publish import update_main
+from git_sessions.work import gather
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         SessionList,
     )
     from git_sessions.claiming import Release
-    from git_sessions.completing import Completion
+    from git_sessions.endings import Completion
     from git_sessions.errors import Error
     from git_sessions.journal import Entry, Recorded
     from git_sessions.leases import Renewal

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from git_sessions.catalog import Session
     from git_sessions.check import Violation
     from git_sessions.claiming import Claim, Release
-    from git_sessions.completing import Completion
+    from git_sessions.endings import Completion
     from git_sessions.journal import Entry, Recorded
     from git_sessions.leases import Reaped, Renewal
     from git_sessions.queue import Candidate
@@ -49,7 +49,7 @@ _LAZY = {
     "Claim": "git_sessions.claiming",
     "Release": "git_sessions.claiming",
     "Abandonment": "git_sessions.abandoning",
-    "Completion": "git_sessions.completing",
+    "Completion": "git_sessions.endings",
     "Entry": "git_sessions.journal",
     "Recorded": "git_sessions.journal",
     "Renewal": "git_sessions.leases",

@@ -29,8 +29,8 @@ from git_sessions.protocol import STATES, check_state
 if TYPE_CHECKING:  # the rest is imported by the methods that need it: a CLI call stays cheap
     from git_sessions.abandoning import Abandonment
     from git_sessions.claiming import Release
-    from git_sessions.completing import Completion
     from git_sessions.edits import Identity
+    from git_sessions.endings import Completion
     from git_sessions.holders import AgentKind
     from git_sessions.leases import Reaped, Renewal
     from git_sessions.scaffold import InitResult
@@ -122,10 +122,10 @@ class Repository(JournalMethods):
         return claiming.env_values(self.ctx, slug).exports()
 
     def drift(self, slug: str) -> DriftReport:
-        from git_sessions import completing
         from git_sessions.drift import Drift
+        from git_sessions.work import drift_report
 
-        report = completing.drift_report(self.ctx, slug)
+        report = drift_report(self.ctx, slug)
         if isinstance(report, Drift):
             return DriftReport(slug, report, report.to_json())
         return DriftReport(slug, None, report.numbers, report.text)
