@@ -10,6 +10,8 @@ import pytest
 from conftest import Hub, add_planned, cli, cli_error, git
 
 from git_sessions import events
+from git_sessions.summaries import summarize
+from git_sessions.worklog import SUBJECT_LIMIT, append_worklog, commit_message
 
 T0 = 1_767_268_800  # 2026-01-01T12:00:00Z
 
@@ -281,10 +283,10 @@ def test_learn_is_a_journal_event_too(hub: Hub, capsys: pytest.CaptureFixture[st
 def test_worklog_groups_entries_by_day() -> None:
     day2 = T0 + 86_400
     text = "# Worklog: s\n\nIntro.\n"
-    text = events.append_worklog(text, events.log_event("one", "testing", T0))
-    text = events.append_worklog(text, events.decision_event("two", "why\nreally", T0 + 60))
-    text = events.append_worklog(text, events.milestone_event("three", done=False, now=T0 + 120))
-    text = events.append_worklog(text, events.log_event("four\nsecond line", None, day2))
+    text = append_worklog(text, events.log_event("one", "testing", T0))
+    text = append_worklog(text, events.decision_event("two", "why\nreally", T0 + 60))
+    text = append_worklog(text, events.milestone_event("three", done=False, now=T0 + 120))
+    text = append_worklog(text, events.log_event("four\nsecond line", None, day2))
     assert text == (
         "# Worklog: s\n\nIntro.\n\n## 2026-01-01\n\n"
         "- 12:00 [testing] one\n"
@@ -308,14 +310,14 @@ def test_events_round_trip_and_summary() -> None:
     made.append(events.unblock_event(made, "X", T0))
     text = "".join(events.jsonl_line(e) for e in made) + "not json\n"
     assert events.parse_jsonl(text) == made
-    summary = events.summarize(made)
+    summary = summarize(made)
     assert summary.metrics == {"tokens_used": 12.5}
     assert summary.milestones == {"Ship it": True}
     assert summary.blockers == ["y"]
     assert json.loads(events.jsonl_line(made[0]))["time"] == "2026-01-01T12:00:00Z"
-    message = events.commit_message("2026-01-01-s", events.log_event("w " * 60, None, T0))
+    message = commit_message("2026-01-01-s", events.log_event("w " * 60, None, T0))
     subject = message.splitlines()[0]
-    assert len(subject) <= events.SUBJECT_LIMIT and subject.endswith("w...")
+    assert len(subject) <= SUBJECT_LIMIT and subject.endswith("w...")
     assert message.endswith("\n\nSession: 2026-01-01-s\nSession-Event: log\n")
 
 

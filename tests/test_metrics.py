@@ -9,6 +9,7 @@ import pytest
 from conftest import Hub, add_planned, cli, cli_error
 
 from git_sessions import events
+from git_sessions.summaries import summarize
 
 Capsys = pytest.CaptureFixture[str]
 NOW = 1_767_268_800  # 2026-01-01T12:00:00Z
@@ -55,9 +56,9 @@ def test_progress_is_clamped_and_the_newest_gauge_wins() -> None:
     def metric(value: str, at: int, *, gauge: bool = True) -> events.Event:
         return events.metric_event("progress_pct", value, at, gauge=gauge)
 
-    assert events.summarize([metric("250", 1)]).progress_pct == 100.0
+    assert summarize([metric("250", 1)]).progress_pct == 100.0
     late_but_old = events.backdate(metric("10", NOW), NOW - 3600, NOW)
-    summary = events.summarize([metric("70", NOW - 60), late_but_old])
+    summary = summarize([metric("70", NOW - 60), late_but_old])
     assert summary.metrics["progress_pct"] == 70 and summary.progress_pct == 70.0
 
 

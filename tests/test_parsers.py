@@ -21,6 +21,8 @@ from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
 from git_sessions.patch import parse_patch
 from git_sessions.protocol import LockEntry, format_lock, is_slug, parse_lock
+from git_sessions.summaries import summarize
+from git_sessions.worklog import worklog_lines
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # text with the characters that break naive parsers: line separators, controls, quotes, YAML
@@ -125,8 +127,8 @@ def test_config_is_total(text: str) -> None:
 @given(st.lists(NASTY | st.just('{"time": "2026-01-01T00:00:00Z", "kind": "log", "text": 1}')))
 def test_events_are_total(lines: list[str]) -> None:
     for event in events.parse_jsonl("\n".join(lines)):
-        events.worklog_lines(event)
-    events.summarize(events.parse_jsonl("\n".join(lines)))
+        worklog_lines(event)
+    summarize(events.parse_jsonl("\n".join(lines)))
 
 
 PLAIN = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=80)

@@ -1,4 +1,5 @@
-"""Journal events as plain values: one record each, its worklog lines and its events.jsonl line.
+"""Journal events as plain values: one record each and its events.jsonl line (its worklog lines
+are in `worklog`, what they add up to in `summaries`).
 
 Pure over values: the clock is a parameter (`now`, Unix seconds) and nothing touches git. The
 worklog is only ever appended to (grouped under one `## YYYY-MM-DD` heading per day, UTC), so
@@ -32,8 +33,6 @@ KINDS = (
     "override",
 )
 _METRIC_NAME = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
-_DAY_HEADING = re.compile(r"^## (\S.*?)\s*$", re.M)
-SUBJECT_LIMIT = 72
 
 
 @dataclass(frozen=True)
@@ -257,83 +256,6 @@ def bad_lines(text: str) -> list[int]:
     return [n for n, line in enumerate(lines, 1) if line.strip() and parse_event(line) is None]
 
 
-def _hhmm(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%H:%M")
-
-
-def _day(seconds: int) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).strftime("%Y-%m-%d")
-
-
-def _item(first: str, text: str, *more: str) -> list[str]:
-    """One list item: `first` then the text's first line; further lines indented under it."""
-    lines = [line for part in (text, *more) for line in part.splitlines() or [""]]
-    return [f"- {first}{lines[0]}", *(f"  {line}" for line in lines[1:])]
-
-
-def worklog_lines(event: Event) -> list[str]:
-    """How `event` reads in worklog.md (a markdown list item, maybe with indented lines)."""
-    at, meta = _hhmm(event.time), event.metadata
-    if meta.get("retroactive"):
-        at += " (retroactive)"
-    if event.kind == "log":
-        category = f"[{meta['category']}] " if meta.get("category") else ""
-        return _item(f"{at} {category}", event.text)
-    if event.kind == "decision":
-        return _item(f"{at} Decision: ", event.text, f"Rationale: {meta.get('rationale', '')}")
-    if event.kind == "milestone":
-        # A checkbox line of its own, so `drift` can match it against acceptance criteria.
-        done = bool(meta.get("done"))
-        state = f"Milestone reached at {at}" if done else f"Milestone set at {at}"
-        return _item(f"[{'x' if done else ' '}] ", event.text, state)
-    if event.kind == "handoff":
-        steps = [f"Next: {s}" for s in meta.get("next_steps", [])]
-        return _item(f"{at} Handoff: ", event.text, *steps)
-    if event.kind == "crash" and meta.get("uncommitted"):
-        return _item(f"{at} Crash: ", event.text, f"Uncommitted: {', '.join(meta['uncommitted'])}")
-    if event.kind == "recover":
-        files = meta.get("files") or []
-        shown = f"Committed: {', '.join(files)}" if files else "Nothing was left uncommitted"
-        return _item(f"{at} Recovered: ", event.text, shown)
-    label = {
-        "blocker": "Blocked",
-        "unblock": "Unblocked",
-        "metric": "Metric",
-        "crash": "Crash",
-        "learning": "Learned",
-        "override": "OVERRIDE of SESSION.md",
-    }.get(event.kind, event.kind.capitalize())
-    return _item(f"{at} {label}: ", event.text)
-
-
-def append_worklog(current: str, event: Event) -> str:
-    """`current` worklog text with `event` appended, under a heading for its day if needed."""
-    text = current if not current or current.endswith("\n") else current + "\n"
-    headings = _DAY_HEADING.findall(text)
-    day = _day(event.time)
-    if not headings or headings[-1] != day:
-        text += ("" if not text or text.endswith("\n\n") else "\n") + f"## {day}\n\n"
-    return text + "\n".join(worklog_lines(event)) + "\n"
-
-
-def commit_message(slug: str, event: Event) -> str:
-    """`[<slug>] docs: <kind> <text>` with the Session and Session-Event trailers."""
-    if event.kind == "learning":
-        subject = f"[{slug}] docs: capture learning"
-    elif event.kind == "override":
-        # the seed's audited subject: `check` and the commit-msg hook look for exactly this
-        subject = f"[{slug}] OVERRIDE: {' '.join(event.text.split())}"
-    else:
-        words = " ".join(event.text.split())
-        subject = f"[{slug}] docs: {event.kind} {words}"
-        if len(subject) > SUBJECT_LIMIT:
-            subject = subject[: SUBJECT_LIMIT - 3].rstrip() + "..."
-    return f"{subject}\n\nSession: {slug}\nSession-Event: {event.kind}\n"
-
-
-# --------------------------------------------------------------------------- summaries
-
-
 def open_blockers(past: Iterable[Event]) -> list[str]:
     """Blockers not resolved yet, oldest first."""
     blockers: list[str] = []
@@ -345,79 +267,3 @@ def open_blockers(past: Iterable[Event]) -> list[str]:
             blockers.remove(event.text)  # the newest one with that text
             blockers.reverse()
     return blockers
-
-
-@dataclass(frozen=True)
-class Summary:
-    counts: dict[str, int]
-    metrics: dict[str, int | float]
-    milestones: dict[str, bool]  # text -> done, in the order first set
-    blockers: list[str]
-    decisions: list[Event]
-    next_steps: list[str]  # from the newest handoff
-    last: Event | None
-    progress_pct: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "events": dict(sorted(self.counts.items())),
-            "metrics": dict(sorted(self.metrics.items())),
-            "milestones": {
-                "done": [m for m, done in self.milestones.items() if done],
-                "open": [m for m, done in self.milestones.items() if not done],
-            },
-            "blockers": self.blockers,
-            "decisions": [{"text": d.text, **d.metadata} for d in self.decisions],
-            "next_steps": self.next_steps,
-            "progress_pct": self.progress_pct,
-        }
-
-
-def summarize(past: Sequence[Event]) -> Summary:
-    counts: dict[str, int] = {}
-    metrics: dict[str, int | float] = {}
-    milestones: dict[str, bool] = {}
-    keys: dict[str, str] = {}  # case-insensitive text -> the text first used
-    next_steps: list[str] = []
-    gauge_times: dict[str, int] = {}
-    for event in past:
-        counts[event.kind] = counts.get(event.kind, 0) + 1
-        meta = event.metadata
-        if event.kind == "metric" and isinstance(meta.get("value"), int | float):
-            name = str(meta.get("name"))
-            if not meta.get("set"):
-                metrics[name] = metrics.get(name, 0) + meta["value"]  # a counter adds up
-            elif event.time >= gauge_times.get(name, event.time):
-                # a gauge (metric --set) takes the newest value, even if recorded retroactively
-                metrics[name], gauge_times[name] = meta["value"], event.time
-        elif event.kind == "milestone":
-            key = keys.setdefault(event.text.lower(), event.text)
-            milestones[key] = milestones.get(key, False) or bool(meta.get("done"))
-        elif event.kind == "handoff":
-            next_steps = [str(s) for s in meta.get("next_steps", [])]
-    for name, value in metrics.items():
-        if isinstance(value, float):
-            metrics[name] = round(value, 6)
-    return Summary(
-        counts,
-        metrics,
-        milestones,
-        open_blockers(past),
-        [e for e in past if e.kind == "decision"],
-        next_steps,
-        past[-1] if past else None,
-        progress(metrics, milestones),
-    )
-
-
-PROGRESS_METRIC = "progress_pct"
-
-
-def progress(metrics: Mapping[str, int | float], milestones: Mapping[str, bool]) -> float | None:
-    """Percent done (seed 002): the `progress_pct` metric if recorded (use `metric --set`),
-    else the share of milestones reached, else unknown."""
-    if PROGRESS_METRIC in metrics:
-        return float(round(min(100.0, max(0.0, metrics[PROGRESS_METRIC])), 1))
-    if milestones:
-        return round(100.0 * sum(milestones.values()) / len(milestones), 1)
-    return None

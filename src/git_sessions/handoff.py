@@ -15,6 +15,7 @@ from git_sessions import events, journal, safefs, worktree
 from git_sessions.context import Context
 from git_sessions.edits import Identity
 from git_sessions.history import claim_commits
+from git_sessions.summaries import summarize
 
 FILE = "HANDOFF.md"
 
@@ -49,7 +50,7 @@ class Facts:
 
 def render(facts: Facts, past: Sequence[events.Event]) -> str:
     """HANDOFF.md: where the session stands, for whoever picks it up next."""
-    summary = events.summarize(past)
+    summary = summarize(past)
     journal = re.compile(
         rf"\[{re.escape(facts.slug)}\] docs: (?:(?:{'|'.join(events.KINDS)}) |capture learning)"
     )

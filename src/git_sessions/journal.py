@@ -25,6 +25,7 @@ from git_sessions.edits import Identity
 from git_sessions.errors import BadInput, GitFailure
 from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import ENV_FILE, KNOWLEDGE, session_dir
+from git_sessions.worklog import append_worklog, commit_message
 
 WORKLOG = "worklog.md"
 EVENTS = "events.jsonl"
@@ -232,12 +233,12 @@ def record(
         event = make(past)
         made[:] = [event]
         texts = {
-            worklog: events.append_worklog(current[worklog] or _header(slug), event),
+            worklog: append_worklog(current[worklog] or _header(slug), event),
             log: (current[log] or "") + events.jsonl_line(event),
         }
         for path, render in (extra or {}).items():
             texts[path] = render(current[path], [*past, event])
-        return texts, events.commit_message(slug, event)
+        return texts, commit_message(slug, event)
 
     paths = [worklog, log, *(extra or {})]
     entry = edit_files(ctx, slug, paths, update, commit=commit, environ=environ)
@@ -331,9 +332,7 @@ def recover(
         if not description:
             description = "commit leftover work" if leftovers else "nothing left uncommitted"
         event = events.recover_event(leftovers, past, description, now_of(clock))
-        safefs.write_text(
-            wt, worklog, events.append_worklog(current[worklog] or _header(slug), event)
-        )
+        safefs.write_text(wt, worklog, append_worklog(current[worklog] or _header(slug), event))
         safefs.write_text(wt, log, (current[log] or "") + events.jsonl_line(event))
         text = f"[{slug}] recover: {description}\n\nSession: {slug}\nSession-Event: recover\n"
         new = session_ws(ctx, slug).commit_all(worktree.branch_name(slug), text, who, wt)

@@ -23,6 +23,7 @@ from git_sessions.errors import BadInput
 from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import OVERRIDE_FILE, blob_id, session_dir
 from git_sessions.publish import update_main
+from git_sessions.worklog import commit_message
 
 SUBJECT = "OVERRIDE"
 MAX_PLAN = 1_000_000
@@ -129,7 +130,7 @@ def override(
     if ctx.main().text(plan_path(slug)) == plan:
         raise BadInput(f"the new plan is the same as the frozen plan of {slug}")
     event = events.Event(int(clock()), "override", why)
-    message = events.commit_message(slug, event)
+    message = commit_message(slug, event)
     published = update_main(ctx.hub, lambda s: main_change(ctx, s, slug, plan, message, who))
 
     def new_plan(_: str | None, __: Sequence[events.Event]) -> str:

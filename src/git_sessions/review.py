@@ -24,6 +24,7 @@ from git_sessions.journal import learnings_file
 from git_sessions.overview import Branch, Row, criteria_parse, hub_branches, rows
 from git_sessions.patch import is_code
 from git_sessions.protocol import LOCK_FILE, parse_lock, session_dir
+from git_sessions.summaries import summarize
 
 TIMELINE = ("decision", "blocker", "unblock", "milestone", "handoff", "crash", "recover")
 MAX_DIFF_LINES = 5000  # per file: a huge generated file must not make a page unusable
@@ -178,7 +179,7 @@ def _common(row: Row, tree: Snapshot, kb: Mapping[str, list[str]]) -> dict[str, 
     folder = session_dir(row.state, row.slug)
     past = events.parse_jsonl(tree.text(f"{folder}/events.jsonl") or "")
     return {
-        "metrics": events.summarize(past).metrics,
+        "metrics": summarize(past).metrics,
         "timeline": tuple(e for e in past if e.kind in TIMELINE),
         "learnings": tree.text(learnings_file(row.slug)) or "",
         "kb_sessions": tuple(kb.get(row.slug, ())),

@@ -9,13 +9,14 @@ from typing import Any
 
 from git_sessions import events
 from git_sessions.context import Context
+from git_sessions.summaries import Summary, summarize
 from git_sessions.tracing import Item, Trace, trace
 
 
 @dataclass(frozen=True)
 class Status:
     trace: Trace
-    summary: events.Summary
+    summary: Summary
     now: int
 
     def last_activity(self) -> Item | None:
@@ -56,5 +57,5 @@ class Status:
 
 def status(ctx: Context, slug: str, clock: Callable[[], float] = time.time) -> Status:
     found = trace(ctx, slug)
-    summary = events.summarize([e.event for e in found.events])
+    summary = summarize([e.event for e in found.events])
     return Status(found, summary, int(clock()))

@@ -49,7 +49,7 @@ def _record(
 
 def _report(done: Recorded, as_json: bool) -> None:
     from git_sessions import documents
-    from git_sessions.events import worklog_lines
+    from git_sessions.worklog import worklog_lines
 
     if as_json:
         emit_json(documents.journal(done))  # done.note is in it
@@ -234,8 +234,8 @@ def _duration(seconds: int) -> str:
 
 
 def _line(item: Item) -> str:
-    from git_sessions.events import worklog_lines
     from git_sessions.tracing import CommitItem
+    from git_sessions.worklog import worklog_lines
 
     if isinstance(item, CommitItem):
         return f"{_when(item.time)}  {item.kind:<9}  {item.id[:10]}  {item.subject}"
