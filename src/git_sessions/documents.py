@@ -21,11 +21,11 @@ if TYPE_CHECKING:
         SessionDetail,
         SessionList,
     )
-    from git_sessions.claiming import Release
     from git_sessions.endings import Completion
     from git_sessions.errors import Error
     from git_sessions.journal import Entry, Recorded
     from git_sessions.leases import Renewal
+    from git_sessions.releasing import Release
     from git_sessions.search import Hit
 
 PREFIX = "git-sessions/"

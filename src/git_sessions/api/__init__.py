@@ -32,11 +32,12 @@ if TYPE_CHECKING:
     from git_sessions.abandoning import Abandonment
     from git_sessions.catalog import Session
     from git_sessions.check import Violation
-    from git_sessions.claiming import Claim, Release
+    from git_sessions.claiming import Claim
     from git_sessions.endings import Completion
     from git_sessions.journal import Entry, Recorded
     from git_sessions.leases import Reaped, Renewal
     from git_sessions.queue import Candidate
+    from git_sessions.releasing import Release
     from git_sessions.scaffold import InitResult
     from git_sessions.search import Hit
     from git_sessions.status import Status
@@ -47,7 +48,7 @@ _LAZY = {
     "Session": "git_sessions.catalog",
     "Violation": "git_sessions.check",
     "Claim": "git_sessions.claiming",
-    "Release": "git_sessions.claiming",
+    "Release": "git_sessions.releasing",
     "Abandonment": "git_sessions.abandoning",
     "Completion": "git_sessions.endings",
     "Entry": "git_sessions.journal",

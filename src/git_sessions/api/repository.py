@@ -28,11 +28,11 @@ from git_sessions.protocol import STATES, check_state
 
 if TYPE_CHECKING:  # the rest is imported by the methods that need it: a CLI call stays cheap
     from git_sessions.abandoning import Abandonment
-    from git_sessions.claiming import Release
     from git_sessions.edits import Identity
     from git_sessions.endings import Completion
     from git_sessions.holders import AgentKind
     from git_sessions.leases import Reaped, Renewal
+    from git_sessions.releasing import Release
     from git_sessions.scaffold import InitResult
     from git_sessions.search import Hit
 
@@ -240,10 +240,10 @@ class Repository(JournalMethods):
         return Claimed(result, self.env(result.slug))
 
     def release(self, slug: str, *, force: bool = False) -> Release:
-        from git_sessions import claiming
+        from git_sessions import releasing
 
         # only the holder may release (or, with force, someone recorded by name)
-        return claiming.release(self.ctx, slug, self.session_identity(slug), force=force)
+        return releasing.release(self.ctx, slug, self.session_identity(slug), force=force)
 
     def complete(
         self,
