@@ -1,5 +1,5 @@
-"""The git command line, for what libgit2 cannot do (parallel and sparse checkout, `add -A`
-that respects skip-worktree); the only place that runs git as a process."""
+"""`run_git`: the git command line for the workspace's worktrees, where libgit2 falls short
+(parallel and sparse checkout, `add -A` and status that respect skip-worktree)."""
 
 from __future__ import annotations
 
