@@ -146,6 +146,30 @@ def criteria(plan: str) -> list[drift_mod.Criterion]:
         return []
 
 
+def branch_drift(
+    snap: Snapshot, slug: str, plan: str, branch: Branch
+) -> tuple[Snapshot, str | None, drift_mod.Drift]:
+    """The tip of active session `slug`'s hub branch, its merge base with main (`snap`),
+    and the drift of that branch against the plan frozen on main."""
+    folder = session_dir("active", slug)
+    objects = branch.objects
+    tip = objects.snapshot(branch.tip)
+    base = objects.merge_base(snap.commit, branch.tip) if snap.commit else None
+    notes = ("worklog.md", *drift_mod.SCOPE_FILES)
+    report = drift_mod.compute(
+        slug,
+        plan,
+        tip.text(f"{folder}/SESSION.md") or "",
+        {n: snap.text(f"{folder}/{n}") or "" for n in notes},
+        {n: tip.text(f"{folder}/{n}") or "" for n in notes},
+        objects.changed_files(base, branch.tip) if base else [],
+        started=0,
+        ended=0,
+        commits=0,
+    )
+    return tip, base, report
+
+
 def active_row(
     snap: Snapshot, slug: str, title: str, plan: str, branch: Branch | None, ttl: int
 ) -> Row:
@@ -165,20 +189,7 @@ def active_row(
             ttl=ttl,
         )
     objects = branch.objects
-    tip = objects.snapshot(branch.tip)
-    base = objects.merge_base(snap.commit, branch.tip)
-    notes = ("worklog.md", *drift_mod.SCOPE_FILES)
-    report = drift_mod.compute(
-        slug,
-        plan,
-        tip.text(f"{folder}/SESSION.md") or "",
-        {n: snap.text(f"{folder}/{n}") or "" for n in notes},
-        {n: tip.text(f"{folder}/{n}") or "" for n in notes},
-        objects.changed_files(base, branch.tip) if base else [],
-        started=0,
-        ended=0,
-        commits=0,
-    )
+    tip, base, report = branch_drift(snap, slug, plan, branch)
     ahead, behind = ahead_behind(objects, branch.tip, snap.commit)
     conflicts = merge_conflicts(
         objects, base, snap.commit, branch.tip, append_only_paths("active", slug)

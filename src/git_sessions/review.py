@@ -21,7 +21,7 @@ from git_sessions.context import Context
 from git_sessions.gitrepo import Snapshot
 from git_sessions.gitrepo.comparison import file_diffs
 from git_sessions.journal import learnings_file
-from git_sessions.overview import Branch, Row, criteria_parse, hub_branches, rows
+from git_sessions.overview import Branch, Row, branch_drift, criteria_parse, hub_branches, rows
 from git_sessions.patch import is_code
 from git_sessions.protocol import LOCK_FILE, parse_lock, session_dir
 from git_sessions.summaries import summarize
@@ -221,20 +221,7 @@ def active_page(
     if branch is None or snap.commit is None or not criteria_parse(plan):
         return _plan_page(snap, row, plan, duration, kb)
     objects = branch.objects
-    tip = objects.snapshot(branch.tip)
-    base = objects.merge_base(snap.commit, branch.tip)
-    notes = ("worklog.md", *drift_mod.SCOPE_FILES)
-    report = drift_mod.compute(
-        row.slug,
-        plan,
-        tip.text(f"{folder}/SESSION.md") or "",
-        {n: snap.text(f"{folder}/{n}") or "" for n in notes},
-        {n: tip.text(f"{folder}/{n}") or "" for n in notes},
-        objects.changed_files(base, branch.tip) if base else [],
-        started=0,
-        ended=0,
-        commits=0,
-    )
+    tip, base, report = branch_drift(snap, row.slug, plan, branch)
     diffs = file_diffs(objects, base, branch.tip, is_code)
     return Page(
         row=row,
