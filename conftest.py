@@ -18,6 +18,14 @@ from pathlib import Path
 
 import pygit2
 import pytest
+from tests.servers import (
+    HttpServer,
+    SshKeys,
+    SshServer,
+    credential_helper,
+    http_backend,
+    sshd,
+)
 
 ROOT = Path(__file__).resolve().parent
 IDENTITY = {
@@ -315,3 +323,39 @@ def git_daemon(hub: Hub) -> Iterator[str]:
     """The test's hub served by git daemon: its git:// URL."""
     for prefix in serve_git_daemon(hub.hub.parent):
         yield f"{prefix}/{hub.hub.name}"
+
+
+# --------------------------------------------------------------------------- http and ssh hubs
+# The servers themselves are in tests/servers.py; these fixtures serve the test's hub and set up
+# the client side the way a user would, in the sealed global git config: a credential helper for
+# https (never a password in the remote URL) and core.sshCommand with a key file and a
+# known_hosts file for ssh.
+
+HTTP_USER = "alice"
+HTTP_PASSWORD = "hub-pass-7Qx2"  # distinctive, so tests can look for it in every output
+
+
+@pytest.fixture
+def http_hub(hub: Hub, tmp_path: Path) -> Iterator[HttpServer]:
+    """The test's hub behind lighttpd + git http-backend with basic auth; its URL prefix is
+    `.url` (the hub is `{url}/hub.git`); git gets the password from a credential helper."""
+    with http_backend(hub.hub.parent, tmp_path / "lighttpd", HTTP_USER, HTTP_PASSWORD) as server:
+        helper = credential_helper(tmp_path / "credential-helper", HTTP_USER, HTTP_PASSWORD)
+        git(tmp_path, "config", "--global", "credential.helper", helper)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ssh_keys(tmp_path_factory: pytest.TempPathFactory) -> SshKeys:
+    return SshKeys.generate(tmp_path_factory.mktemp("ssh-keys"))
+
+
+@pytest.fixture
+def ssh_hub(hub: Hub, tmp_path: Path, ssh_keys: SshKeys) -> Iterator[SshServer]:
+    """An sshd admitting the test's user by key; `known_hosts` in tmp_path holds its host key
+    and core.sshCommand uses that file and the key (no agent, strict host key checking)."""
+    with sshd(tmp_path / "sshd", ssh_keys) as server:
+        known_hosts = tmp_path / "known_hosts"
+        known_hosts.write_text(server.known_hosts_line())
+        git(tmp_path, "config", "--global", "core.sshCommand", server.ssh_command(known_hosts))
+        yield server
