@@ -300,3 +300,29 @@ def sshd(work: Path, keys: SshKeys) -> Iterator[SshServer]:
 
     with serving(argv, r"Server listening on") as port:
         yield SshServer(port, user, keys)
+
+
+# --------------------------------------------------------------------------- git daemon
+
+
+@contextmanager
+def git_daemon(base: Path) -> Iterator[str]:
+    """`git daemon` serving (and accepting pushes to) the repositories under `base`; yields its
+    git:// URL prefix. (conftest.py's `serve_git_daemon` is the same for the pytest fixtures.)"""
+
+    def argv(port: int) -> list[str]:
+        return [
+            "git",
+            "daemon",
+            "--verbose",
+            "--reuseaddr",
+            "--export-all",
+            "--enable=receive-pack",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={base}",
+            str(base),
+        ]
+
+    with serving(argv, r"Ready to rumble") as port:
+        yield f"git://127.0.0.1:{port}"
