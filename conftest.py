@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,9 @@ from tests.servers import (
     credential_helper,
     http_backend,
     sshd,
+)
+from tests.servers import (
+    git_daemon as git_daemon_server,
 )
 
 ROOT = Path(__file__).resolve().parent
@@ -269,53 +270,11 @@ def age_claims(repo: Path, since: int = 1_000_000_000) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def serve_git_daemon(base: Path) -> Iterator[str]:
     """`git daemon --enable=receive-pack` serving the bare repos under `base` on a loopback
-    port; yields its git:// URL prefix once the daemon says it is ready."""
-    for _ in range(5):
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                "git",
-                "daemon",
-                "--verbose",
-                "--reuseaddr",
-                "--export-all",
-                "--enable=receive-pack",
-                "--listen=127.0.0.1",
-                f"--port={port}",
-                f"--base-path={base}",
-                str(base),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        ready = threading.Event()
-
-        def drain(stream: object = proc.stderr, ready: threading.Event = ready) -> None:
-            # read every log line (a full pipe would stall the daemon); note when it is up
-            for line in stream:  # type: ignore[attr-defined]
-                if "Ready to rumble" in line:
-                    ready.set()
-            ready.set()  # it exited: stop waiting
-
-        threading.Thread(target=drain, daemon=True).start()
-        ready.wait(timeout=30)
-        if proc.poll() is None:
-            try:
-                yield f"git://127.0.0.1:{port}"
-            finally:
-                proc.terminate()
-                proc.wait(timeout=10)
-            return
-    pytest.fail("could not start git daemon")
+    port; yields its git:// URL prefix once the daemon says it is ready (tests/servers.py)."""
+    with git_daemon_server(base) as prefix:
+        yield prefix
 
 
 @pytest.fixture
