@@ -7,7 +7,7 @@ is `serve_git_daemon` in conftest.py.
 
 - `http_backend`: `git http-backend` as a CGI behind lighttpd, basic auth from a plain user file
   over the whole /git/ tree; http-backend enables receive-pack because the request carries
-  REMOTE_USER. Every request is written to an access log, so tests can count them.
+  REMOTE_USER. Every request is written to an access log (for debugging a failure).
 - `sshd`: OpenSSH's server with key authentication only (no PAM, no password), a host key and
   authorized_keys in the temp dir; clients get a key file and a known_hosts file (`SshKeys`).
 
@@ -133,11 +133,7 @@ class HttpServer:
     url: str
     user: str
     password: str
-    access_log: Path
-
-    def requests(self) -> list[str]:
-        """Every request served so far, one access-log line each."""
-        return self.access_log.read_text().splitlines() if self.access_log.exists() else []
+    access_log: Path  # for reading after a failure (lighttpd writes it in batches)
 
 
 LIGHTTPD_CONF = """\
@@ -181,9 +177,12 @@ def http_backend(root: Path, work: Path, user: str, password: str) -> Iterator[H
 
 def credential_helper(path: Path, user: str, password: str) -> str:
     """A credential helper script answering `get` with these credentials (git's helper protocol);
-    its path, for `credential.helper`. The secret stays in this file, never in a remote URL."""
+    its path, for `credential.helper`. The secret stays in this file, never in a remote URL.
+    Each call's action (get, store, erase) is appended to `{path}.log`, so tests can count how
+    often git asked."""
     path.write_text(
         "#!/bin/sh\n"
+        f'echo "$1" >> "{path}.log"\n'
         '[ "$1" = get ] || exit 0\n'
         "cat >/dev/null\n"
         f"echo username={user}\n"
