@@ -54,6 +54,7 @@ COMMANDS: dict[str, str] = {
     "board": "board",
     "gc": "gc",
     "review": "review",
+    **dict.fromkeys(("land", "migrate"), "layout"),
 }
 MODULES = (
     "agents",
@@ -68,6 +69,7 @@ MODULES = (
     "interfaces",
     "journal",
     "knowledge",
+    "layout",
     "messages",
     "overriding",
     "reading",

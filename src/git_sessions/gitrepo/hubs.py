@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pygit2
 
+from git_sessions import faults
 from git_sessions.edits import Change
 from git_sessions.errors import BadInput, GitFailure
+from git_sessions.gitrepo.atomic import push_atomic
 from git_sessions.gitrepo.failures import git_errors
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.gitrepo.snapshots import Snapshot
@@ -99,6 +101,44 @@ class LocalHub:
                 refuse_stale_lock(self.path / f"{self.ref}.lock")
                 return False  # another writer holds the ref for a moment: a lost race
             raise GitFailure(f"updating the hub's main: {exc}") from exc
+
+    def publish_refs(self, updates: list[tuple[str, str | None, str]]) -> bool:
+        """Move each `ref` from `old` (None: absent) to `new`, by compare-and-swap, one by one
+        in the order given: libgit2 has no transaction across refs. Every old value is checked
+        first; a ref that moved after an earlier one was published returns False with the
+        earlier ones moved, so callers give the refs in an order whose partial result they
+        repair by content on their next attempt (docs/protocol.md, "Layouts")."""
+        with git_errors("reading the hub's refs"):
+            for ref, old, _new in updates:
+                found = self.repo.references.get(ref)
+                if (str(found.target) if found is not None else None) != old:
+                    return False
+        for number, (ref, old, new) in enumerate(updates):
+            if number:
+                faults.point("publish:between-refs")
+            if not self._move(ref, old, new):
+                return False
+        return True
+
+    def _move(self, ref: str, old: str | None, new: str) -> bool:
+        try:
+            if old is None:
+                self.repo.references.create(ref, new, force=False)
+                return True
+            found = self.repo.lookup_reference(ref)
+            if str(found.target) != old:
+                return False
+            found.set_target(new, "git-sessions")  # create_matching: a compare-and-swap
+            return True
+        except (pygit2.AlreadyExistsError, KeyError):
+            return False
+        except (pygit2.GitError, OSError) as exc:
+            if "does not match" in str(exc):
+                return False
+            if "lock" in str(exc).lower():
+                refuse_stale_lock(self.path / f"{ref}.lock")
+                return False
+            raise GitFailure(f"updating {ref} on the hub: {exc}") from exc
 
     def delete_ref(self, ref: str, expected: str | None = None) -> bool:
         """Delete `ref` on the hub (only while it points at `expected`, when given)."""
@@ -190,6 +230,17 @@ class RemoteHub:
         if ok:
             with self.ws.lock():
                 self.ws.set_ref(self.tracking, new)
+        return ok
+
+    def publish_refs(self, updates: list[tuple[str, str | None, str]]) -> bool:
+        """Move every `ref` from `old` (None: absent) to `new` in one atomic push (git's
+        client: libgit2 does not ask for the atomic capability); False on a lost race."""
+        ok = push_atomic(self.ws.root, self.remote, updates, self.ws.timeout)
+        if ok:
+            with self.ws.lock():
+                for ref, _old, new in updates:
+                    if ref.startswith("refs/heads/"):
+                        self.ws.set_ref(f"refs/remotes/{self.remote}/{ref[11:]}", new)
         return ok
 
     def peek(self) -> str | None:

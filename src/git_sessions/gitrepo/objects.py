@@ -9,6 +9,7 @@ import pygit2
 
 from git_sessions.edits import Change, Identity
 from git_sessions.gitrepo.failures import git_errors, refused_paths
+from git_sessions.gitrepo.grafts import graft, tree_id
 from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.trees import write_commit
 
@@ -126,6 +127,14 @@ class Objects:
                 }
                 return MergeResult(None, tuple(sorted(paths)))
             return MergeResult(str(index.write_tree(self.repo)), ())
+
+    def graft(self, into: str | None, path: str, source: str | None) -> str:
+        """`into`'s tree with its `path` taken from `source` (see grafts); a tree id."""
+        return graft(self.repo, into, path, source)
+
+    def tree(self, rev: str) -> str:
+        """The tree id of a commit."""
+        return tree_id(self.repo, rev)
 
     def write(self, base: str | None, change: Change) -> str:
         with git_errors("writing a commit"):
