@@ -89,3 +89,167 @@ def test_protocol_commits_never_touch_main(hub: Hub, capsys: Capsys) -> None:
     code, out, err = cli(hub.repo, "check", "--json", capsys=capsys)
     assert code == 0, out + err
     git(hub.hub, "fsck", "--no-progress")
+
+
+def killed_at(repo: Path, phase: str, *args: str) -> None:
+    """Run git-sessions with the fault point `phase` armed, and kill -9 it exactly there."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "git_sessions", "-C", str(repo), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "GIT_SESSIONS_FAULT": phase},
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    proc.kill()
+    proc.wait()
+    assert line == f"fault: {phase}\n", line + proc.stderr.read()
+
+
+def consistent(hub: Hub) -> None:
+    result = run_process(hub.repo, "check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    git(hub.hub, "fsck", "--strict", "--no-progress")
+
+
+def test_abandon_release_and_reap_stay_off_main(hub: Hub, capsys: Capsys, tmp_path: Path) -> None:
+    split(hub, capsys)
+    main = hub.main()
+    a, b, c = (plan(hub.repo, capsys, w) for w in ("alpha", "beta", "gamma"))
+    wt = claim(hub.repo, capsys, a)
+    work(wt, a, "half.txt", "half done\n")
+    code, _, err = cli(hub.repo, "abandon", a, "--reason", "not needed", capsys=capsys)
+    assert code == 0, err
+    assert a in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/abandoned")
+    assert "half.txt" in git(
+        hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/abandoned/{a}/{a}.patch"
+    )
+    claim(hub.repo, capsys, b)
+    assert cli(hub.repo, "release", b, capsys=capsys)[0] == 0
+    assert b in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/planned")
+    other = hub.clone("other")
+    code, _, err = cli(other, "claim", c, "--agent", "o", "--email", "o@x.test", capsys=capsys)
+    assert code == 0, err
+    # age the claim on the coordination branch with plain git, then reap it
+    git(other, "fetch", "-q", "origin", BRANCH)
+    git(other, "checkout", "-q", "-B", "coord", f"origin/{BRANCH}")
+    (other / "_AGENTS/sessions/sessions.lock").write_text(f"{c}:1000000000\n")
+    git(other, "commit", "-qam", "test: age the claim")
+    git(other, "push", "-q", "origin", f"HEAD:{BRANCH}")
+    code, out, err = cli(hub.repo, "reap", "--older-than", "1h", "--json", capsys=capsys)
+    assert code == 0, err
+    assert c in out and c in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/planned")
+    assert hub.main() == main  # nothing of all that touched main
+    consistent(hub)
+
+
+def test_a_crash_between_main_and_the_archive_is_repaired_by_completing_again(
+    hub: Hub, capsys: Capsys
+) -> None:
+    split(hub, capsys)
+    slug = plan(hub.repo, capsys, "crashy")
+    wt = claim(hub.repo, capsys, slug)
+    work(wt, slug, "src/crash.py", "x = 1\n")
+    main, coord = hub.main(), rev(hub.hub, BRANCH)
+    killed_at(hub.repo, "publish:between-refs", "complete", slug)
+    assert hub.main() != main and rev(hub.hub, BRANCH) == coord  # code landed, no archive
+    landed = hub.main()
+    result = run_process(hub.repo, "complete", slug, "--json")
+    assert result.returncode == 0, result.stderr
+    # main holds the code once (judged by its tree, not ancestry): no second squash
+    assert hub.main() == landed and git(hub.hub, "rev-parse", "main~1").strip() == main
+    assert slug in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/completed")
+    assert f"Landed: {landed}" in git(hub.hub, "log", "-1", "--format=%B", BRANCH)
+    assert not (hub.repo / ".worktrees" / slug).exists()
+    consistent(hub)
+
+
+def test_a_crash_in_a_migration_is_repaired_by_migrating_again(hub: Hub, capsys: Capsys) -> None:
+    slug = plan(hub.repo, capsys, "moving")
+    main = hub.main()
+    killed_at(hub.repo, "publish:between-refs", "migrate", "--protocol-branch", BRANCH)
+    assert hub.main() == main and rev(hub.hub, BRANCH) is not None  # a copy, main unchanged
+    assert run_process(hub.repo, "claim", slug, "--no-worktree").returncode == 0  # still main
+    result = run_process(hub.repo, "migrate", "--protocol-branch", BRANCH, "--json")
+    assert result.returncode == 0, result.stderr
+    assert on_branch(hub.hub, "main", "_AGENTS") == ["config.yaml"]
+    assert slug in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/active")  # the later claim too
+    assert f"protocol_branch: {BRANCH}" in git(hub.hub, "show", "main:_AGENTS/config.yaml")
+    again = run_process(hub.repo, "migrate", "--protocol-branch", BRANCH, "--json")
+    assert json.loads(again.stdout)["changed"] is False
+    git(hub.repo, "pull", "-q", "--ff-only")
+    consistent(hub)
+    # and back to main, killed between main and emptying the coordination branch
+    killed_at(hub.repo, "publish:between-refs", "migrate", "--protocol-branch", "main")
+    assert slug in on_branch(hub.hub, "main", "_AGENTS/sessions/active")
+    assert "sessions" in on_branch(hub.hub, BRANCH, "_AGENTS")  # not emptied yet
+    result = run_process(hub.repo, "migrate", "--protocol-branch", "main", "--json")
+    assert result.returncode == 0, result.stderr
+    assert on_branch(hub.hub, BRANCH, "_AGENTS") == ["MOVED.md"]
+    assert "protocol_branch: null" in git(hub.hub, "show", "main:_AGENTS/config.yaml")
+    git(hub.repo, "pull", "-q", "--ff-only")
+    consistent(hub)
+    assert run_process(hub.repo, "release", slug).returncode == 0  # the default layout again
+
+
+def test_init_with_a_protocol_branch(plain: Hub, capsys: Capsys) -> None:
+    code, out, err = cli(plain.repo, "init", "--protocol-branch", BRANCH, capsys=capsys)
+    assert code == 0, err
+    assert f"on {BRANCH}" in out
+    git(plain.repo, "pull", "-q", "--ff-only")
+    assert on_branch(plain.hub, "main", "_AGENTS") == ["config.yaml"]
+    assert "sessions.lock" in on_branch(plain.hub, BRANCH, "_AGENTS/sessions")
+    code, out, err = cli(plain.repo, "init", capsys=capsys)  # idempotent
+    assert code == 0 and "already" in out, err
+
+
+def test_review_landing_on_a_local_hub(hub: Hub, capsys: Capsys, tmp_path: Path) -> None:
+    split(hub, capsys)
+    slug = plan(hub.repo, capsys, "reviewed", "change")
+    wt = claim(hub.repo, capsys, slug)
+    work(wt, slug, "src/feature.py", "feature = True\n")
+    main = hub.main()
+    code, out, err = cli(hub.repo, "complete", slug, "--land", "review", "--json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["landing"] == f"land/{slug}"
+    assert hub.main() == main
+    squash = rev(hub.hub, f"land/{slug}")
+    assert squash is not None and git(hub.hub, "rev-parse", f"{squash}~1").strip() == main
+    marker = git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/completed/{slug}/.landing")
+    assert marker == f"branch land/{slug}\ncommit {squash}\n"
+    # list and status show the waiting state
+    code, out, err = cli(hub.repo, "list", "--json", capsys=capsys)
+    row = next(r for r in json.loads(out)["sessions"] if r["slug"] == slug)
+    assert row["state"] == "completed" and row["landing"] == f"land/{slug}"
+    code, out, err = cli(hub.repo, "list", capsys=capsys)
+    assert "to land" in out
+    code, out, err = cli(hub.repo, "status", slug, "--json", capsys=capsys)
+    assert code == 0 and json.loads(out)["landing"] == f"land/{slug}", err
+    code, out, err = cli(hub.repo, "land", "--json", capsys=capsys)
+    assert code == 0 and json.loads(out)["sessions"][0]["landed"] is None, err
+    # main moves on, then a reviewer squash-merges the branch (no ancestry to the squash)
+    other = hub.clone("reviewer")
+    work(other, "x", "NEWS.md", "news\n")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    git(other, "fetch", "-q", "origin", f"land/{slug}")
+    git(other, "merge", "-q", "--squash", "FETCH_HEAD")
+    git(other, "commit", "-qm", "Merge pull request #1")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    code, out, err = cli(hub.repo, "land", "--json", capsys=capsys)
+    assert code == 0, err
+    assert json.loads(out)["sessions"][0]["landed"] == hub.main()
+    assert rev(hub.hub, f"land/{slug}") is None
+    marker = git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/completed/{slug}/.landing")
+    assert marker.endswith(f"landed {hub.main()}\n")
+    code, out, err = cli(hub.repo, "land", "--json", capsys=capsys)
+    assert json.loads(out)["sessions"] == []
+    consistent(hub)
+
+
+def test_review_landing_needs_the_coordination_layout(hub: Hub, capsys: Capsys) -> None:
+    slug = plan(hub.repo, capsys, "flat")
+    claim(hub.repo, capsys, slug)
+    code, _, err = cli(hub.repo, "complete", slug, "--land", "review", capsys=capsys)
+    assert code == 1 and "coordination layout" in err and "migrate" in err

@@ -89,7 +89,8 @@ def migrate(ctx: Context, who: Identity, target: str, timing: Timing = Timing())
             raise BadInput("git-sessions is not initialised on main", hint="git sessions init")
         now = parse_config(config).protocol_branch
         back = target == ctx.branch
-        branch = now if back else target
+        # back to main: a re-run after main was done learns the branch from this checkout
+        branch = (now or ctx.config.protocol_branch) if back else target
         if branch is None:
             return Migration("main", ctx.branch, None, None, attempt)  # already on main
         if not back and now not in (None, target):
