@@ -123,9 +123,7 @@ def test_abandon_release_and_reap_stay_off_main(hub: Hub, capsys: Capsys, tmp_pa
     code, _, err = cli(hub.repo, "abandon", a, "--reason", "not needed", capsys=capsys)
     assert code == 0, err
     assert a in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/abandoned")
-    assert "half.txt" in git(
-        hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/abandoned/{a}/{a}.patch"
-    )
+    assert "half.txt" in git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/abandoned/{a}/{a}.patch")
     claim(hub.repo, capsys, b)
     assert cli(hub.repo, "release", b, capsys=capsys)[0] == 0
     assert b in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/planned")
@@ -227,6 +225,9 @@ def test_review_landing_on_a_local_hub(hub: Hub, capsys: Capsys, tmp_path: Path)
     assert "to land" in out
     code, out, err = cli(hub.repo, "status", slug, "--json", capsys=capsys)
     assert code == 0 and json.loads(out)["landing"] == f"land/{slug}", err
+    code, out, err = cli(hub.repo, "board", "--problems", "--json", capsys=capsys)
+    row = next(r for r in json.loads(out)["sessions"] if r["slug"] == slug)
+    assert row["landing"] == f"land/{slug}" and row["problems"] == ["waiting to land"]
     code, out, err = cli(hub.repo, "land", "--json", capsys=capsys)
     assert code == 0 and json.loads(out)["sessions"][0]["landed"] is None, err
     # main moves on, then a reviewer squash-merges the branch (no ancestry to the squash)

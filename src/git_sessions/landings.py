@@ -86,6 +86,13 @@ def waiting(snap: Snapshot) -> dict[str, Marker]:
     return found
 
 
+def waiting_on(snap: Snapshot, slug: str) -> str | None:
+    """The review branch completed session `slug`'s code waits on (None: landed, or never)."""
+    text = snap.text(f"{session_dir('completed', slug)}/{LANDING_FILE}")
+    marker = parse_marker(text)
+    return marker.branch if marker is not None and marker.landed is None else None
+
+
 def publish(
     ctx: Context,
     slug: str,
