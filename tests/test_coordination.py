@@ -254,3 +254,145 @@ def test_review_landing_needs_the_coordination_layout(hub: Hub, capsys: Capsys) 
     claim(hub.repo, capsys, slug)
     code, _, err = cli(hub.repo, "complete", slug, "--land", "review", capsys=capsys)
     assert code == 1 and "coordination layout" in err and "migrate" in err
+
+
+ONLY_COMPLETIONS = """#!/bin/sh
+# main takes nothing but completions (a squash commit with a Session: trailer)
+while read old new ref; do
+  if [ "$ref" = refs/heads/main ]; then
+    if ! git log -1 --format=%B "$new" | grep -q '^Session: '; then
+      echo "main is protected: only completions land here" >&2
+      exit 1
+    fi
+  fi
+done
+"""
+
+NOTHING_ON_MAIN = """#!/bin/sh
+while read old new ref; do
+  if [ "$ref" = refs/heads/main ]; then
+    echo "GH006: Protected branch update failed for refs/heads/main." >&2
+    exit 1
+  fi
+done
+"""
+
+
+def guarded(hub: Hub, capsys: Capsys, url: str, hook: str, tmp_path: Path) -> Path:
+    """Split the hub, install its pre-receive `hook`, and clone it through git daemon."""
+    split(hub, capsys)
+    path = hub.hub / "hooks" / "pre-receive"
+    path.write_text(hook)
+    path.chmod(0o755)
+    clone = tmp_path / "agent"
+    git(tmp_path, "clone", "-q", url, str(clone))
+    assert f"protocol_branch: {BRANCH}" in (clone / "_AGENTS/config.yaml").read_text()
+    return clone
+
+
+def test_lifecycle_through_git_daemon_with_main_guarded_by_a_hook(
+    hub: Hub, capsys: Capsys, git_daemon: str, tmp_path: Path
+) -> None:
+    repo = guarded(hub, capsys, git_daemon, ONLY_COMPLETIONS, tmp_path)
+    main = hub.main()
+    # the hook runs: a plain push of anything else to main is refused
+    (repo / "stray.txt").write_text("x\n")
+    git(repo, "add", "stray.txt")
+    git(repo, "commit", "-qm", "stray")
+    pushed = subprocess.run(
+        ["git", "push", "origin", "HEAD:main"], cwd=repo, capture_output=True, text=True
+    )
+    assert pushed.returncode != 0 and "only completions" in pushed.stderr
+    git(repo, "reset", "-q", "--hard", "origin/main")
+    a, b, c = (plan(repo, capsys, w) for w in ("alpha", "beta", "gamma"))
+    wt = claim(repo, capsys, a)
+    assert cli(wt, "log", "started", capsys=capsys)[0] == 0
+    assert cli(wt, "heartbeat", capsys=capsys)[0] == 0
+    work(wt, a, "src/a.py", "a = 1\n")
+    code, out, err = cli(wt, "complete", "--json", capsys=capsys)
+    assert code == 0, err
+    landed = json.loads(out)["commit"]
+    assert hub.main() == landed and git(hub.hub, "rev-parse", "main~1").strip() == main
+    claim(repo, capsys, b)
+    assert cli(repo, "abandon", b, "--reason", "later", capsys=capsys)[0] == 0
+    claim(repo, capsys, c)
+    git(repo, "fetch", "-q", "origin", BRANCH)
+    git(repo, "checkout", "-q", "-B", "coord", f"origin/{BRANCH}")
+    (repo / "_AGENTS/sessions/sessions.lock").write_text(f"{c}:1000000000\n")
+    git(repo, "commit", "-qam", "test: age the claim")
+    git(repo, "push", "-q", "origin", f"HEAD:{BRANCH}")
+    git(repo, "checkout", "-q", "main")
+    code, out, err = cli(repo, "reap", "--older-than", "1h", "--json", capsys=capsys)
+    assert code == 0 and c in out, err
+    assert hub.main() == landed  # abandon, reap, journal: none of it reached main
+    assert a in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/completed")
+    assert b in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/abandoned")
+    assert c in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/planned")
+    consistent(hub)
+
+
+def test_review_landing_through_git_daemon_when_main_refuses_everything(
+    hub: Hub, capsys: Capsys, git_daemon: str, tmp_path: Path
+) -> None:
+    repo = guarded(hub, capsys, git_daemon, NOTHING_ON_MAIN, tmp_path)
+    main, coord = hub.main(), rev(hub.hub, BRANCH)
+    slug = plan(repo, capsys, "protected")
+    wt = claim(repo, capsys, slug)
+    work(wt, slug, "src/p.py", "p = 1\n")
+    coord = rev(hub.hub, BRANCH)
+    code, _, err = cli(repo, "complete", slug, capsys=capsys)
+    lines = err.splitlines()
+    assert code == 4 and len(lines) == 2, err
+    assert lines[0].startswith("error: main refused the completion") and "GH006" in lines[0]
+    assert lines[1] == "hint: land it through a review branch: git sessions complete --land review"
+    assert hub.main() == main and rev(hub.hub, BRANCH) == coord  # atomic: nothing moved
+    code, out, err = cli(repo, "complete", slug, "--land", "review", "--json", capsys=capsys)
+    assert code == 0, err
+    squash = rev(hub.hub, f"land/{slug}")
+    assert squash is not None and hub.main() == main
+    code, out, err = cli(repo, "land", "--json", capsys=capsys)
+    assert json.loads(out)["sessions"] == [
+        {"slug": slug, "branch": f"land/{slug}", "commit": squash, "landed": None}
+    ]
+    # the forge merges the review branch (the hook does not run on a server-side merge)
+    git(hub.hub, "update-ref", "refs/heads/main", squash)
+    code, out, err = cli(repo, "land", "--json", capsys=capsys)
+    assert code == 0 and json.loads(out)["sessions"][0]["landed"] == squash, err
+    assert rev(hub.hub, f"land/{slug}") is None
+    consistent(hub)
+
+
+def test_racing_agents_claim_exactly_once_and_leave_main_untouched(
+    hub: Hub, capsys: Capsys
+) -> None:
+    from conftest import SESSION_MD
+
+    from test_claim_race import race
+
+    split(hub, capsys)
+    main = hub.main()
+    planner = hub.clone("planner")
+    git(planner, "checkout", "-q", "-b", "coord", f"origin/{BRANCH}")
+    slugs = [f"2026-01-01-task-{n:03d}" for n in range(18)]
+    for n, slug in enumerate(slugs):
+        folder = planner / "_AGENTS/sessions/planned" / slug
+        folder.mkdir(parents=True)
+        (folder / "SESSION.md").write_text(SESSION_MD.format(n=n, priority=n % 3))
+    git(planner, "add", "_AGENTS")
+    git(planner, "commit", "-qm", "plan sessions")
+    git(planner, "push", "-q", "origin", f"HEAD:{BRANCH}")
+    clones = [hub.clone(f"agent{i}") for i in range(6)]
+    results = race(clones)
+    claimed = sorted(str(c["slug"]) for claims in results.values() for c in claims)
+    assert claimed == slugs, "every session claimed exactly once"
+    lock = git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/sessions.lock").split()
+    assert sorted(line.split(":")[0] for line in lock) == slugs
+    active = on_branch(hub.hub, BRANCH, "_AGENTS/sessions/active")
+    assert sorted(a for a in active if a != ".gitkeep") == slugs
+    for agent, claims in results.items():
+        for c in claims:
+            env = git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/active/{c['slug']}/.session-env")
+            assert f"GIT_AUTHOR_EMAIL={agent}@agents.test" in env
+    assert hub.main() == main
+    git(hub.hub, "fsck", "--strict", "--no-progress")
+    assert run_process(clones[0], "check").returncode == 0
