@@ -71,11 +71,15 @@ def test_protocol_commits_never_touch_main(hub: Hub, capsys: Capsys) -> None:
     assert cli(wt, "log", "started", capsys=capsys)[0] == 0
     assert cli(wt, "heartbeat", capsys=capsys)[0] == 0
     work(wt, slug, "src/login.py", "def login():\n    return True\n")
+    assert cli(wt, "learn", "tokens expire", capsys=capsys)[0] == 0
     assert hub.main() == main
     code, out, err = cli(wt, "complete", "--json", capsys=capsys)
     assert code == 0, err
     done = json.loads(out)
     assert done["landing"] is None
+    # the learning and the kb- session that merges it went to the coordination branch
+    assert done["kb_session"] in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/planned")
+    assert slug in on_branch(hub.hub, BRANCH, "_AGENTS/knowledge/sessions")
     # main got exactly one commit: the code, without any _AGENTS/ change
     assert git(hub.hub, "rev-parse", "main~1").strip() == main
     assert git(hub.hub, "show", "main:src/login.py").startswith("def login")
@@ -396,3 +400,20 @@ def test_racing_agents_claim_exactly_once_and_leave_main_untouched(
     assert hub.main() == main
     git(hub.hub, "fsck", "--strict", "--no-progress")
     assert run_process(clones[0], "check").returncode == 0
+
+
+def test_clone_mode_in_the_coordination_layout(hub: Hub, capsys: Capsys) -> None:
+    split(hub, capsys)
+    main = hub.main()
+    slug = plan(hub.repo, capsys, "cloned")
+    code, out, err = cli(hub.repo, "claim", slug, "--clone", "--json", capsys=capsys)
+    assert code == 0, err
+    path = Path(json.loads(out)["worktree"])
+    assert (path / "README.md").exists() and (path / f"_AGENTS/sessions/active/{slug}").is_dir()
+    assert cli(path, "log", "in the clone", capsys=capsys)[0] == 0
+    work(path, slug, "src/c.py", "c = 1\n")
+    code, out, err = cli(hub.repo, "complete", slug, "--json", capsys=capsys)
+    assert code == 0, err
+    assert git(hub.hub, "rev-parse", "main~1").strip() == main
+    assert git(hub.hub, "diff", "--name-only", main, "main").split() == ["src/c.py"]
+    consistent(hub)
