@@ -220,7 +220,7 @@ def test_review_landing_on_a_local_hub(hub: Hub, capsys: Capsys, tmp_path: Path)
     squash = rev(hub.hub, f"land/{slug}")
     assert squash is not None and git(hub.hub, "rev-parse", f"{squash}~1").strip() == main
     marker = git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/completed/{slug}/.landing")
-    assert marker == f"branch land/{slug}\ncommit {squash}\n"
+    assert marker.startswith(f"branch land/{slug}\ncommit {squash}\nbase {main}\npatch ")
     # list and status show the waiting state
     code, out, err = cli(hub.repo, "list", "--json", capsys=capsys)
     row = next(r for r in json.loads(out)["sessions"] if r["slug"] == slug)
@@ -358,11 +358,20 @@ def test_review_landing_through_git_daemon_when_main_refuses_everything(
     assert json.loads(out)["sessions"] == [
         {"slug": slug, "branch": f"land/{slug}", "commit": squash, "landed": None}
     ]
-    # the forge merges the review branch (the hook does not run on a server-side merge)
-    git(hub.hub, "update-ref", "refs/heads/main", squash)
-    code, out, err = cli(repo, "land", "--json", capsys=capsys)
-    assert code == 0 and json.loads(out)["sessions"][0]["landed"] == squash, err
-    assert rev(hub.hub, f"land/{slug}") is None
+    # the forge squash-merges the review branch (its own commit: no ancestry to the squash;
+    # the hook does not run on a server-side merge) and deletes the branch
+    tree = git(hub.hub, "rev-parse", f"{squash}^{{tree}}").strip()
+    merged = git(hub.hub, "commit-tree", tree, "-p", "main", "-m", "Merge #1").strip()
+    later = git(hub.hub, "commit-tree", tree, "-p", merged, "-m", "later").strip()
+    git(hub.hub, "update-ref", "refs/heads/main", later)
+    git(hub.hub, "update-ref", "-d", f"refs/heads/land/{slug}")
+    # a clone that never saw the squash commit finds the commit with its patch id
+    fresh = tmp_path / "fresh"
+    git(tmp_path, "clone", "-q", git_daemon, str(fresh))
+    code, out, err = cli(fresh, "land", "--json", capsys=capsys)
+    assert code == 0 and json.loads(out)["sessions"][0]["landed"] == merged, err
+    marker = git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/completed/{slug}/.landing")
+    assert marker.endswith(f"landed {merged}\n")
     consistent(hub)
 
 

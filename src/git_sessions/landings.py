@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from git_sessions import coordination, ownership
 from git_sessions.context import Context
@@ -50,6 +50,8 @@ class Marker:
     branch: str
     commit: str
     landed: str | None
+    base: str | None = None  # main's tip the squash was built on
+    patch: str | None = None  # the squash's patch id: found on main even once the branch is gone
 
 
 def parse_marker(text: str | None) -> Marker | None:
@@ -58,7 +60,7 @@ def parse_marker(text: str | None) -> Marker | None:
         return None
     fields = dict(line.partition(" ")[::2] for line in text.split("\n") if line)
     branch, commit = fields.get("branch", ""), fields.get("commit", "")
-    landed = fields.get("landed")
+    landed, base, patch = fields.get("landed"), fields.get("base"), fields.get("patch")
     slug = branch.removeprefix("land/")
     try:
         check_slug(slug)
@@ -66,14 +68,17 @@ def parse_marker(text: str | None) -> Marker | None:
         return None
     if not branch.startswith("land/") or not _COMMIT.fullmatch(commit):
         return None
-    if landed is not None and not _COMMIT.fullmatch(landed):
+    if any(v is not None and not _COMMIT.fullmatch(v) for v in (landed, base, patch)):
         return None
-    return Marker(branch, commit, landed)
+    return Marker(branch, commit, landed, base, patch)
 
 
 def render_marker(marker: Marker) -> str:
-    landed = f"landed {marker.landed}\n" if marker.landed else ""
-    return f"branch {marker.branch}\ncommit {marker.commit}\n{landed}"
+    lines = [f"branch {marker.branch}", f"commit {marker.commit}"]
+    lines += [f"base {marker.base}"] if marker.base else []
+    lines += [f"patch {marker.patch}"] if marker.patch else []
+    lines += [f"landed {marker.landed}"] if marker.landed else []
+    return "".join(f"{line}\n" for line in lines)
 
 
 def waiting(snap: Snapshot) -> dict[str, Marker]:
@@ -110,23 +115,40 @@ def publish(
     def finish(code: str | None) -> tuple[str, tuple[Edit, ...]]:
         if landing == "review":
             assert code is not None
-            marker = render_marker(Marker(branch, code, None))
+            objects = ctx.hub.objects
+            base = objects.info(code).parents[0]
+            patch = objects.patch_id(base, code)
+            marker = render_marker(Marker(branch, code, None, base, patch))
             return (
                 f"[{slug}] chore: complete session, waiting to land\n\nLanding: {branch} {code}\n",
                 (Write(f"{done}/{LANDING_FILE}", marker.encode()),),
             )
-        # a re-run after a crash between the two refs: main already has the code
-        landed = code or (record.commit if record is not None else None)
+        # a re-run after a crash between the two refs, or a retry after the archive lost its
+        # race: main already has the code, landed by this process or the interrupted one
+        landed = code or seen[0] or _recorded(ctx, record)
         trailer = f"\n\nLanded: {landed}\n" if landed else "\n"
         return f"[{slug}] chore: archive completed session{trailer}", ()
 
+    seen: list[str | None] = [None]
+
     def before(code: str | None, archive: str) -> None:
+        seen[0] = code or seen[0]
         ending(code or archive)
 
     code_ref = f"refs/heads/{branch}" if landing == "review" else None
     return coordination.publish_split(
         ctx, build, finish, code_ref=code_ref, timing=timing, before_publish=before
     )
+
+
+def _recorded(ctx: Context, record: ownership.Record | None) -> str | None:
+    """The code commit an interrupted `complete` recorded, if main has it."""
+    commit = record.commit if record is not None else None
+    main = ctx.code_hub.tip()
+    objects = ctx.hub.objects
+    if commit is None or main is None or not objects.has(commit):
+        return None
+    return commit if objects.is_ancestor(commit, main) else None
 
 
 @dataclass(frozen=True)
@@ -167,6 +189,7 @@ def land(ctx: Context, who: Identity, slugs: list[str] | None = None) -> list[La
     result = []
     for slug, marker in sorted(chosen.items()):
         landed = main if objects.has(marker.commit) and _holds(ctx, main, marker.commit) else None
+        landed = landed or _by_patch(ctx, main, marker)
         result.append(Landed(slug, marker.branch, marker.commit, landed))
     done = {r.slug: r for r in result if r.landed is not None}
     if not done:
@@ -177,7 +200,7 @@ def land(ctx: Context, who: Identity, slugs: list[str] | None = None) -> list[La
         edits = tuple(
             Write(
                 f"{session_dir('completed', slug)}/{LANDING_FILE}",
-                render_marker(Marker(still[slug].branch, still[slug].commit, r.landed)).encode(),
+                render_marker(replace(still[slug], landed=r.landed)).encode(),
             )
             for slug, r in done.items()
             if slug in still
@@ -196,6 +219,22 @@ def land(ctx: Context, who: Identity, slugs: list[str] | None = None) -> list[La
 
 
 SESSIONS_TAG = "_AGENTS"
+
+
+MAX_WALK = 2000
+
+
+def _by_patch(ctx: Context, main: str, marker: Marker) -> str | None:
+    """The commit on main since the squash's base whose change has the squash's patch id (a
+    forge that deleted the review branch after merging leaves only this to go by)."""
+    objects = ctx.hub.objects
+    if marker.base is None or marker.patch is None or not objects.has(marker.base):
+        return None
+    for info in objects.log(marker.base, main)[:MAX_WALK]:
+        parent = info.parents[0] if info.parents else None
+        if objects.patch_id(parent, info.id) == marker.patch:
+            return info.id
+    return None
 
 
 def _holds(ctx: Context, main: str, commit: str) -> bool:

@@ -152,6 +152,17 @@ class Objects:
             diff.find_similar()
             return str(diff.patch or "")
 
+    def patch_id(self, old: str | None, new: str) -> str:
+        """The patch id of the change from commit `old` to `new` (as `git patch-id`: line
+        numbers do not count), to recognise a change re-applied elsewhere."""
+        with git_errors("computing a patch id"):
+            new_tree = self.repo[new].peel(pygit2.Tree)
+            if old is None:
+                diff = new_tree.diff_to_tree(swap=True)
+            else:
+                diff = self.repo[old].peel(pygit2.Tree).diff_to_tree(new_tree)
+            return str(diff.patchid)
+
     def changed_files(self, old: str | None, new: str) -> list[str]:
         """Paths that differ between two commits (renames count as both paths)."""
         with git_errors("computing a diff"):
