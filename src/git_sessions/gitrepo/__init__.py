@@ -8,9 +8,11 @@ user's repository), `hubs` (where the shared main lives).
 from git_sessions.gitrepo.clones import clone_shallow, clone_url, unshallow
 from git_sessions.gitrepo.failures import git_errors
 from git_sessions.gitrepo.hubs import (
+    Guard,
     Hub,
     LocalHub,
     RemoteHub,
+    guard_hook_installed,
     hub_head_branch,
     init_bare,
     is_local_url,
@@ -22,6 +24,7 @@ from git_sessions.gitrepo.workspace import Workspace
 from git_sessions.gitrepo.worktrees import WorktreeInfo
 
 __all__ = [
+    "Guard",
     "Hub",
     "LocalHub",
     "RemoteHub",
@@ -31,6 +34,7 @@ __all__ = [
     "clone_shallow",
     "clone_url",
     "git_errors",
+    "guard_hook_installed",
     "hub_head_branch",
     "init_bare",
     "is_local_url",
