@@ -13,6 +13,7 @@ as it was).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -118,11 +119,17 @@ def _holder(snap: Snapshot, slug: str) -> Identity | None:
     return identity_in_env(snap.text(f"{SESSIONS}/active/{slug}/{ENV_FILE}"))
 
 
+# git drops these from both ends of a name when it writes a signature (ident.c's "crud")
+_CRUD = ".,:;<>\"'\\ \t\n"
+
+
+def _same(a: Identity, b: Identity) -> bool:
+    return (a.name.strip(_CRUD), a.email) == (b.name.strip(_CRUD), b.email)
+
+
 def _is(step: Step, person: Identity | None) -> bool:
     """Both the author and the committer of the step are `person`."""
-    return person is not None and all(
-        (p.name, p.email) == (person.name, person.email) for p in (step.author, step.committer)
-    )
+    return person is not None and all(_same(p, person) for p in (step.author, step.committer))
 
 
 def _transition(step: Step, leases: Leases, slug: str, src: str, dst: str) -> str | None:
@@ -171,6 +178,8 @@ def _active_change(step: Step, slug: str, lock_changed: bool) -> str | None:
     folder = f"{SESSIONS}/active/{slug}"
     if step.before.object_id(folder) == step.after.object_id(folder) and not lock_changed:
         return None
+    if not lock_changed and _spawned_into(step, folder):
+        return None
     owner = _holder(step.before, slug)
     held = _who(owner) if owner else "an unknown agent"
     for name in CLAIM_FILES:
@@ -192,6 +201,16 @@ def _active_change(step: Step, slug: str, lock_changed: bool) -> str | None:
     return None
 
 
+def _spawned_into(step: Step, folder: str) -> bool:
+    """Anyone may spawn a subsession of an active session: its only change to the parent is
+    a line appended to `subsessions.md`."""
+    path = f"{folder}/subsessions.md"
+    if step.after.changed_paths(step.before, folder) != [path]:
+        return False
+    old, new = step.before.read(path) or b"", step.after.read(path) or b""
+    return new.startswith(old)
+
+
 def _invariants(step: Step) -> str | None:
     """The first violation of `check` that `after` has and `before` had not."""
 
@@ -210,5 +229,14 @@ def _invariants(step: Step) -> str | None:
 
 def new_violations(before: list[check.Violation], after: list[check.Violation]) -> list[str]:
     """`after`'s violations that `before` did not have, as `rule: message` lines."""
-    old = {(v.rule, v.message, v.commit) for v in before}
-    return [f"{v.rule}: {v.message}" for v in after if (v.rule, v.message, v.commit) not in old]
+    old = {_key(v) for v in before}
+    return [f"{v.rule}: {v.message}" for v in after if _key(v) not in old]
+
+
+# A session's problem moves with it: claiming a planned session with a bad journal line is no
+# new violation, though the path in the message now says active/.
+_STATE_FOLDER = re.compile(r"\b(?:" + "|".join(STATES) + r")/")
+
+
+def _key(v: check.Violation) -> tuple[str, str, str | None]:
+    return (v.rule, _STATE_FOLDER.sub("*/", v.message), v.commit)

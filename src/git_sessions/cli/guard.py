@@ -12,7 +12,8 @@ from git_sessions.cli.app import app, emit_json, note, out, start_directory
 from git_sessions.cli.authoring import JSON
 
 guard_app = typer.Typer(
-    help="Hold every push to a hub to the protocol (the hub's pre-receive hook).",
+    help="Judge a push, as a bare hub's pre-receive hook (git's input on stdin): exit 3 with"
+    " one line per ref whose update breaks the protocol. `guard install` sets the hook up.",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(guard_app, name="guard")

@@ -181,8 +181,8 @@ class LocalHub:
         with git_errors(f"updating {ref} on the hub"):
             for _ in range(20):
                 found = self.repo.references.get(ref)
-                self._judge(ref, str(found.target) if found is not None else None, tip)
                 if found is None:
+                    self._judge(ref, None, tip)
                     with contextlib.suppress(pygit2.AlreadyExistsError):
                         self.repo.references.create(ref, tip, force=False)
                         return True
@@ -192,6 +192,7 @@ class LocalHub:
                     return True
                 if not self.objects.is_ancestor(old, tip):
                     return False
+                self._judge(ref, old, tip)
                 try:
                     found.set_target(tip, "git-sessions: push")  # create_matching
                     return True
