@@ -41,7 +41,7 @@ class Recorder:
         result, out, err = cli(repo, *args, "--json", capsys=self.capsys)
         assert result == code, err
         words = [a for a in args if not a.startswith("-")]
-        self.commands.add(" ".join(words[:2]) if words[0] == "hooks" else words[0])
+        self.commands.add(" ".join(words[:2]) if words[0] in ("hooks", "guard") else words[0])
         lines = out.splitlines() if args[0] == "watch" else [out]
         docs = [self.validate(json.loads(line)) for line in lines]
         if args[0] == "watch":
@@ -155,6 +155,7 @@ def test_every_json_output_matches_its_schema(hub: Hub, capsys: Capsys, tmp_path
     git(plain, "commit", "-qm", "first")
     git(plain, "push", "-q", "origin", "HEAD:main")
     rec.run(plain, "init")
+    rec.run(plain, "guard", "install", "--hub", str(tmp_path / "fresh-hub.git"))
 
     # the coordination layout: review landing, land, and migrating back
     rec.run(plain, "migrate", "--protocol-branch", "sessions")

@@ -15,7 +15,7 @@ from git_sessions import plancache
 from git_sessions.config import Config, load_config
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
-from git_sessions.gitrepo import Hub, Snapshot, Workspace, hub_head_branch, open_hub
+from git_sessions.gitrepo import Hub, LocalHub, Snapshot, Workspace, hub_head_branch, open_hub
 from git_sessions.sessionenv import check_identity
 
 
@@ -59,13 +59,16 @@ class Context:
     @cached_property
     def hub(self) -> Hub:
         """The hub, opened on the protocol's branch: every protocol commit goes through it
-        (for a local hub, the repository on this filesystem)."""
-        return open_hub(self.ws, self.config.remote, self.protocol_branch)
+        (for a local hub, the repository on this filesystem, held to the guard's rule when it
+        has the guard hook installed)."""
+        return open_hub(self.ws, self.config.remote, self.protocol_branch, guard=_guard_rule)
 
     @cached_property
     def code_hub(self) -> Hub:
         """The hub opened on main, where code lands (the protocol hub in the default layout)."""
-        return open_hub(self.ws, self.config.remote, self.branch) if self.split else self.hub
+        if not self.split:
+            return self.hub
+        return open_hub(self.ws, self.config.remote, self.branch, guard=_guard_rule)
 
     def main(self) -> Snapshot:
         """A fresh snapshot of the protocol's branch on the hub: main in the default layout,
@@ -87,6 +90,12 @@ class Context:
     @property
     def worktree_root(self) -> Path:
         return self.ws.root / self.config.worktree_root
+
+
+def _guard_rule(hub: LocalHub, ref: str, old: str | None, new: str | None) -> str | None:
+    from git_sessions.guard import rule  # only a guarded local hub needs it: import lazily
+
+    return rule(hub, ref, old, new)
 
 
 _SECONDS = re.compile(r"(\d+(?:\.\d+)?)\s*([sm]?)")

@@ -111,6 +111,7 @@ def connect_hub(ctx: Context, hub_path: Path) -> Path | None:
     existing = ctx.ws.remote_url(ctx.config.remote)
     if existing is not None:
         if gitrepo.is_local_url(existing) and gitrepo.local_path(existing, ctx.ws.root) == path:
+            gitrepo.init_bare(path, ctx.config.main_branch or "main")  # its settings, if missing
             return None
         raise BadInput(
             f"remote {ctx.config.remote!r} already points to {existing}",

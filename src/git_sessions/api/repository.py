@@ -103,10 +103,13 @@ class Repository(JournalMethods):
     def check(self, *, deep: bool = False, rev: str | None = None) -> CheckReport:
         """The invariants on main; `deep` also audits its whole history (cost grows with it);
         `rev`: check that commit of the local repository instead (e.g. HEAD)."""
-        from git_sessions.check import check
+        from git_sessions.check import check, check_ref_locks
+        from git_sessions.gitrepo import LocalHub
 
         snap = self.ctx.main() if rev is None else self.ctx.ws.snapshot(self.ctx.ws.resolve(rev))
         violations = check(snap, self.ctx.plans(), deep=deep)
+        if rev is None and isinstance(self.ctx.hub, LocalHub):
+            violations += check_ref_locks(self.ctx.hub.stale_locks())
         self.ctx.save_plans()
         return CheckReport(snap.commit, tuple(violations))
 

@@ -9,9 +9,11 @@ user's repository; its fetch and push in `remotes`), `hubs` (where the shared ma
 from git_sessions.gitrepo.clones import clone_shallow, clone_url, unshallow
 from git_sessions.gitrepo.failures import git_errors
 from git_sessions.gitrepo.hubs import (
+    Guard,
     Hub,
     LocalHub,
     RemoteHub,
+    guard_hook_installed,
     hub_head_branch,
     init_bare,
     local_path,
@@ -23,6 +25,7 @@ from git_sessions.gitrepo.workspace import Workspace
 from git_sessions.gitrepo.worktrees import WorktreeInfo
 
 __all__ = [
+    "Guard",
     "Hub",
     "LocalHub",
     "RemoteHub",
@@ -32,6 +35,7 @@ __all__ = [
     "clone_shallow",
     "clone_url",
     "git_errors",
+    "guard_hook_installed",
     "hub_head_branch",
     "init_bare",
     "is_local_url",

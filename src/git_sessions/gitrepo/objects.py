@@ -85,6 +85,30 @@ class Objects:
                     walker.hide(hidden)
             return [self.info(str(c.id)) for c in walker]
 
+    def committer(self, commit: str) -> Identity:
+        """The committer of `commit` (the author is in `info`)."""
+        with git_errors(f"reading commit {commit[:10]}"):
+            c = self.repo[commit].peel(pygit2.Commit)
+            return Identity(c.committer.name, c.committer.email)
+
+    def steps(self, old: str, new: str, *, limit: int) -> list[str] | None:
+        """The commits by which a ref moved from `old` to `new`, oldest first: `new`'s first
+        parents down to `old`, stopping early at the first one that does not contain `old`
+        (a merge brought `old` in through another parent). None past `limit` commits."""
+        found: list[str] = []
+        with git_errors("walking history"):
+            current = self.repo[new].peel(pygit2.Commit)
+            while str(current.id) != old:
+                if not self.repo.descendant_of(current.id, old):
+                    break
+                if len(found) == limit:
+                    return None
+                found.append(str(current.id))
+                if not current.parent_ids:
+                    break
+                current = current.parents[0]
+        return found[::-1]
+
     def is_ancestor(self, ancestor: str, commit: str) -> bool:
         with git_errors("comparing history"):
             return ancestor == commit or bool(self.repo.descendant_of(commit, ancestor))
