@@ -426,3 +426,21 @@ def test_clone_mode_in_the_coordination_layout(hub: Hub, capsys: Capsys) -> None
     assert git(hub.hub, "rev-parse", "main~1").strip() == main
     assert git(hub.hub, "diff", "--name-only", main, "main").split() == ["src/c.py"]
     consistent(hub)
+
+
+def test_lifecycle_through_a_guarded_local_hub(hub: Hub, capsys: Capsys) -> None:
+    split(hub, capsys)
+    code, _, err = cli(hub.repo, "guard", "install", "--hub", str(hub.hub), capsys=capsys)
+    assert code == 0, err
+    main = hub.main()
+    a, b = plan(hub.repo, capsys, "alpha"), plan(hub.repo, capsys, "beta")
+    wt = claim(hub.repo, capsys, a)
+    assert cli(wt, "log", "started", capsys=capsys)[0] == 0
+    assert cli(wt, "heartbeat", capsys=capsys)[0] == 0
+    work(wt, a, "src/a.py", "a = 1\n")
+    code, _, err = cli(wt, "complete", capsys=capsys)
+    assert code == 0, err
+    claim(hub.repo, capsys, b)
+    assert cli(hub.repo, "abandon", b, "--reason", "later", capsys=capsys)[0] == 0
+    assert git(hub.hub, "rev-parse", "main~1").strip() == main
+    consistent(hub)
