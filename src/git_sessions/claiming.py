@@ -211,9 +211,14 @@ def claim(
     if path is not None:
         from git_sessions import clones
 
+        main = None
+        if ctx.split:  # both branches in one fetch: the claim commit and main's code
+            from git_sessions.coordination import fetch_tips
+
+            main = fetch_tips(ctx)
         base = _claim_commit(ctx, target, published.commit, held=not published.changed)
         if ctx.split:
-            base = _session_start(ctx, target, base, who, held=not published.changed)
+            base = _session_start(ctx, target, base, who, held=not published.changed, main=main)
         _adopt_hub_branch(ctx, target)
         if use_clone or clones.find_clone(ctx, target) is not None:
             tip = worktree.ensure_branch(ctx.ws, target, base, who)
@@ -294,7 +299,9 @@ def _claim_commit(ctx: Context, slug: str, tip: str, *, held: bool) -> str:
     return found.commit if found is not None and found.commit else tip
 
 
-def _session_start(ctx: Context, slug: str, claim: str, who: Identity, *, held: bool) -> str:
+def _session_start(
+    ctx: Context, slug: str, claim: str, who: Identity, *, held: bool, main: str | None
+) -> str:
     """In the coordination layout, where the session branch starts: main's code joined with
     the claim's `_AGENTS/` (see coordination); a repeated claim keeps the one its branch has."""
     from git_sessions import coordination
@@ -304,7 +311,7 @@ def _session_start(ctx: Context, slug: str, claim: str, who: Identity, *, held: 
         found = claim_commit(slug, ctx.ws.snapshot(branch))
         if found is not None and found.commit is not None:
             return found.commit
-    return coordination.session_base(ctx, slug, claim, who)
+    return coordination.session_base(ctx, slug, claim, who, main)
 
 
 def env_exports(ctx: Context, slug: str) -> str:

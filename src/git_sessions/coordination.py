@@ -52,16 +52,27 @@ def protocol_part(objects: Objects, full: str, protocol: str | None) -> str:
     return objects.graft(objects.graft(None, AGENTS, full), CONFIG_FILE, protocol)
 
 
-def session_base(ctx: Context, slug: str, claim: str, who: Identity) -> str:
-    """The commit a session branch starts from in the coordination layout: main's tip with
-    `_AGENTS/` as the claim commit left it. Its `.claim` names main's tip as the base, so the
-    session's own history (`history.claim_commits`) starts here, as at a claim on main."""
+def fetch_tips(ctx: Context) -> str | None:
+    """Fetch main and the coordination branch in one go (as a claim needs both here); main's
+    tip."""
+    remote = ctx.config.remote
+    branches = (ctx.branch, ctx.protocol_branch)
+    ctx.ws.fetch_refspecs(remote, [f"+refs/heads/{b}:refs/remotes/{remote}/{b}" for b in branches])
+    return ctx.ws.ref_target(f"refs/remotes/{remote}/{ctx.branch}")
+
+
+def session_base(
+    ctx: Context, slug: str, claim: str, who: Identity, main: str | None = None
+) -> str:
+    """The commit a session branch starts from in the coordination layout: main's tip (`main`,
+    else fetched) with `_AGENTS/` as the claim commit left it. Its `.claim` names main's tip as
+    the base, so the session's own history (`history.claim_commits`) starts here, as at a
+    claim on main."""
     ws = ctx.ws
-    main = ws.fetch(ctx.config.remote, ctx.branch)
+    if main is None or not ws.has_commit(claim):
+        main = fetch_tips(ctx)
     if main is None:
         raise BadInput(f"the hub has no {ctx.branch} branch", hint="push a first commit to it")
-    if not ws.has_commit(claim):
-        ws.fetch(ctx.config.remote, ctx.protocol_branch)
     path = f"{session_dir('active', slug)}/{CLAIM_FILE}"
     marker = parse_claim_marker(ws.snapshot(claim).text(path))
     edits: tuple[Edit, ...] = ()
