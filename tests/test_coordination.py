@@ -213,7 +213,10 @@ def test_review_landing_on_a_local_hub(hub: Hub, capsys: Capsys, tmp_path: Path)
     wt = claim(hub.repo, capsys, slug)
     work(wt, slug, "src/feature.py", "feature = True\n")
     main = hub.main()
-    code, out, err = cli(hub.repo, "complete", slug, "--land", "review", "--json", capsys=capsys)
+    # a local hub never runs its hooks: config.yaml says that main takes reviews only
+    config = hub.repo / "_AGENTS/config.yaml"
+    config.write_text(config.read_text().replace("landing: direct", "landing: review"))
+    code, out, err = cli(hub.repo, "complete", slug, "--json", capsys=capsys)
     assert code == 0, err
     assert json.loads(out)["landing"] == f"land/{slug}"
     assert hub.main() == main
