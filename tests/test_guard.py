@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Hub, add_planned, cli, git, run_process
+from conftest import Hub, add_planned, cli, commit_files, git, run_process
 
 from git_sessions import guard
 from git_sessions.edits import Change, Identity, Write
@@ -49,15 +49,7 @@ def claim(repo: Path, slug: str, who: tuple[str, str], capsys: Capsys, *extra: s
 
 def commit(clone: Path, files: dict[str, str | None], message: str, who: tuple[str, str]) -> None:
     """A commit made with plain git (anything git-sessions itself would never write)."""
-    git(clone, "pull", "-q", "--ff-only")
-    for path, text in files.items():
-        if text is None:
-            git(clone, "rm", "-rq", path)
-        else:
-            (clone / path).parent.mkdir(parents=True, exist_ok=True)
-            (clone / path).write_text(text)
-            git(clone, "add", path)
-    git(clone, "commit", "-qm", message, env=as_agent(who))
+    commit_files(clone, files, message, as_agent(who))
 
 
 def push(clone: Path, *refspec: str, remote: str = "origin") -> subprocess.CompletedProcess[str]:
