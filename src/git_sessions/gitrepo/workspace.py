@@ -9,9 +9,9 @@ import shutil
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
-from filelock import FileLock, Timeout
 
 from git_sessions import faults, safefs
 from git_sessions.edits import Change, Identity, Write
@@ -23,6 +23,9 @@ from git_sessions.gitrepo.refs import REF_RETRIES, Refs, pause, ref_contention
 from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.transport import LOST_RACE, Callbacks, clear_stale_lock
 from git_sessions.gitrepo.worktrees import Worktrees
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -66,6 +69,8 @@ class Workspace(Refs, Worktrees):
         Only local work happens under it (never a fetch or push), so a wait longer than the
         timeout means a command is stuck or was stopped while holding it.
         """
+        from filelock import FileLock, Timeout  # ~10 ms to import: only commands that lock
+
         if self._lock is None:  # one object per workspace, so nested use is reentrant
             self._lock = FileLock(str(self.common_dir / "git-sessions.lock"))
         try:
