@@ -155,6 +155,32 @@ class Snapshot:
             raise GitFailure(f"commit {commit} is not in the repository")
         return Snapshot(self._repo, commit)
 
+    def holding_run(self, folder: str, name: str) -> tuple[str, str | None]:
+        """Walking first parents from this commit, which has folder `folder/name`: (the oldest
+        commit of the unbroken run that has it, that commit's parent; None at the root).
+
+        One revwalk: about a third of the cost per commit of stepping with `parent()`, and
+        `folder` is looked into only when its tree id changed (most commits leave it alone)."""
+        assert self.commit is not None, "a run starts at a commit"
+        walker = self._repo.walk(self.commit, pygit2.enums.SortMode.NONE)
+        walker.simplify_first_parent()
+        seen: dict[object, bool] = {}
+        end = self.commit
+        for n, commit in enumerate(walker):
+            if n == 0:
+                continue  # this commit: it holds the folder
+            try:
+                holder = commit.tree[folder]
+            except KeyError:
+                holder = None
+            key = holder.id if holder is not None else None
+            if key not in seen:
+                seen[key] = isinstance(holder, pygit2.Tree) and _is_tree(holder, name)
+            if not seen[key]:
+                return end, str(commit.id)
+            end = str(commit.id)
+        return end, None
+
     def parent(self) -> Snapshot | None:
         """The snapshot of this commit's first parent (None at the root or for an empty main)."""
         if self.commit is None:
@@ -191,3 +217,10 @@ class Snapshot:
         """(author name, author email, author time) of `commit`."""
         obj = self._repo[commit].peel(pygit2.Commit)
         return obj.author.name, obj.author.email, obj.author.time
+
+
+def _is_tree(tree: pygit2.Tree, name: str) -> bool:
+    try:
+        return isinstance(tree[name], pygit2.Tree)
+    except KeyError:
+        return False
