@@ -123,11 +123,11 @@ def seed_claim(env: Env, repo: Path, slug: str, *, worktree: bool = True) -> Non
     active = f"{SESSIONS}/active/{slug}"
     env.git(repo, "mv", f"{SESSIONS}/planned/{slug}", active)
     env.git(repo, "commit", "-q", "-m", f"[{slug}] Move session to active")
-    worktree = repo / ".worktrees" / slug
+    folder = repo / ".worktrees" / slug
     (repo / active / ".session-env").write_text(
         f"export GIT_AUTHOR_NAME='Bench Agent'\nexport GIT_AUTHOR_EMAIL=bench@example.com\n"
         f"export SESSION_ID={slug}\nexport SESSION_BRANCH=session/{slug}\n"
-        f"export SESSION_WORKTREE={worktree}\n"
+        f"export SESSION_WORKTREE={folder}\n"
     )
     env.git(repo, "add", f"{active}/.session-env")
     env.git(repo, "commit", "-q", "-m", f"[{slug}] Add session env")
