@@ -96,6 +96,16 @@ def push_files(repo: Path, files: dict[str, str | None], message: str) -> str:
 
     Uses the real git CLI, so tests can put on main what git-sessions itself would refuse to.
     """
+    commit_files(repo, files, message)
+    git(repo, "push", "-q", "origin", "HEAD:main")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def commit_files(
+    repo: Path, files: dict[str, str | None], message: str, env: dict[str, str] | None = None
+) -> None:
+    """Commit `files` (None deletes) in clone `repo` on top of the hub's main, with plain git
+    (`env`: e.g. another author and committer), without pushing."""
     git(repo, "pull", "-q", "--ff-only")
     for path, text in files.items():
         if text is None:
@@ -104,9 +114,7 @@ def push_files(repo: Path, files: dict[str, str | None], message: str) -> str:
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
             (repo / path).write_text(text)
             git(repo, "add", path)
-    git(repo, "commit", "-qm", message)
-    git(repo, "push", "-q", "origin", "HEAD:main")
-    return git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "commit", "-qm", message, env=env)
 
 
 @dataclass
