@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Hub, add_planned, cli, git, run_process
+from tests.servers import free_port
 
 from git_sessions import gitrepo
 from git_sessions.errors import GitFailure
@@ -159,8 +160,6 @@ def test_a_hub_that_does_not_exist_is_exit_4_with_a_hint(
 
 
 def test_an_unreachable_hub_never_echoes_a_password(hub: Hub, capsys: Capsys) -> None:
-    from conftest import free_port
-
     port = free_port()  # nothing listens there
     for url in (
         f"http://agent:s3cr3t-pw@127.0.0.1:{port}/hub.git",
