@@ -83,6 +83,7 @@ def assert_held_exactly_once(
     assert index.rebuild(local.snapshot(local.tip())) is None
 
 
+@pytest.mark.race  # long: CI runs it (bin/test skips the race marker locally)
 def test_eight_agents_one_clone_local_hub(hub: Hub) -> None:
     """8 agents sharing one clone (worktrees) race over 40 sessions on a local bare hub."""
     slugs = add_planned(hub.repo, 40)
@@ -97,6 +98,7 @@ def test_eight_agents_one_clone_local_hub(hub: Hub) -> None:
     assert run_process(hub.repo, "check").returncode == 0
 
 
+@pytest.mark.race  # long: CI runs it (bin/test skips the race marker locally)
 def test_eight_agents_over_git_daemon(hub: Hub, git_daemon: str) -> None:
     """The same race over git://, each agent in its own clone, without worktrees."""
     slugs = add_planned(hub.repo, 40)
