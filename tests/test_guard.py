@@ -434,9 +434,28 @@ def test_the_whole_lifecycle_passes_a_guarded_hub_over_git_daemon(
     assert "git-sessions guard" in (hub.hub / "hooks" / "pre-receive").read_text()
 
 
-def test_a_race_through_a_guarded_hub_is_still_exactly_once(hub: Hub) -> None:
+def patient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Racing agents that run `claim --next` again after exit 3 "lost the race" (a busy hub,
+    not an error: the guard's hook makes every push slower, so on a loaded machine an agent
+    can lose for its whole retry budget). What must hold is exactly-once."""
+    import test_claim_race
+
+    loop = test_claim_race.AGENT_LOOP
+    done = "        break\n    else:"
+    assert done in loop
+    retry = (
+        '        break\n    elif r.returncode == 3 and "lost the race" in r.stderr:\n'
+        "        continue\n    else:"
+    )
+    monkeypatch.setattr(test_claim_race, "AGENT_LOOP", loop.replace(done, retry, 1))
+
+
+def test_a_race_through_a_guarded_hub_is_still_exactly_once(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from test_claim_race import assert_held_exactly_once, race
 
+    patient(monkeypatch)
     slugs = add_planned(hub.repo, 16)
     guarded(hub)
     clones = [hub.clone(f"agent{i}") for i in range(8)]
@@ -446,17 +465,15 @@ def test_a_race_through_a_guarded_hub_is_still_exactly_once(hub: Hub) -> None:
 
 
 def test_a_race_over_git_daemon_through_the_hook_is_still_exactly_once(
-    hub: Hub, git_daemon: str
+    hub: Hub, git_daemon: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Four agents: each push now waits for a Python hook (about 0.3 s), which widens every
-    race window; eight agents racing through it can lose for the whole 30 s retry budget on a
-    loaded machine (the 8-agent race runs on the local hub above, same rule in-process)."""
     from test_claim_race import assert_held_exactly_once, race
 
+    patient(monkeypatch)
     slugs = add_planned(hub.repo, 8)
     guarded(hub)
     clones = []
-    for i in range(4):
+    for i in range(8):
         path = hub.repo.parent / f"agent{i}"
         git(hub.repo.parent, "clone", "-q", git_daemon, str(path))
         clones.append(path)
