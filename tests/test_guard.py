@@ -329,6 +329,44 @@ def test_a_bad_commit_hidden_under_a_good_one_is_refused(hub: Hub, capsys: Capsy
     assert result.returncode != 0 and "knowledge:" in result.stderr
 
 
+def test_a_merge_of_main_into_local_work_passes(hub: Hub, capsys: Capsys) -> None:
+    """`git pull` (a merge) after the hub moved: the merge is judged against the hub's tip, not
+    the local commit it was made on (which lacks the hub's newer protocol commits)."""
+    held, free = setup(hub, capsys)
+    clone = hub.clone("coder")
+    (clone / "code.py").write_text("x = 1\n")
+    git(clone, "add", "code.py")
+    git(clone, "commit", "-qm", "feat: local work", env=as_agent(TWO))
+    claim(hub.repo, free, ONE, capsys, "--no-worktree")  # the hub moves meanwhile
+    git(clone, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main", env=as_agent(TWO))
+    result = push(clone)
+    assert result.returncode == 0, result.stderr
+    assert held
+
+
+def test_a_push_of_too_many_protocol_commits_is_refused(
+    hub: Hub, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    setup(hub, capsys)
+    old = hub.main()
+    clone = hub.clone("many")
+    for n in range(3):
+        commit(clone, {f"src/{n}.py": "x\n"}, f"feat: {n}", TWO)
+    git(clone, "push", "-q", "origin", "HEAD:refs/heads/incoming")
+    new = git(clone, "rev-parse", "HEAD").strip()
+    monkeypatch.setattr(guard, "MAX_STEPS", 2)
+    local = LocalHub(hub.hub, "main")
+    assert guard.rule(local, "refs/heads/main", old, new) == (
+        "more than 2 commits at once on the protocol branch: push fewer"
+    )
+    monkeypatch.setattr(guard, "MAX_STEPS", 3)
+    assert guard.rule(local, "refs/heads/main", old, new) is None
+    ticks = iter([0.0, 0.0, guard.MAX_SECONDS + 1])
+    assert "took over" in str(
+        guard.rule(local, "refs/heads/main", old, new, clock=lambda: next(ticks))
+    )
+
+
 # --------------------------------------------------------------------------- through git-sessions
 
 
