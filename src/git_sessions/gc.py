@@ -152,9 +152,7 @@ def sessions(ctx: Context, *, dry_run: bool, push: bool = False) -> list[Item]:
         state = states[0] if len(states) == 1 else None
         tip = local.get(f"{BRANCHES}{slug}")
         tip_snap = ws.objects.snapshot(tip) if tip else None
-        if state == "active" and (
-            tip_snap is None or holder(snap, slug) == holder(tip_snap, slug)
-        ):
+        if state == "active" and (tip_snap is None or holder(snap, slug) == holder(tip_snap, slug)):
             continue  # still held from here
         path = worktree_path(ctx, slug)
         bytes_ = size(path) if path.exists() else 0

@@ -71,10 +71,10 @@ def judge(step: Step, leases: Leases) -> str | None:
     return _moves(step, leases) or _invariants(step)
 
 
-def where(snap: Snapshot) -> dict[str, str]:
-    """Each session slug and its state folder (the first, if it is in several)."""
+def where(snap: Snapshot, states: tuple[str, ...] = STATES) -> dict[str, str]:
+    """Each session slug in these state folders and its state (the first, if several)."""
     found: dict[str, str] = {}
-    for state in STATES:
+    for state in states:
         for name in snap.listdir(f"{SESSIONS}/{state}"):
             if is_slug(name):
                 found.setdefault(name, state)
@@ -86,7 +86,15 @@ def _who(person: Identity) -> str:
 
 
 def _moves(step: Step, leases: Leases) -> str | None:
-    before, after = where(step.before), where(step.after)
+    # a state folder that did not change holds the same sessions before and after: only the
+    # changed ones are read (completed/ alone may hold thousands)
+    changed = tuple(
+        state
+        for state in STATES
+        if step.before.object_id(f"{SESSIONS}/{state}")
+        != step.after.object_id(f"{SESSIONS}/{state}")
+    )
+    before, after = where(step.before, changed), where(step.after, changed)
     locks = [
         {e.slug: e.since for e in parse_lock(snap.text(LOCK_FILE) or "")[0]}
         for snap in (step.before, step.after)
