@@ -155,6 +155,16 @@ def test_every_json_output_matches_its_schema(hub: Hub, capsys: Capsys, tmp_path
     git(plain, "commit", "-qm", "first")
     git(plain, "push", "-q", "origin", "HEAD:main")
     rec.run(plain, "init")
+    # the coordination layout: review landing, land, and migrating back
+    rec.run(plain, "migrate", "--protocol-branch", "sessions")
+    git(plain, "pull", "-q", "origin", "main")
+    e = rec.run(plain, "new", "epsilon", "--date", "2026-03-03")["slug"]
+    rec.run(plain, "ready", e)
+    wt_e = Path(rec.run(plain, "claim", e)["worktree"])
+    git(wt_e, "commit", "-qm", f"[{e}] feat: it works", "--allow-empty")
+    assert rec.run(plain, "complete", e, "--land", "review", "--allow-empty")["landing"]
+    assert rec.run(plain, "land")["sessions"][0]["slug"] == e
+    assert rec.run(plain, "migrate", "--protocol-branch", "main")["layout"] == "main"
     rec.run(plain, "guard", "install", "--hub", str(tmp_path / "fresh-hub.git"))
 
     assert json_commands() - rec.commands == set(), "a --json command without a schema test"

@@ -2,9 +2,11 @@
 - `LocalHub`, a bare repository on this filesystem. Commits are built inside it and main is moved
   with a compare-and-swap ref update (libgit2's `create_matching`). We never push to it with
   libgit2: its local transport force-writes the ref and loses racing updates.
-- `RemoteHub`, anything behind git://, http(s):// or ssh://. Commits are built in the local
-  repository and pushed without force; receive-pack checks the old value under its lock, and the
-  verdict per ref arrives only through `push_update_reference`.
+- `RemoteHub`, anything on a server (git://, http(s)://, ssh://, host:path). Commits are built
+  in the local repository and pushed with git's own transport (`network`): the lease names the
+  old value and receive-pack checks it under the ref's lock. The server's verdict per ref says
+  whether we lost a race or were refused (`verdicts`); a push that got no verdict is judged by
+  looking at the hub (`RemoteHub._landed`).
 """
 
 from __future__ import annotations
@@ -18,21 +20,20 @@ from pathlib import Path
 
 import pygit2
 
+from git_sessions import faults
 from git_sessions.edits import Change
 from git_sessions.errors import BadInput, GitFailure
 from git_sessions.gitrepo import reflocks
 from git_sessions.gitrepo.failures import git_errors
+from git_sessions.gitrepo.network import is_local_url
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.trees import write_commit
+from git_sessions.gitrepo.verdicts import NoVerdict
 from git_sessions.gitrepo.workspace import Workspace
 
-_REMOTE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/]+@[^/]+:", re.IGNORECASE)
-
-
-def is_local_url(url: str) -> bool:
-    """True for a path or file:// URL, false for git://, http(s)://, ssh:// and user@host:path."""
-    return url.startswith("file://") or not _REMOTE_URL.match(url)
+# pushes in a row that got no answer and did not land: past this, stop retrying and say so
+UNANSWERED_LIMIT = 3
 
 
 def local_path(url: str, base: Path) -> Path:
@@ -159,6 +160,46 @@ class LocalHub:
                 return False
             raise GitFailure(f"updating the hub's main: {exc}") from exc
 
+    def publish_refs(self, updates: list[tuple[str, str | None, str]]) -> bool:
+        """Move each `ref` from `old` (None: absent) to `new`, by compare-and-swap, one by one
+        in the order given: libgit2 has no transaction across refs. Every old value is checked
+        first; a ref that moved after an earlier one was published returns False with the
+        earlier ones moved, so callers give the refs in an order whose partial result they
+        repair by content on their next attempt (docs/protocol.md, "Layouts")."""
+        with git_errors("reading the hub's refs"):
+            for ref, old, _new in updates:
+                found = self.repo.references.get(ref)
+                if (str(found.target) if found is not None else None) != old:
+                    return False
+        for ref, old, new in updates:  # every update judged before any moves
+            self._judge(ref, old, new)
+        for number, (ref, old, new) in enumerate(updates):
+            if number:
+                faults.point("publish:between-refs")
+            if not self._move(ref, old, new):
+                return False
+        return True
+
+    def _move(self, ref: str, old: str | None, new: str) -> bool:
+        try:
+            if old is None:
+                self.repo.references.create(ref, new, force=False)
+                return True
+            found = self.repo.lookup_reference(ref)
+            if str(found.target) != old:
+                return False
+            found.set_target(new, "git-sessions")  # create_matching: a compare-and-swap
+            return True
+        except (pygit2.AlreadyExistsError, KeyError):
+            return False
+        except (pygit2.GitError, OSError) as exc:
+            if "does not match" in str(exc):
+                return False
+            if "lock" in str(exc).lower():
+                reflocks.recover(self.path / f"{ref}.lock")  # as in publish
+                return False
+            raise GitFailure(f"updating {ref} on the hub: {exc}") from exc
+
     def delete_ref(self, ref: str, expected: str | None = None) -> bool:
         """Delete `ref` on the hub (only while it points at `expected`, when given)."""
         with git_errors(f"deleting {ref} on the hub"):
@@ -225,7 +266,7 @@ class LocalHub:
 
 
 class RemoteHub:
-    """A hub behind a network transport: fetch to read, push without force to write."""
+    """A hub on a server: fetch to read; push with a lease (the compare-and-swap) to write."""
 
     def __init__(self, workspace: Workspace, remote: str, branch: str) -> None:
         self.ws = workspace
@@ -234,6 +275,7 @@ class RemoteHub:
         self.branch = branch
         self.ref = f"refs/heads/{branch}"
         self.tracking = f"refs/remotes/{remote}/{branch}"
+        self.unanswered = 0
 
     def tip(self) -> str | None:
         """Fetch main and return its commit (None if the hub has no main yet)."""
@@ -247,13 +289,75 @@ class RemoteHub:
             return write_commit(self.ws.repo, base, change)
 
     def publish(self, base: str | None, new: str) -> bool:
-        """Push `new` to main without force; False if the hub rejected it as not a fast-forward."""
-        del base  # the hub's receive-pack compares against its own current value
-        ok = self.ws.push(self.remote, new, self.ref)
+        """Move main from `base` to `new`; False if main moved first (a lost race)."""
+        return self.publish_refs([(self.ref, base, new)])
+
+    def publish_refs(self, updates: list[tuple[str, str | None, str]]) -> bool:
+        """Move every `ref` from `old` (None: must not exist) to `new` in one atomic push;
+        False if any ref had moved (a lost race), GitFailure for any other refusal.
+
+        One `git push --atomic --porcelain --force-with-lease=<ref>:<old>...`: the lease is
+        the compare-and-swap (receive-pack checks it under the ref's lock), `--atomic` makes
+        the refs move together. A push whose answer was lost is judged by the hub's refs."""
+        try:
+            ok = self.ws.push_refs(self.remote, [(ref, old, new) for ref, old, new in updates])
+        except NoVerdict as error:
+            ok = self._after_silence(error, [(ref, new) for ref, _, new in updates], retry=True)
         if ok:
-            with self.ws.lock():
-                self.ws.set_ref(self.tracking, new)
+            self.unanswered = 0
+            self._track([(ref, new) for ref, _, new in updates])
         return ok
+
+    def _after_silence(
+        self, error: NoVerdict, wanted: list[tuple[str, str | None]], *, retry: bool
+    ) -> bool:
+        """The push got no verdict (connection cut, reply lost, timeout): the hub may have
+        applied it. True if it did; with `retry`, False (try again on the fresh tip) a few
+        times; else the error, saying the outcome is unknown."""
+        try:
+            landed = self._landed(wanted)
+        except GitFailure:
+            landed = None
+        if landed:
+            return True
+        self.unanswered += 1
+        if landed is False and retry and self.unanswered < UNANSWERED_LIMIT:
+            return False  # it did not land: the caller rebuilds on the fresh tip
+        raise GitFailure(
+            error.message,
+            hint=error.hint
+            or "the hub's answer was lost; running the command again is safe (it does nothing"
+            " twice)",
+        ) from error
+
+    def _landed(self, wanted: list[tuple[str, str | None]]) -> bool:
+        """True if every ref holds our commit, or a commit built on it (someone was quicker
+        to build on our update than we were to look), or is gone when we deleted it."""
+        heads = self.ws.list_heads(self.remote)
+        for ref, new in wanted:
+            value = heads.get(ref)
+            if value == new:
+                continue
+            if new is None or value is None:
+                return False
+            if not self.objects.has(value) and ref.startswith("refs/heads/"):
+                tracking = f"refs/remotes/{self.remote}/{ref.removeprefix('refs/heads/')}"
+                self.ws.fetch_refspecs(self.remote, [f"+{ref}:{tracking}"])
+            if not (self.objects.has(value) and self.objects.is_ancestor(new, value)):
+                return False
+        return True
+
+    def _track(self, moved: list[tuple[str, str | None]]) -> None:
+        """Mirror what we moved on the hub in our remote-tracking refs."""
+        with self.ws.lock():
+            for ref, new in moved:
+                if not ref.startswith("refs/heads/"):
+                    continue
+                tracking = f"refs/remotes/{self.remote}/{ref.removeprefix('refs/heads/')}"
+                if new is None:
+                    self.ws.delete_ref(tracking)
+                else:
+                    self.ws.set_ref(tracking, new)
 
     def peek(self) -> str | None:
         """main's commit on the hub from one ref listing, without fetching objects."""
@@ -278,15 +382,20 @@ class RemoteHub:
     def push_branch(self, remote: str, ref: str, tip: str) -> bool:
         """Push `tip` to the hub's `ref` without force; False if that is not a fast-forward
         (receive-pack checks the old value under its lock)."""
-        return self.ws.push(remote, tip, ref)
+        try:
+            return self.ws.push(remote, tip, ref)
+        except NoVerdict as error:
+            return self._after_silence(error, [(ref, tip)], retry=False)
 
     def delete_ref(self, ref: str, expected: str | None = None) -> bool:
         """Delete `ref` on the hub (only while it points at `expected`, when given)."""
         current = self.heads().get(ref)
         if current is None or (expected is not None and current != expected):
             return False
-        # the push names the advertised value as the old one: receive-pack refuses a move
-        return self.ws.delete_remote_branch(self.remote, ref)
+        try:  # the lease names the value we saw: receive-pack refuses if it moved since
+            return self.ws.push_refs(self.remote, [(ref, current, None)])
+        except NoVerdict as error:
+            return self._after_silence(error, [(ref, None)], retry=False)
 
 
 Hub = LocalHub | RemoteHub
