@@ -502,6 +502,7 @@ def test_a_race_through_a_guarded_hub_is_still_exactly_once(
     assert run_process(clones[0], "check").returncode == 0
 
 
+@pytest.mark.race
 def test_a_race_over_git_daemon_through_the_hook_is_still_exactly_once(
     hub: Hub, git_daemon: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
