@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from git_sessions import catalog, safefs, worktree
-from git_sessions.claiming import parse_env, worktree_path
+from git_sessions.claiming import holder, worktree_path
 from git_sessions.context import Context
 from git_sessions.errors import GitFailure
 from git_sessions.gitrepo import LocalHub, Snapshot
@@ -78,12 +78,6 @@ def size(path: Path) -> int:
             except OSError:
                 continue
     return total
-
-
-def _holder(snap: Snapshot, slug: str) -> tuple[str, str] | None:
-    env = parse_env(snap.text(f"{session_dir('active', slug)}/{ENV_FILE}") or "")
-    name, email = env.get("GIT_AUTHOR_NAME"), env.get("GIT_AUTHOR_EMAIL")
-    return (name, email) if name and email else None
 
 
 def code_landed(objects: Objects, main: str, tip: str) -> bool:
@@ -158,9 +152,7 @@ def sessions(ctx: Context, *, dry_run: bool, push: bool = False) -> list[Item]:
         state = states[0] if len(states) == 1 else None
         tip = local.get(f"{BRANCHES}{slug}")
         tip_snap = ws.objects.snapshot(tip) if tip else None
-        if state == "active" and (
-            tip_snap is None or _holder(snap, slug) == _holder(tip_snap, slug)
-        ):
+        if state == "active" and (tip_snap is None or holder(snap, slug) == holder(tip_snap, slug)):
             continue  # still held from here
         path = worktree_path(ctx, slug)
         bytes_ = size(path) if path.exists() else 0
