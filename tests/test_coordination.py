@@ -448,3 +448,65 @@ def test_lifecycle_through_a_guarded_local_hub(hub: Hub, capsys: Capsys) -> None
     assert cli(hub.repo, "abandon", b, "--reason", "later", capsys=capsys)[0] == 0
     assert git(hub.hub, "rev-parse", "main~1").strip() == main
     consistent(hub)
+
+
+def test_a_crash_between_the_review_branch_and_the_archive_is_repaired(
+    hub: Hub, capsys: Capsys
+) -> None:
+    split(hub, capsys)
+    slug = plan(hub.repo, capsys, "review", "crash")
+    wt = claim(hub.repo, capsys, slug)
+    work(wt, slug, "src/r.py", "r = 1\n")
+    main, coord = hub.main(), rev(hub.hub, BRANCH)
+    killed_at(hub.repo, "publish:between-refs", "complete", slug, "--land", "review")
+    assert rev(hub.hub, f"land/{slug}") is not None and rev(hub.hub, BRANCH) == coord
+    result = run_process(hub.repo, "complete", slug, "--land", "review", "--json")
+    assert result.returncode == 0, result.stderr
+    squash = rev(hub.hub, f"land/{slug}")
+    assert json.loads(result.stdout)["commit"] == squash and hub.main() == main
+    marker = git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/completed/{slug}/.landing")
+    assert f"commit {squash}\n" in marker
+    consistent(hub)
+
+
+def test_settings_and_markers_from_the_hub_are_parsed_totally(hub: Hub, capsys: Capsys) -> None:
+    from git_sessions.config import parse_config
+    from git_sessions.errors import BadInput
+    from git_sessions.landings import parse_marker
+    from git_sessions.migration import with_protocol_branch
+
+    for bad in ("protocol_branch: ../x", "protocol_branch: a..b", "landing: fast"):
+        with pytest.raises(BadInput):
+            parse_config(bad)
+    assert parse_config("protocol_branch: sessions").protocol_branch == "sessions"
+    assert with_protocol_branch("remote: origin\n", "s") == "remote: origin\nprotocol_branch: s\n"
+    assert "protocol_branch: null" in with_protocol_branch("protocol_branch: s  # x\n", None)
+    commit = "a" * 40
+    for text in (
+        None,
+        "",
+        "branch land/x\ncommit " + commit,  # not a slug
+        f"branch main\ncommit {commit}\n",
+        f"branch land/2026-01-01-a\ncommit {commit[:-1]}\n",
+        f"branch land/2026-01-01-a\ncommit {commit}\nlanded $(rm -rf /)\n",
+        "x" * 1000,
+    ):
+        assert parse_marker(text) is None, text
+    marker = parse_marker(f"branch land/2026-01-01-a\ncommit {commit}\n")
+    assert marker is not None and marker.landed is None
+    # a hostile .landing on the coordination branch is ignored by list and land, not fatal
+    split(hub, capsys)
+    slug = plan(hub.repo, capsys, "hostile")
+    claim(hub.repo, capsys, slug)
+    other = hub.clone("mallory")
+    git(other, "checkout", "-q", "-b", "coord", f"origin/{BRANCH}")
+    folder = other / "_AGENTS/sessions/completed" / slug
+    git(other, "mv", f"_AGENTS/sessions/active/{slug}", str(folder))
+    (folder / ".landing").write_bytes(b"branch land/../../etc\ncommit \xff\n")
+    git(other, "add", "-A")
+    git(other, "commit", "-qm", "forged")
+    git(other, "push", "-q", "origin", f"HEAD:{BRANCH}")
+    code, out, err = cli(hub.repo, "list", "--json", capsys=capsys)
+    assert code == 0 and "landing" not in out, err
+    code, out, err = cli(hub.repo, "land", "--json", capsys=capsys)
+    assert code == 0 and json.loads(out)["sessions"] == [], err
