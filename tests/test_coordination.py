@@ -510,3 +510,26 @@ def test_settings_and_markers_from_the_hub_are_parsed_totally(hub: Hub, capsys: 
     assert code == 0 and "landing" not in out, err
     code, out, err = cli(hub.repo, "land", "--json", capsys=capsys)
     assert code == 0 and json.loads(out)["sessions"] == [], err
+
+
+def test_a_clone_that_has_not_pulled_since_a_migration_is_stopped(hub: Hub, capsys: Capsys) -> None:
+    stale = hub.clone("stale")
+    split(hub, capsys)
+    main = hub.main()
+    for args in (("list",), ("new", "more", "work"), ("init",)):
+        code, _, err = cli(stale, *args, capsys=capsys)
+        assert code == 1, err
+        assert err == (
+            f"error: the protocol moved to branch {BRANCH} of the hub\n"
+            "hint: git pull, so that _AGENTS/config.yaml names it\n"
+        )
+    assert hub.main() == main
+    # and a clone still on the coordination branch after moving back
+    code, _, err = cli(hub.repo, "migrate", "--protocol-branch", "main", capsys=capsys)
+    assert code == 0, err
+    coord = rev(hub.hub, BRANCH)
+    code, _, err = cli(hub.repo, "list", capsys=capsys)  # this checkout has not pulled yet
+    assert code == 1 and "moved away from branch sessions" in err
+    assert rev(hub.hub, BRANCH) == coord
+    git(hub.repo, "pull", "-q", "--ff-only")
+    assert cli(hub.repo, "list", capsys=capsys)[0] == 0
