@@ -447,6 +447,16 @@ def test_lifecycle_through_a_guarded_local_hub(hub: Hub, capsys: Capsys) -> None
     claim(hub.repo, capsys, b)
     assert cli(hub.repo, "abandon", b, "--reason", "later", capsys=capsys)[0] == 0
     assert git(hub.hub, "rev-parse", "main~1").strip() == main
+    # the guard guards the coordination branch: a forged claim by plain git is refused
+    c = plan(hub.repo, capsys, "gamma")
+    other = hub.clone("forger")
+    git(other, "checkout", "-q", "-b", "coord", f"origin/{BRANCH}")
+    git(other, "mv", f"_AGENTS/sessions/planned/{c}", f"_AGENTS/sessions/active/{c}")
+    git(other, "commit", "-qm", f"[{c}] chore: claim session")
+    pushed = subprocess.run(
+        ["git", "push", "origin", f"HEAD:{BRANCH}"], cwd=other, capture_output=True, text=True
+    )
+    assert pushed.returncode != 0 and "refs/heads/sessions" in pushed.stderr, pushed.stderr
     consistent(hub)
 
 
