@@ -543,3 +543,32 @@ def test_a_clone_that_has_not_pulled_since_a_migration_is_stopped(hub: Hub, caps
     assert rev(hub.hub, BRANCH) == coord
     git(hub.repo, "pull", "-q", "--ff-only")
     assert cli(hub.repo, "list", capsys=capsys)[0] == 0
+
+
+def test_a_conflict_with_main_is_resolved_by_merging_main_into_the_session(
+    hub: Hub, capsys: Capsys
+) -> None:
+    split(hub, capsys)
+    slug = plan(hub.repo, capsys, "conflict")
+    wt = claim(hub.repo, capsys, slug)
+    work(wt, slug, "README.md", "# ours\n")
+    other = hub.clone("other")
+    work(other, "x", "README.md", "# theirs\n")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    code, _, err = cli(wt, "complete", capsys=capsys)
+    assert code == 3 and "README.md" in err, err
+    git(wt, "fetch", "-q", "origin")
+    merged = subprocess.run(["git", "merge", "-q", "origin/main"], cwd=wt, capture_output=True)
+    assert merged.returncode != 0  # the conflict, in README.md only: the session folder merges
+    assert git(wt, "diff", "--name-only", "--diff-filter=U").split() == ["README.md"]
+    (wt / "README.md").write_text("# both\n")
+    git(wt, "add", "README.md")
+    git(wt, "commit", "-qm", f"[{slug}] fix: merge main")
+    before = hub.main()
+    code, out, err = cli(wt, "complete", "--json", capsys=capsys)
+    assert code == 0, err
+    assert git(hub.hub, "rev-parse", "main~1").strip() == before
+    assert git(hub.hub, "show", "main:README.md") == "# both\n"
+    assert git(hub.hub, "diff", "--name-only", before, "main").split() == ["README.md"]
+    assert json.loads(out)["commits"] == 1  # the merge commit of main is not counted
+    consistent(hub)
