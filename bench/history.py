@@ -3,9 +3,11 @@ on main and again at N (default 2,000; the issue's goal is stated at 20,000).
 
 Run:  .venv/bin/python bench/history.py [--commits N] [--repeat R]
 
-A hub with `git-sessions init`, two planned sessions claimed with their worktrees (one with a
-journal entry, so its branch is on the hub), then 100 commits on main written by
-`git fast-import` (each changes one file, as lock renewals and other sessions' claims do).
+A hub with `git-sessions init`, four planned sessions claimed with their worktrees (three with
+a journal entry, so their branches are on the hub; of those, one is then completed and one
+abandoned, so `status` and `history` of an ended session are timed too), then 100 commits on
+main written by `git fast-import` (each changes one file, as lock renewals and other sessions'
+claims do).
 Each command is timed (median of R whole processes); then main grows to N commits and they are
 timed again. The ratio is time at N over time at 100 (goal <= 1.2). `check --deep`, which
 audits the whole history on purpose, is shown for contrast. Not part of the pytest suite.
@@ -58,7 +60,8 @@ def build(env: Env, root: Path) -> tuple[Path, Path, list[str]]:
     env.git(repo, "push", "-q", "origin", "main")
     env.run([env.gs, "init"], repo)
     env.git(repo, "pull", "-q", "origin", "main")
-    slugs = [f"{DATE}-history-{i}" for i in range(2)]
+    # 0, 1 stay active; 2 is completed and 3 abandoned before main grows
+    slugs = [f"{DATE}-history-{i}" for i in range(4)]
     for i, slug in enumerate(slugs):
         folder = repo / SESSIONS / "planned" / slug
         folder.mkdir(parents=True)
@@ -68,8 +71,10 @@ def build(env: Env, root: Path) -> tuple[Path, Path, list[str]]:
     env.git(repo, "push", "-q", "origin", "main")
     for slug in slugs:
         env.run([env.gs, "claim", slug], repo)
-    wt = repo / ".worktrees" / slugs[0]
-    env.run([env.gs, "log", "started"], wt, SESSION_ID=slugs[0])
+    for slug in (slugs[0], slugs[2], slugs[3]):
+        env.run([env.gs, "log", "started"], repo / ".worktrees" / slug, SESSION_ID=slug)
+    env.run([env.gs, "complete", slugs[2], "--allow-empty"], repo)
+    env.run([env.gs, "abandon", slugs[3], "--reason", "bench"], repo)
     return hub, repo, slugs
 
 
@@ -79,6 +84,10 @@ def commands(slugs: list[str]) -> dict[str, list[str]]:
         "status": ["status", slugs[0]],
         "history": ["history", slugs[0]],
         "drift": ["drift", slugs[1]],
+        "status (completed)": ["status", slugs[2]],
+        "history (completed)": ["history", slugs[2]],
+        "status (abandoned)": ["status", slugs[3]],
+        "history (abandoned)": ["history", slugs[3]],
         "check --deep": ["check", "--deep"],
     }
 
@@ -95,12 +104,12 @@ def measure(env: Env, root: Path, commits: int, repeat: int) -> tuple[list[Row],
     }
     lines = [
         "cpu ms (user+sys of the process and its children), median",
-        f"{'command':<14}{'100 commits':>16}{f'{commits} commits':>20}{'ratio':>8}",
+        f"{'command':<22}{'100 commits':>16}{f'{commits} commits':>20}{'ratio':>8}",
     ]
     rows = []
     for name in small:
         lines.append(
-            f"{name:<14}{small[name] * 1000:16.1f}{large[name] * 1000:20.1f}"
+            f"{name:<22}{small[name] * 1000:16.1f}{large[name] * 1000:20.1f}"
             f"{large[name] / small[name]:8.2f}"
         )
         if name != "check --deep":

@@ -28,6 +28,7 @@ import journal
 import queue_list
 import scale
 import startup
+import transport
 from _support import Row, seal, source_revision
 
 
@@ -56,6 +57,12 @@ def claim_rows(root: Path, gs: Path, repeat: int) -> list[Row]:
             "<= 0.5",
         ),
         Row(
+            "  the seed's own git worktree add alone vs the seed's procedure",
+            med[claim.SEED_WORKTREE],
+            med["seed"],
+            "-",
+        ),
+        Row(
             "claim --no-worktree vs seed's git procedure",
             med["ours --no-worktree"],
             med["seed"],
@@ -80,6 +87,15 @@ def race_rows(root: Path, gs: Path, sessions: int) -> list[Row]:
     return [Row(measure, many.rate, one.rate, ">= 1", "claims/s")]
 
 
+def transport_rows(root: Path, gs: Path, sessions: int) -> list[Row]:
+    env = seal(root / "env", gs, pyc=True)
+    pairs = transport.measure_all(env, root, transport.TRANSPORTS, [1, 16], sessions)
+    failed = transport.problems(pairs)
+    if failed:
+        raise RuntimeError("; ".join(failed[:4]))
+    return transport.rows(pairs)
+
+
 def journal_rows(root: Path, gs: Path, repeat: int) -> list[Row]:
     env = seal(root, gs, pyc=True)
     session = journal.build(env, root, 0)
@@ -99,18 +115,11 @@ def queue_rows(root: Path, count: int, repeat: int) -> list[Row]:
     env["PYTHONPYCACHEPREFIX"] = str(root / "pycache")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     repo = queue_list.setup(root, count, env)
-    cache = repo / ".git/git-sessions/plans.json"
-    command = [*queue_list.CLI, "queue", "--json", "-c", "python"]
-    queue_list.run(command, repo, env)
-    floor, cold, warm = [], [], []
-    for _ in range(repeat):
-        floor.append(queue_list.run(["git", "ls-tree", "-r", "main"], repo, env))
-        cache.unlink(missing_ok=True)
-        cold.append(queue_list.run(command, repo, env))
-        warm.append(queue_list.run(command, repo, env))
-    f, c, w = (statistics.median(x) for x in (floor, cold, warm))
+    times = queue_list.measure(repo, env, repeat)
+    f, c, p, w = (statistics.median(times[k]) for k in ("floor", "cold", "plans", "warm"))
     return [
         Row(f"queue --json, {count} planned, warm vs git ls-tree -r", w, f, "<= 2"),
+        Row("  main moved (plan cache only) vs git ls-tree -r", p, f, "-"),
         Row(f"queue --json, {count} planned, cold (s; goal < 0.5 s)", c, None, "< 0.5"),
     ]
 
@@ -149,7 +158,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: startup,claim,journal,history,scale,queue,checkout",
+        help="comma-separated: startup,claim,race,transport,journal,history,scale,queue,checkout",
     )
     args = parser.parse_args()
     gs = Path(sys.executable).parent / "git-sessions"
@@ -166,6 +175,7 @@ def main() -> int:
         "startup": lambda d: startup.measure(seal(d, gs, pyc=True), d, repeat)[0],
         "claim": lambda d: claim_rows(d, gs, repeat),
         "race": lambda d: race_rows(d, gs, 24),
+        "transport": lambda d: transport_rows(d, gs, 16 if args.quick else 24),
         "journal": lambda d: journal_rows(d, gs, repeat),
         "history": lambda d: history.measure(seal(d, gs, pyc=True), d, 2000, repeat)[0],
         "scale": lambda d: scale.measure(seal(d / "env", gs, pyc=True), d, 200, repeat)[0],

@@ -46,7 +46,7 @@ def build(env: Env, root: Path, count: int) -> Path:
             (folder / name).write_text(text + f"step {i} needle{i % 7}\n")
         if state == "active":
             lock.append(f"{slug}:1760000000\n")
-            who = Identity("Bench", "b@example.com")
+            who = Identity("Bench Agent", "bench@example.com")  # the committer (check compares)
             wt = str(repo / ".worktrees" / slug)
             (folder / ".session-env").write_text(render(make(slug, who, wt, 20000 + i)))
     (repo / LOCK).write_text("".join(lock))

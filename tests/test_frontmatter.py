@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 
 import pytest
@@ -109,3 +110,16 @@ def test_what_new_writes_is_in_the_subset() -> None:
         "depends_on: [2025-10-14-db-schema]\nparent: null\ncreated: '2025-10-14'\n"
     )
     assert fast_load(text) == yaml.safe_load(text)
+
+
+def test_remembered_lines_give_fresh_lists_and_the_same_values() -> None:
+    first = fast_load("depends_on: [a, b]\ncreated: 2026-01-01\ntitle: one")
+    assert first is not None
+    first["depends_on"].append("changed")
+    second = fast_load("depends_on: [a, b]\ncreated: 2026-01-01\ntitle: two")
+    assert second == {
+        "depends_on": ["a", "b"],
+        "created": dt.date(2026, 1, 1),
+        "title": "two",
+    }
+    assert fast_load("title: one\ntitle: one") is None  # a repeated key, even when remembered

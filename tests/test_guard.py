@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Hub, add_planned, cli, git, run_process
+from conftest import Hub, add_planned, cli, commit_files, git, run_process
 
 from git_sessions import guard
 from git_sessions.edits import Change, Identity, Write
@@ -49,15 +49,7 @@ def claim(repo: Path, slug: str, who: tuple[str, str], capsys: Capsys, *extra: s
 
 def commit(clone: Path, files: dict[str, str | None], message: str, who: tuple[str, str]) -> None:
     """A commit made with plain git (anything git-sessions itself would never write)."""
-    git(clone, "pull", "-q", "--ff-only")
-    for path, text in files.items():
-        if text is None:
-            git(clone, "rm", "-rq", path)
-        else:
-            (clone / path).parent.mkdir(parents=True, exist_ok=True)
-            (clone / path).write_text(text)
-            git(clone, "add", path)
-    git(clone, "commit", "-qm", message, env=as_agent(who))
+    commit_files(clone, files, message, as_agent(who))
 
 
 def push(clone: Path, *refspec: str, remote: str = "origin") -> subprocess.CompletedProcess[str]:
@@ -200,7 +192,37 @@ def delete_active_branch(clone: Path, held: str, _: str) -> tuple[tuple[str, ...
     return (f":refs/heads/session/{held}",), reason
 
 
+def forged_claim(clone: Path, free: str, plan_extra: str, base: str | None) -> None:
+    """A claim by plain git, consistent in every file the default `check` reads: the plan
+    (with `plan_extra` added), `.session-env`, the lock line and a `.claim` naming `base`."""
+    from git_sessions import sessionenv
+    from git_sessions.protocol import blob_id, claim_marker
+
+    git(clone, "pull", "-q", "--ff-only")
+    parent = git(clone, "rev-parse", "HEAD").strip()
+    src, dst = f"{SESSIONS}/planned/{free}", f"{SESSIONS}/active/{free}"
+    git(clone, "mv", src, dst)
+    plan = (clone / dst / "SESSION.md").read_text() + plan_extra
+    env = sessionenv.render(sessionenv.make(free, Identity(*ONE), "/tmp/wt", 20000))
+    marker = claim_marker(base or parent, blob_id(plan.encode()), blob_id(env.encode()))
+    lock = (clone / LOCK_FILE).read_text() + f"{free}:1700000000\n"
+    files = {f"{dst}/SESSION.md": plan, f"{dst}/.session-env": env, f"{dst}/.claim": marker}
+    commit(clone, {**files, LOCK_FILE: lock}, f"[{free}] chore: claim session", ONE)
+
+
+def claim_editing_its_plan(clone: Path, _: str, free: str) -> tuple[tuple[str, ...], str]:
+    forged_claim(clone, free, "and much more\n", None)
+    return (), f"the claim of {free} changed its plan (SESSION.md)"
+
+
+def claim_with_a_false_marker(clone: Path, held: str, free: str) -> tuple[tuple[str, ...], str]:
+    forged_claim(clone, free, "", "0" * 40)
+    return (), f"the claim of {free} has a .claim that does not describe it"
+
+
 CASES: list[Case] = [
+    claim_editing_its_plan,
+    claim_with_a_false_marker,
     second_claim,
     plan_edit,
     plan_edit_claimed_as_override,
@@ -218,6 +240,16 @@ CASES: list[Case] = [
     rewind,
     delete_active_branch,
 ]
+
+
+def test_a_forged_claim_passes_when_it_is_honest(hub: Hub, capsys: Capsys) -> None:
+    """The forged-claim cases differ from a legal plain-git claim only in what they forge."""
+    _, free = setup(hub, capsys)
+    clone = hub.clone("honest")
+    forged_claim(clone, free, "", None)
+    result = push(clone)
+    assert result.returncode == 0, result.stderr
+    assert run_process(hub.repo, "check").returncode == 0
 
 
 def setup(hub: Hub, capsys: Capsys) -> tuple[str, str]:
@@ -411,6 +443,25 @@ def test_a_race_through_a_guarded_hub_is_still_exactly_once(hub: Hub) -> None:
     results = race(clones, ["--no-worktree"])
     assert_held_exactly_once(hub.hub, slugs, results)
     assert run_process(clones[0], "check").returncode == 0
+
+
+def test_a_race_over_git_daemon_through_the_hook_is_still_exactly_once(
+    hub: Hub, git_daemon: str
+) -> None:
+    """Four agents: each push now waits for a Python hook (about 0.3 s), which widens every
+    race window; eight agents racing through it can lose for the whole 30 s retry budget on a
+    loaded machine (the 8-agent race runs on the local hub above, same rule in-process)."""
+    from test_claim_race import assert_held_exactly_once, race
+
+    slugs = add_planned(hub.repo, 8)
+    guarded(hub)
+    clones = []
+    for i in range(4):
+        path = hub.repo.parent / f"agent{i}"
+        git(hub.repo.parent, "clone", "-q", git_daemon, str(path))
+        clones.append(path)
+    results = race(clones, ["--no-worktree"])
+    assert_held_exactly_once(hub.hub, slugs, results)
 
 
 # --------------------------------------------------------------------------- install

@@ -134,3 +134,17 @@ def test_find_stale_lists_every_old_lock_under_refs(hub: Hub) -> None:
     found = reflocks.find_stale(hub.hub / "refs")
     assert sorted(s.path for s in found) == sorted(old)
     assert all(s.age > 3500 for s in found)
+
+
+def test_a_session_branch_lock_left_behind_is_recovered_too(hub: Hub) -> None:
+    from git_sessions.gitrepo import LocalHub
+
+    local = LocalHub(hub.hub, "main")
+    main = hub.main()
+    parent = local.objects.info(main).parents[0]
+    assert local.push_branch("origin", "refs/heads/session/x", parent)
+    lock = hub.hub / "refs" / "heads" / "session" / "x.lock"
+    lock.write_text("dead\n")
+    age(lock, 3600)
+    assert local.push_branch("origin", "refs/heads/session/x", main)
+    assert local.heads()["refs/heads/session/x"] == main and not lock.exists()

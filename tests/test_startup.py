@@ -103,3 +103,24 @@ def test_command_name_skips_the_root_directory_option() -> None:
     assert command_name(["-Cx", "claim"]) == "claim"
     assert command_name(["--help"]) is None
     assert command_name([]) is None
+
+
+def test_building_only_the_command_run_changes_nothing_it_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command's help and usage errors are the same from the one-command app main()
+    builds as from the whole app."""
+    import git_sessions.cli as cli_module
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = cli_module.main(["-C", str(tmp_path), *args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    cli_module.load_all()
+    cases = [(name, "--help") for name in cli_module.COMMANDS]
+    cases += [("queue", "--no-such-option"), ("log",), ("claim", "--next", "extra", "args")]
+    alone = {case: run(*case) for case in cases}
+    monkeypatch.setattr(cli_module, "_only", lambda app, name: app)
+    for case in cases:
+        assert run(*case) == alone[case], case

@@ -93,6 +93,8 @@ def _text(value: Any) -> str:
     if isinstance(value, dict | list):
         raise ValueError("expected text, got a nested value")
     text = str(value)[:MAX_TEXT]
+    if text.isprintable():  # no Cc/Cf/Zl/Zp in it (all are non-printable): the common case
+        return text
     return "".join("\ufffd" if has_control(c) and c not in "\t\n" else c for c in text)
 
 

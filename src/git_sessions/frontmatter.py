@@ -62,25 +62,45 @@ def _flow_list(value: str) -> tuple[bool, Any]:
     return False, None
 
 
+# line -> (key, value) of lines understood before: across plans most lines repeat verbatim
+# (`depends_on: []`, `parent: null`, a date, a priority), and a dict lookup is far cheaper
+# than parsing them again on a cold listing. Bounded; values are copied out where mutable.
+_LINES: dict[str, tuple[str, Any]] = {}
+MAX_LINES = 4096
+
+
+def _line(line: str) -> tuple[str, Any] | None:
+    """(key, value) of one `key: value` line in the simple subset, else None."""
+    key, sep, value = line.partition(":")
+    if not sep or not key.isidentifier() or not key.isascii():
+        return None
+    if key.lower() in _SPECIAL:
+        return None
+    if value and not value.startswith(" "):
+        return None
+    value = value.strip(" ")
+    if value.startswith("[") and value.endswith("]"):
+        ok, parsed = _flow_list(value)
+    else:
+        ok, parsed = _scalar(value)
+    return (key, parsed) if ok else None
+
+
 def fast_load(text: str) -> dict[str, Any] | None:
     """The mapping in front matter `text` if it is in the simple subset, else None."""
     data: dict[str, Any] = {}
     for line in text.split("\n"):
         if not line:
             continue
-        key, sep, value = line.partition(":")
-        if not sep or not key.isidentifier() or not key.isascii() or key in data:
+        found = _LINES.get(line)
+        if found is None:
+            found = _line(line)
+            if found is None:
+                return None
+            if len(_LINES) < MAX_LINES:
+                _LINES[line] = found
+        key, value = found
+        if key in data:
             return None
-        if key.lower() in _SPECIAL:
-            return None
-        if value and not value.startswith(" "):
-            return None
-        value = value.strip(" ")
-        if value.startswith("[") and value.endswith("]"):
-            ok, parsed = _flow_list(value)
-        else:
-            ok, parsed = _scalar(value)
-        if not ok:
-            return None
-        data[key] = parsed
+        data[key] = list(value) if isinstance(value, list) else value
     return data

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 from git_sessions import check
 from git_sessions.edits import Identity
 from git_sessions.holders import CLAIM_FILE as HOLDER_FILE
-from git_sessions.overrides import is_override
 from git_sessions.protocol import (
     AGENTS,
     CLAIM_FILE,
@@ -32,6 +31,7 @@ from git_sessions.protocol import (
     TRANSITIONS,
     commit_message,
     is_slug,
+    parse_claim_marker,
     parse_lock,
 )
 
@@ -137,13 +137,9 @@ def _transition(step: Step, leases: Leases, slug: str, src: str, dst: str) -> st
     if verb is None:
         return f"session {slug} cannot move from {src} to {dst}"
     if dst == "active":
-        claimer = _holder(step.after, slug)
-        if not _is(step, claimer):
-            named = _who(claimer) if claimer else "nobody"
-            return (
-                f"the claim of {slug} names {named} in {ENV_FILE} but was committed by"
-                f" {_who(step.committer)}"
-            )
+        problem = _claim(step, slug)
+        if problem:
+            return problem
     if src != "active":
         return None
     owner = _holder(step.before, slug)
@@ -157,6 +153,37 @@ def _transition(step: Step, leases: Leases, slug: str, src: str, dst: str) -> st
         return None  # an audited takeover (release --force, abandon --force)
     held = _who(owner) if owner else "an unknown agent"
     return f"only the holder {held} may {verb} session {slug} (committed by {_who(step.committer)})"
+
+
+def _claim(step: Step, slug: str) -> str | None:
+    """A claim freezes the plan as it was planned, names its committer in `.session-env`, and
+    its `.claim` (which the default `check` trusts instead of walking history) says exactly
+    that: the commit it was built on, the plan and the `.session-env` it wrote."""
+    claimer = _holder(step.after, slug)
+    if not _is(step, claimer):
+        named = _who(claimer) if claimer else "nobody"
+        return (
+            f"the claim of {slug} names {named} in {ENV_FILE} but was committed by"
+            f" {_who(step.committer)}"
+        )
+    folder = f"{SESSIONS}/active/{slug}"
+    plan = step.before.object_id(f"{SESSIONS}/planned/{slug}/SESSION.md")
+    if step.after.object_id(f"{folder}/SESSION.md") != plan:
+        return f"the claim of {slug} changed its plan (SESSION.md)"
+    text = step.after.text(f"{folder}/{CLAIM_FILE}")
+    if text is None:
+        return None  # a claim without the marker: `check` finds it by walking history
+    marker = parse_claim_marker(text)
+    parent = step.after.parent()
+    if (
+        marker is None
+        or parent is None
+        or marker.base != parent.commit
+        or marker.plan not in (None, plan)
+        or marker.env not in (None, step.after.object_id(f"{folder}/{ENV_FILE}"))
+    ):
+        return f"the claim of {slug} has a {CLAIM_FILE} that does not describe it"
+    return None
 
 
 def _reap(step: Step, leases: Leases, slug: str) -> str | None:
@@ -190,6 +217,8 @@ def _active_change(step: Step, slug: str, lock_changed: bool) -> str | None:
             f"only the holder {held} may change active session {slug}"
             f" (committed by {_who(step.committer)})"
         )
+    from git_sessions.overrides import is_override  # it imports the journal: only when needed
+
     plan = f"{folder}/SESSION.md"
     if step.before.object_id(plan) != step.after.object_id(plan) and not is_override(
         step.message, slug

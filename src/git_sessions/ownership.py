@@ -18,8 +18,6 @@ import threading
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from filelock import FileLock
-
 from git_sessions import transitions
 from git_sessions.edits import Identity
 from git_sessions.errors import Conflict, GitFailure
@@ -80,6 +78,8 @@ def propose(common_dir: Path, slug: str, commit: str) -> None:
     overwriting each other's: whichever commit lands is then known here."""
     path = _path(common_dir, slug)
     path.parent.mkdir(parents=True, exist_ok=True)
+    from filelock import FileLock  # imported by the few commands that write a record
+
     with FileLock(str(path.with_suffix(".lock")), timeout=30):
         old = load(common_dir, slug)
         kept = old.claims()[:MAX_CANDIDATES] if old is not None and old.ending is None else ()

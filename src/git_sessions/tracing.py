@@ -242,21 +242,9 @@ def _ended(snap: Snapshot, slug: str, state: str, title: str) -> Trace:
 
 
 def _span(snap: Snapshot, slug: str, state: str) -> tuple[Snapshot, Snapshot | None]:
-    """(the commit that ended the session, the one that claimed it), walking main back."""
-    folder = session_dir(state, slug)
-    # Most commits do not touch the (possibly huge) state folder: look for the session in it
-    # only when the folder's tree id changed, so a step costs a few small tree reads.
-    seen: dict[str | None, bool] = {}
-
-    def holds(step: Snapshot) -> bool:
-        tree = step.object_id(f"{SESSIONS}/{state}")
-        if tree not in seen:
-            seen[tree] = step.is_dir(folder)
-        return seen[tree]
-
-    end, parent = snap, snap.parent()
-    while parent is not None and holds(parent):
-        end, parent = parent, parent.parent()
+    """(the commit that ended the session, the one that claimed it), walking main back to the
+    end (the oldest commit of the run that holds the session in `state`)."""
+    end, parent = snap.holding_run(f"{SESSIONS}/{state}", slug)
     if parent is None:
-        return end, None
-    return end, claim_commits(parent, [slug]).get(slug)
+        return snap.at(end), None
+    return snap.at(end), claim_commits(snap.at(parent), [slug]).get(slug)

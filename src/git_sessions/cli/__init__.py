@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from git_sessions.errors import Error
 
 if TYPE_CHECKING:
+    import typer
     from typer._click import exceptions as click_exceptions
 
 EXIT_BUG = 70
@@ -107,6 +108,28 @@ def load_commands(args: list[str]) -> None:
         import_module(f"git_sessions.cli.{name}")
 
 
+def _only(app: typer.Typer, name: str | None) -> typer.Typer:
+    """`app` with only command `name` (and the root options): building click's commands for
+    every command the imported modules register costs ~10 ms a start. The whole app for help,
+    a name that is not one plain command (click then says "no such command") or a group."""
+    import copy
+
+    from typer.main import get_command_name
+
+    def named(info: typer.models.CommandInfo) -> str | None:
+        callback = info.callback
+        return info.name or (get_command_name(callback.__name__) if callback else None)
+
+    commands = [c for c in app.registered_commands if named(c) == name]
+    groups = {g.name for g in app.registered_groups}
+    if name is None or len(commands) != 1 or name in groups:
+        return app
+    only = copy.copy(app)  # every setting kept; only the lists of what to build differ
+    only.registered_commands = commands
+    only.registered_groups = []
+    return only
+
+
 def _wants_json(args: list[str]) -> bool:
     """--json among the options (not after `--`): errors then also go to stdout as JSON."""
     return "--json" in (args[: args.index("--")] if "--" in args else args)
@@ -149,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     from git_sessions.cli.app import app
 
     load_commands(args)
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(_only(app, command_name(args)))
     coercion.install(command)
     try:
         os.getcwd()

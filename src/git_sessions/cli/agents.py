@@ -15,16 +15,20 @@ from git_sessions.cli.app import (
     complete_slug,
     context,
     emit_json,
+    json_text,
     note,
     out,
+    printable,
     repository,
     session_slug,
+    start_directory,
     table,
 )
 from git_sessions.cli.authoring import AGENT, EMAIL, JSON
 from git_sessions.cli.claiming import YES, approve_bootstrap, report_bootstrap
 
 if TYPE_CHECKING:
+    from git_sessions.api.results import Queue
     from git_sessions.watch import Event as EventType
 
 CAPABILITY = typer.Option([], "--capability", "-c", help="A capability this agent has.")
@@ -37,12 +41,32 @@ def queue_(
     as_json: bool = JSON,
 ) -> None:
     """Claimable planned sessions in the order `claim --next` takes them."""
+    import os
+    import sys
+
+    from git_sessions import queuecache
+
+    # agents poll this: while main stands still, the last answer is printed as it was
+    question = queuecache.Question(
+        start_directory().resolve(), tuple(capability), show_all, as_json
+    )
+    text = queuecache.lookup(question, os.environ)
+    if text is None:
+        was = queuecache.before(question, os.environ)
+        repo = repository()
+        result = repo.queue(capability)
+        text = _queue_text(result, show_all=show_all, as_json=as_json)
+        if was is not None:
+            queuecache.store(was, repo.ctx, result.main, text, os.environ)
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _queue_text(result: Queue, *, show_all: bool, as_json: bool) -> str:
     from git_sessions import documents
 
-    result = repository().queue(capability)
     if as_json:
-        emit_json(documents.queue(result, include_blocked=show_all))
-        return
+        return json_text(documents.queue(result, include_blocked=show_all))
     found = [c for c in result.entries if show_all or c.reason is None]
     rows = [
         [
@@ -54,7 +78,8 @@ def queue_(
         ]
         for c in found
     ]
-    out(table(["SLUG", "PRI", "CAPABILITIES", "STATUS", "TITLE"], rows) or "nothing claimable")
+    shown = table(["SLUG", "PRI", "CAPABILITIES", "STATUS", "TITLE"], rows) or "nothing claimable"
+    return printable(shown) + "\n"
 
 
 @app.command()

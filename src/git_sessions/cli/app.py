@@ -98,12 +98,16 @@ def context() -> Context:
 def emit_json(data: Any, *, line: bool = False) -> None:
     """Indented JSON for small answers; compact for big lists (json's C encoder only runs
     without indent) and, with `line`, one object per line for event streams."""
+    sys.stdout.write(json_text(data, line=line))
+    sys.stdout.flush()
+
+
+def json_text(data: Any, *, line: bool = False) -> str:
+    """What emit_json writes (a line)."""
     lists = data.values() if isinstance(data, dict) else [data]
     big = any(isinstance(v, list) and len(v) > 200 for v in lists)
     indent = None if line or big else 2
-    text = json.dumps(data, indent=indent, sort_keys=True)
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
+    return json.dumps(data, indent=indent, sort_keys=True) + "\n"
 
 
 # Control characters (but \t and \n) and bidi overrides shown as U+FFFD: text from the hub

@@ -240,6 +240,7 @@ class LocalHub:
                 except (pygit2.GitError, OSError) as exc:
                     if "does not match" not in str(exc) and "lock" not in str(exc).lower():
                         raise
+                    reflocks.recover(self.path / f"{ref}.lock")  # if a killed writer left it
         return False
 
     def peek(self) -> str | None:

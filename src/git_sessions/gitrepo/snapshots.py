@@ -9,6 +9,8 @@ import pygit2
 from git_sessions.errors import GitFailure
 from git_sessions.gitrepo.trees import _BLOB, _EXEC, _KINDS, _TREE
 
+_BLOB_TYPE = int(pygit2.enums.ObjectType.BLOB)
+
 
 class Snapshot:
     """A read-only view of one commit's tree (or of nothing, when main does not exist yet)."""
@@ -103,8 +105,10 @@ class Snapshot:
         return found
 
     def blob_text(self, blob: str) -> str:
-        obj = self._repo[blob]
-        return obj.data.decode("utf-8", errors="replace") if isinstance(obj, pygit2.Blob) else ""
+        # the object database directly: a third faster than repo[blob] (no object wrapper,
+        # no prefix lookup), which a cold listing of 10,000 plans does 10,000 times
+        kind, data = self._repo.odb.read(blob)
+        return data.decode("utf-8", errors="replace") if kind == _BLOB_TYPE else ""
 
     def files(self, path: str) -> Iterator[tuple[str, bytes]]:
         """(path, content) of every file under folder `path`, recursively."""
@@ -151,6 +155,32 @@ class Snapshot:
             raise GitFailure(f"commit {commit} is not in the repository")
         return Snapshot(self._repo, commit)
 
+    def holding_run(self, folder: str, name: str) -> tuple[str, str | None]:
+        """Walking first parents from this commit, which has folder `folder/name`: (the oldest
+        commit of the unbroken run that has it, that commit's parent; None at the root).
+
+        One revwalk: about a third of the cost per commit of stepping with `parent()`, and
+        `folder` is looked into only when its tree id changed (most commits leave it alone)."""
+        assert self.commit is not None, "a run starts at a commit"
+        walker = self._repo.walk(self.commit, pygit2.enums.SortMode.NONE)
+        walker.simplify_first_parent()
+        seen: dict[object, bool] = {}
+        end = self.commit
+        for n, commit in enumerate(walker):
+            if n == 0:
+                continue  # this commit: it holds the folder
+            try:
+                holder = commit.tree[folder]
+            except KeyError:
+                holder = None
+            key = holder.id if holder is not None else None
+            if key not in seen:
+                seen[key] = isinstance(holder, pygit2.Tree) and _is_tree(holder, name)
+            if not seen[key]:
+                return end, str(commit.id)
+            end = str(commit.id)
+        return end, None
+
     def parent(self) -> Snapshot | None:
         """The snapshot of this commit's first parent (None at the root or for an empty main)."""
         if self.commit is None:
@@ -187,3 +217,10 @@ class Snapshot:
         """(author name, author email, author time) of `commit`."""
         obj = self._repo[commit].peel(pygit2.Commit)
         return obj.author.name, obj.author.email, obj.author.time
+
+
+def _is_tree(tree: pygit2.Tree, name: str) -> bool:
+    try:
+        return isinstance(tree[name], pygit2.Tree)
+    except KeyError:
+        return False

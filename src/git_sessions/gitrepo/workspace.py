@@ -8,9 +8,9 @@ import contextlib
 import shutil
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pygit2
-from filelock import FileLock, Timeout
 
 from git_sessions import faults, safefs
 from git_sessions.edits import Change, Identity, Write
@@ -22,6 +22,9 @@ from git_sessions.gitrepo.refs import REF_RETRIES, Refs, pause
 from git_sessions.gitrepo.remotes import Remotes
 from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.worktrees import Worktrees
+
+if TYPE_CHECKING:
+    from filelock import FileLock
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -65,6 +68,8 @@ class Workspace(Refs, Worktrees, Remotes):
         Only local work happens under it (never a fetch or push), so a wait longer than the
         timeout means a command is stuck or was stopped while holding it.
         """
+        from filelock import FileLock, Timeout  # ~10 ms to import: only commands that lock
+
         if self._lock is None:  # one object per workspace, so nested use is reentrant
             self._lock = FileLock(str(self.common_dir / "git-sessions.lock"))
         try:

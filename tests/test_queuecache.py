@@ -1,0 +1,207 @@
+"""The cached answer of `queue`: the same bytes as the ordinary path, and never a stale one."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import Hub, add_planned, cli, git, push_files
+
+from git_sessions import queuecache
+from test_startup import loaded
+
+PLAN = "---\ntitle: {title}\ncapabilities: [{caps}]\npriority: {pri}\n---\n# plan\n"
+OPTIONS = (
+    ("queue", "--json"),
+    ("queue",),
+    ("queue", "--all"),
+    ("queue", "--json", "--all", "-c", "rust"),
+    ("queue", "-c", "rust", "-c", "python"),
+)
+
+
+def _question(repo: Path, args: tuple[str, ...]) -> queuecache.Question:
+    caps = tuple(args[i + 1] for i, a in enumerate(args) if a == "-c")
+    return queuecache.Question(repo.resolve(), caps, "--all" in args, "--json" in args)
+
+
+def _entries(repo: Path) -> list[Path]:
+    folder = repo / ".git" / "git-sessions" / "queue"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def _slow(
+    repo: Path, args: tuple[str, ...], capsys: pytest.CaptureFixture[str], start: Path | None = None
+) -> str:
+    """The ordinary path's answer: with no cache entry at all."""
+    shutil.rmtree(repo / ".git" / "git-sessions" / "queue", ignore_errors=True)
+    code, out, err = cli(start or repo, *args, capsys=capsys)
+    assert code == 0, err
+    return out
+
+
+def _plans(hub: Hub) -> None:
+    add_planned(hub.repo, 3)
+    push_files(
+        hub.repo,
+        {
+            "_AGENTS/sessions/planned/2026-02-01-needs-rust/SESSION.md": PLAN.format(
+                title="needs rust", caps="rust", pri=5
+            ),
+            "_AGENTS/sessions/planned/2026-02-02-odd-title/SESSION.md": PLAN.format(
+                title="'tab\\there'", caps="", pri=1
+            ),
+        },
+        "more plans",
+    )
+
+
+def test_the_cached_answer_is_the_ordinary_one_byte_for_byte(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _plans(hub)
+    for args in OPTIONS:
+        slow = _slow(hub.repo, args, capsys)
+        assert queuecache.lookup(_question(hub.repo, args), os.environ) == slow, args
+        code, again, _ = cli(hub.repo, *args, capsys=capsys)
+        assert (code, again) == (0, slow), args
+    _slow(hub.repo, OPTIONS[0], capsys)
+    for args in OPTIONS:
+        cli(hub.repo, *args, capsys=capsys)
+    assert len(_entries(hub.repo)) == len(OPTIONS) < queuecache.KEEP  # one per set of options
+
+
+def test_a_cached_queue_does_not_import_pygit2(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _plans(hub)
+    code, names = loaded(hub.repo, "queue", "--json")  # the ordinary path, which stores it
+    assert code == 0 and "pygit2" in names
+    code, names = loaded(hub.repo, "queue", "--json")
+    assert code == 0
+    assert names == {"typer"}, names
+
+
+def test_main_moving_invalidates_it(hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    _plans(hub)
+    args = ("queue", "--json")
+    before = _slow(hub.repo, args, capsys)
+    push_files(
+        hub.repo,
+        {
+            "_AGENTS/sessions/planned/2026-03-01-late/SESSION.md": PLAN.format(
+                title="late", caps="", pri=9
+            )
+        },
+        "a new plan",
+    )
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
+    code, after, _ = cli(hub.repo, *args, capsys=capsys)
+    assert code == 0 and "2026-03-01-late" in after and "2026-03-01-late" not in before
+    assert after == _slow(hub.repo, args, capsys)
+
+
+def test_a_changed_plan_invalidates_it(hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    _plans(hub)
+    args = ("queue", "--json", "--all", "-c", "rust")
+    assert "needs rust" in _slow(hub.repo, args, capsys)
+    path = "_AGENTS/sessions/planned/2026-02-01-needs-rust/SESSION.md"
+    push_files(hub.repo, {path: PLAN.format(title="needs go", caps="go", pri=5)}, "replan")
+    code, out, _ = cli(hub.repo, *args, capsys=capsys)
+    assert code == 0 and "needs go" in out and "needs rust" not in out
+    assert out == _slow(hub.repo, args, capsys)
+
+
+def test_packed_refs_are_read_too(hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    _plans(hub)
+    args = ("queue", "--json")
+    slow = _slow(hub.repo, args, capsys)
+    git(hub.hub, "pack-refs", "--all", "--prune")
+    assert not (hub.hub / "refs" / "heads" / "main").exists()
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) == slow
+    push_files(hub.repo, {"README.md": "moved\n"}, "main moves")  # a loose ref again
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
+    git(hub.hub, "pack-refs", "--all", "--prune")  # now only packed, at the new commit
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
+    code, out, _ = cli(hub.repo, *args, capsys=capsys)
+    assert code == 0 and out != slow and out == _slow(hub.repo, args, capsys)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[: len(data) // 2],  # cut short
+        lambda data: b"not json\n" + data,
+        lambda data: b"",
+        lambda data: data.replace(b'"tip": "', b'"tip": "0', 1),
+        lambda data: data + b"tail",
+        lambda data: data.replace(b"needs rust", b"needs rusT"),  # same length, other bytes
+    ],
+)
+def test_a_corrupt_entry_is_not_used(
+    hub: Hub, capsys: pytest.CaptureFixture[str], damage: object
+) -> None:
+    _plans(hub)
+    args = ("queue", "--json", "--all")
+    slow = _slow(hub.repo, args, capsys)
+    (entry,) = _entries(hub.repo)
+    entry.write_bytes(damage(entry.read_bytes()))  # type: ignore[operator]
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
+    code, out, _ = cli(hub.repo, *args, capsys=capsys)
+    assert (code, out) == (0, slow)
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) == slow  # rewritten
+
+
+def test_a_changed_configuration_invalidates_it(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _plans(hub)
+    args = ("queue", "--json")
+    _slow(hub.repo, args, capsys)
+    config = hub.repo / "_AGENTS" / "config.yaml"
+    config.write_text(config.read_text().replace("capabilities: []", "capabilities: [rust]"))
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
+    code, out, _ = cli(hub.repo, *args, capsys=capsys)
+    assert code == 0 and "needs rust" in out
+
+
+def test_another_hub_invalidates_it(hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    _plans(hub)
+    args = ("queue", "--json")
+    slow = _slow(hub.repo, args, capsys)
+    other = hub.hub.parent / "other.git"
+    shutil.copytree(hub.hub, other, symlinks=True)
+    git(hub.repo, "remote", "set-url", "origin", str(other))
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
+    code, out, _ = cli(hub.repo, *args, capsys=capsys)
+    assert (code, out) == (0, slow)  # the same commit, but read from the other hub
+    push_files(hub.repo, {"README.md": "other\n"}, "moves the other hub")
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
+
+
+def test_the_environment_is_part_of_it(
+    hub: Hub, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _plans(hub)
+    args = ("queue", "--json")
+    _slow(hub.repo, args, capsys)
+    monkeypatch.setenv("GIT_SESSIONS_TIMEOUT", "forever")
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
+    code, _, err = cli(hub.repo, *args, capsys=capsys)
+    assert code == 1 and "GIT_SESSIONS_TIMEOUT" in err  # what the ordinary path says
+
+
+def test_from_a_worktree_and_a_subfolder(hub: Hub, capsys: pytest.CaptureFixture[str]) -> None:
+    _plans(hub)
+    code, _, err = cli(hub.repo, "claim", "2026-01-01-task-000", "--json", capsys=capsys)
+    assert code == 0, err
+    worktree = hub.repo / ".worktrees" / "2026-01-01-task-000"
+    for start in (worktree, hub.repo / "_AGENTS" / "sessions"):
+        args = ("queue", "--json")
+        slow = _slow(hub.repo, args, capsys, start)
+        assert "2026-01-01-task-000" not in slow
+        assert queuecache.lookup(_question(start, args), os.environ) == slow
+        code, again, _ = cli(start, *args, capsys=capsys)
+        assert (code, again) == (0, slow)
