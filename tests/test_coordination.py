@@ -379,6 +379,7 @@ def test_review_landing_through_git_daemon_when_main_refuses_everything(
     consistent(hub)
 
 
+@pytest.mark.race
 def test_five_racing_agents_claim_exactly_once_and_leave_main_untouched(
     hub: Hub, capsys: Capsys
 ) -> None:
