@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pygit2
 import pytest
+from tests.servers import (
+    HttpServer,
+    SshKeys,
+    SshServer,
+    credential_helper,
+    http_backend,
+    sshd,
+)
+from tests.servers import (
+    git_daemon as git_daemon_server,
+)
 
 ROOT = Path(__file__).resolve().parent
 IDENTITY = {
@@ -87,6 +96,16 @@ def push_files(repo: Path, files: dict[str, str | None], message: str) -> str:
 
     Uses the real git CLI, so tests can put on main what git-sessions itself would refuse to.
     """
+    commit_files(repo, files, message)
+    git(repo, "push", "-q", "origin", "HEAD:main")
+    return git(repo, "rev-parse", "HEAD").strip()
+
+
+def commit_files(
+    repo: Path, files: dict[str, str | None], message: str, env: dict[str, str] | None = None
+) -> None:
+    """Commit `files` (None deletes) in clone `repo` on top of the hub's main, with plain git
+    (`env`: e.g. another author and committer), without pushing."""
     git(repo, "pull", "-q", "--ff-only")
     for path, text in files.items():
         if text is None:
@@ -95,9 +114,7 @@ def push_files(repo: Path, files: dict[str, str | None], message: str) -> str:
             (repo / path).parent.mkdir(parents=True, exist_ok=True)
             (repo / path).write_text(text)
             git(repo, "add", path)
-    git(repo, "commit", "-qm", message)
-    git(repo, "push", "-q", "origin", "HEAD:main")
-    return git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "commit", "-qm", message, env=env)
 
 
 @dataclass
@@ -261,53 +278,11 @@ def age_claims(repo: Path, since: int = 1_000_000_000) -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def serve_git_daemon(base: Path) -> Iterator[str]:
     """`git daemon --enable=receive-pack` serving the bare repos under `base` on a loopback
-    port; yields its git:// URL prefix once the daemon says it is ready."""
-    for _ in range(5):
-        port = free_port()
-        proc = subprocess.Popen(
-            [
-                "git",
-                "daemon",
-                "--verbose",
-                "--reuseaddr",
-                "--export-all",
-                "--enable=receive-pack",
-                "--listen=127.0.0.1",
-                f"--port={port}",
-                f"--base-path={base}",
-                str(base),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        ready = threading.Event()
-
-        def drain(stream: object = proc.stderr, ready: threading.Event = ready) -> None:
-            # read every log line (a full pipe would stall the daemon); note when it is up
-            for line in stream:  # type: ignore[attr-defined]
-                if "Ready to rumble" in line:
-                    ready.set()
-            ready.set()  # it exited: stop waiting
-
-        threading.Thread(target=drain, daemon=True).start()
-        ready.wait(timeout=30)
-        if proc.poll() is None:
-            try:
-                yield f"git://127.0.0.1:{port}"
-            finally:
-                proc.terminate()
-                proc.wait(timeout=10)
-            return
-    pytest.fail("could not start git daemon")
+    port; yields its git:// URL prefix once the daemon says it is ready (tests/servers.py)."""
+    with git_daemon_server(base) as prefix:
+        yield prefix
 
 
 @pytest.fixture
@@ -315,3 +290,39 @@ def git_daemon(hub: Hub) -> Iterator[str]:
     """The test's hub served by git daemon: its git:// URL."""
     for prefix in serve_git_daemon(hub.hub.parent):
         yield f"{prefix}/{hub.hub.name}"
+
+
+# --------------------------------------------------------------------------- http and ssh hubs
+# The servers themselves are in tests/servers.py; these fixtures serve the test's hub and set up
+# the client side the way a user would, in the sealed global git config: a credential helper for
+# https (never a password in the remote URL) and core.sshCommand with a key file and a
+# known_hosts file for ssh.
+
+HTTP_USER = "alice"
+HTTP_PASSWORD = "hub-pass-7Qx2"  # distinctive, so tests can look for it in every output
+
+
+@pytest.fixture
+def http_hub(hub: Hub, tmp_path: Path) -> Iterator[HttpServer]:
+    """The test's hub behind lighttpd + git http-backend with basic auth; its URL prefix is
+    `.url` (the hub is `{url}/hub.git`); git gets the password from a credential helper."""
+    with http_backend(hub.hub.parent, tmp_path / "lighttpd", HTTP_USER, HTTP_PASSWORD) as server:
+        helper = credential_helper(tmp_path / "credential-helper", HTTP_USER, HTTP_PASSWORD)
+        git(tmp_path, "config", "--global", "credential.helper", helper)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def ssh_keys(tmp_path_factory: pytest.TempPathFactory) -> SshKeys:
+    return SshKeys.generate(tmp_path_factory.mktemp("ssh-keys"))
+
+
+@pytest.fixture
+def ssh_hub(hub: Hub, tmp_path: Path, ssh_keys: SshKeys) -> Iterator[SshServer]:
+    """An sshd admitting the test's user by key; `known_hosts` in tmp_path holds its host key
+    and core.sshCommand uses that file and the key (no agent, strict host key checking)."""
+    with sshd(tmp_path / "sshd", ssh_keys) as server:
+        known_hosts = tmp_path / "known_hosts"
+        known_hosts.write_text(server.known_hosts_line())
+        git(tmp_path, "config", "--global", "core.sshCommand", server.ssh_command(known_hosts))
+        yield server

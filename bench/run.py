@@ -28,6 +28,7 @@ import journal
 import queue_list
 import scale
 import startup
+import transport
 from _support import Row, seal, source_revision
 
 
@@ -84,6 +85,15 @@ def race_rows(root: Path, gs: Path, sessions: int) -> list[Row]:
     # rates, not times: the goal is on many/one, so ours = 16 agents' claims/s
     measure = "16 agents' claim rate vs 1 agent (0 double claims)"
     return [Row(measure, many.rate, one.rate, ">= 1", "claims/s")]
+
+
+def transport_rows(root: Path, gs: Path, sessions: int) -> list[Row]:
+    env = seal(root / "env", gs, pyc=True)
+    pairs = transport.measure_all(env, root, transport.TRANSPORTS, [1, 16], sessions)
+    failed = transport.problems(pairs)
+    if failed:
+        raise RuntimeError("; ".join(failed[:4]))
+    return transport.rows(pairs)
 
 
 def journal_rows(root: Path, gs: Path, repeat: int) -> list[Row]:
@@ -148,7 +158,7 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: startup,claim,journal,history,scale,queue,checkout",
+        help="comma-separated: startup,claim,race,transport,journal,history,scale,queue,checkout",
     )
     args = parser.parse_args()
     gs = Path(sys.executable).parent / "git-sessions"
@@ -165,6 +175,7 @@ def main() -> int:
         "startup": lambda d: startup.measure(seal(d, gs, pyc=True), d, repeat)[0],
         "claim": lambda d: claim_rows(d, gs, repeat),
         "race": lambda d: race_rows(d, gs, 24),
+        "transport": lambda d: transport_rows(d, gs, 16 if args.quick else 24),
         "journal": lambda d: journal_rows(d, gs, repeat),
         "history": lambda d: history.measure(seal(d, gs, pyc=True), d, 2000, repeat)[0],
         "scale": lambda d: scale.measure(seal(d / "env", gs, pyc=True), d, 200, repeat)[0],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,7 @@ def test_init_hub_creates_a_bare_hub_and_sets_origin(plain: Hub, capsys: Capsys)
     assert code == 0, err
     assert f"created hub {new_hub}" in err
     assert git(new_hub, "rev-parse", "--is-bare-repository").strip() == "true"
+    assert git(new_hub, "config", "receive.denyNonFastForwards").strip() == "true"
     assert git(plain.repo, "remote", "get-url", "origin").strip() == str(new_hub)
     # main on the new hub is our history plus the scaffold commit, and nothing else.
     assert git(new_hub, "rev-parse", "main~1").strip() == head
@@ -158,9 +160,11 @@ def test_init_hub_creates_a_bare_hub_and_sets_origin(plain: Hub, capsys: Capsys)
     assert status(plain.repo) == before
     # Again, naming the same hub: nothing to do.
     tip = git(new_hub, "rev-parse", "main").strip()
+    git(new_hub, "config", "--unset", "receive.denyNonFastForwards")
     out = ok(plain.repo, "init", "--hub", str(new_hub), capsys=capsys)
     assert "already initialised" in out
     assert git(new_hub, "rev-parse", "main").strip() == tip
+    assert git(new_hub, "config", "receive.denyNonFastForwards").strip() == "true", "ensured"
     # And the clone works against it.
     git(plain.repo, "stash", "-q", "--include-untracked")
     git(plain.repo, "pull", "-q", "origin", "main")
@@ -187,6 +191,14 @@ def test_init_hub_in_a_repository_without_commits(tmp_path: Path, capsys: Capsys
     code, _, err = cli(repo, "init", "--hub", str(tmp_path / "hub.git"), capsys=capsys)
     assert code == 0, err
     assert git(tmp_path / "hub.git", "rev-list", "main").count("\n") == 1
+    # the hub refuses a rewind of main, whoever pushes it (git's own receive-pack)
+    git(repo, "pull", "-q", "origin", "main")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "next")
+    git(repo, "push", "-q", "origin", "HEAD:main")
+    rewind = subprocess.run(
+        ["git", "push", "-f", "origin", "HEAD~1:main"], cwd=repo, capture_output=True, text=True
+    )
+    assert rewind.returncode != 0 and "non-fast-forward" in rewind.stderr, rewind.stderr
     git(repo, "pull", "-q", "origin", "main")
     assert (repo / LOCK_FILE).exists()
 

@@ -41,7 +41,7 @@ class Recorder:
         result, out, err = cli(repo, *args, "--json", capsys=self.capsys)
         assert result == code, err
         words = [a for a in args if not a.startswith("-")]
-        self.commands.add(" ".join(words[:2]) if words[0] == "hooks" else words[0])
+        self.commands.add(" ".join(words[:2]) if words[0] in ("hooks", "guard") else words[0])
         lines = out.splitlines() if args[0] == "watch" else [out]
         docs = [self.validate(json.loads(line)) for line in lines]
         if args[0] == "watch":
@@ -155,6 +155,17 @@ def test_every_json_output_matches_its_schema(hub: Hub, capsys: Capsys, tmp_path
     git(plain, "commit", "-qm", "first")
     git(plain, "push", "-q", "origin", "HEAD:main")
     rec.run(plain, "init")
+    # the coordination layout: review landing, land, and migrating back
+    rec.run(plain, "migrate", "--protocol-branch", "sessions")
+    git(plain, "pull", "-q", "origin", "main")
+    e = rec.run(plain, "new", "epsilon", "--date", "2026-03-03")["slug"]
+    rec.run(plain, "ready", e)
+    wt_e = Path(rec.run(plain, "claim", e)["worktree"])
+    git(wt_e, "commit", "-qm", f"[{e}] feat: it works", "--allow-empty")
+    assert rec.run(plain, "complete", e, "--land", "review", "--allow-empty")["landing"]
+    assert rec.run(plain, "land")["sessions"][0]["slug"] == e
+    assert rec.run(plain, "migrate", "--protocol-branch", "main")["layout"] == "main"
+    rec.run(plain, "guard", "install", "--hub", str(tmp_path / "fresh-hub.git"))
 
     assert json_commands() - rec.commands == set(), "a --json command without a schema test"
     assert set(schemas.names()) - rec.schemas == set(), "a schema no command produced"

@@ -27,6 +27,7 @@ from git_sessions.protocol import (
 
 if TYPE_CHECKING:
     from git_sessions.gitrepo import Snapshot as History
+    from git_sessions.gitrepo.reflocks import StaleLock
 
 _SESSION_KNOWLEDGE = f"{KNOWLEDGE}/sessions/"
 _KNOWLEDGE_README = f"{KNOWLEDGE}/README.md"  # init may create it; only kb- sessions change it
@@ -361,3 +362,16 @@ def check(
         + check_content(snap, plans)
         + check_knowledge(snap, deep=deep)
     )
+
+
+def check_ref_locks(locks: list[StaleLock]) -> list[Violation]:
+    """Ref locks a killed writer left in a hub on this filesystem: every writer of that ref
+    fails on them (git-sessions removes one it meets; plain git never does)."""
+    return [
+        Violation(
+            "ref-lock",
+            f"{lock.path} was left {lock.age:.0f}s ago by a killed writer; no git process"
+            f" holds a ref lock that long: remove it with: rm '{lock.path}'",
+        )
+        for lock in locks
+    ]

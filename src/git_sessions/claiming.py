@@ -211,7 +211,14 @@ def claim(
     if path is not None:
         from git_sessions import clones
 
+        main = None
+        if ctx.split:  # both branches in one fetch: the claim commit and main's code
+            from git_sessions.coordination import fetch_tips
+
+            main = fetch_tips(ctx)
         base = _claim_commit(ctx, target, published.commit, held=not published.changed)
+        if ctx.split:
+            base = _session_start(ctx, target, base, who, held=not published.changed, main=main)
         _adopt_hub_branch(ctx, target)
         if use_clone or clones.find_clone(ctx, target) is not None:
             tip = worktree.ensure_branch(ctx.ws, target, base, who)
@@ -283,13 +290,28 @@ def _adopt_hub_branch(ctx: Context, slug: str) -> None:
 def _claim_commit(ctx: Context, slug: str, tip: str, *, held: bool) -> str:
     """The commit that claimed `slug` (`tip` itself unless this was a repeat), fetched locally."""
     if not ctx.ws.has_commit(tip):
-        ctx.ws.fetch(ctx.config.remote, ctx.branch)
+        ctx.ws.fetch(ctx.config.remote, ctx.protocol_branch)
     if not held:
         return tip
     branch = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
     starts = [ctx.ws.snapshot(branch)] if branch and ctx.ws.has_commit(branch) else []
     found = claim_commit(slug, *starts, ctx.ws.snapshot(tip))
     return found.commit if found is not None and found.commit else tip
+
+
+def _session_start(
+    ctx: Context, slug: str, claim: str, who: Identity, *, held: bool, main: str | None
+) -> str:
+    """In the coordination layout, where the session branch starts: main's code joined with
+    the claim's `_AGENTS/` (see coordination); a repeated claim keeps the one its branch has."""
+    from git_sessions import coordination
+
+    branch = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
+    if held and branch is not None:
+        found = claim_commit(slug, ctx.ws.snapshot(branch))
+        if found is not None and found.commit is not None:
+            return found.commit
+    return coordination.session_base(ctx, slug, claim, who, main)
 
 
 def env_exports(ctx: Context, slug: str) -> str:

@@ -15,9 +15,11 @@ from collections.abc import Callable
 
 from git_sessions import (
     catalog,
+    coordination,
     faults,
     hazards,
     kbrule,
+    landings,
     ownership,
 )
 from git_sessions import drift as drift_mod
@@ -61,6 +63,7 @@ def complete(
     kind: str = "feat",
     allow_empty: bool = False,
     approve: bool = False,
+    land: str | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Completion:
     """Squash-merge the session into main with its patches, drift report and archive; with
@@ -69,6 +72,7 @@ def complete(
         raise BadInput(
             f"unknown commit type {kind!r}", hint=f"use one of: {', '.join(COMMIT_TYPES)}"
         )
+    landing = landings.mode(ctx, land)
     record = ownership.load(ctx.ws.common_dir, slug)
     if record is not None and record.ending == "completed":
         done = finish_ending(ctx, slug, record, "completed")
@@ -92,6 +96,8 @@ def complete(
         ownership.check_holder(snap, slug, who, record)
         assert snap.commit is not None
         base = work.objects.merge_base(snap.commit, work.tip)
+        if ctx.split:  # the view joins main's code with the coordination branch's _AGENTS/
+            base = coordination.merge_base(work.objects, base, work.claim)
         logs = append_only_paths("active", slug)
         merged = work.objects.merge(base, snap.commit, work.tip, union=logs)
         if merged.tree is None:
@@ -125,7 +131,9 @@ def complete(
         text += f"Session: {slug}\n" + ("Allow-empty: yes\n" if allow_empty else "")
         text += trailers(verified, commands)
         code = diff_text(work.objects, snap.commit, merged.tree, is_code)
-        squash = Squash.of(text, who.name, who.email, now, snap.commit, code)
+        parent = snap.parent() if ctx.split else snap  # the view's parent is main's tip
+        assert parent is not None and parent.commit is not None
+        squash = Squash.of(text, who.name, who.email, now, parent.commit, code)
         edits: list[Edit] = [
             Write(LOCK_FILE, lock_remove(snap.text(LOCK_FILE) or "", slug).encode()),
             Remove(f"{session_dir('active', slug)}/{ENV_FILE}"),
@@ -148,12 +156,17 @@ def complete(
 
     # each lost race redoes the merge and, with verify commands, runs them on the new tree
     timing = Timing(deadline=900.0) if commands else Timing()
-    published = update_main(ctx.hub, build, timing, before_publish=ending)
+    if ctx.split:
+        split = landings.publish(ctx, slug, build, timing, ending, landing, record)
+        commit, attempts = split.code or split.archive, split.attempts
+    else:
+        published = update_main(ctx.hub, build, timing, before_publish=ending)
+        commit, attempts = published.commit, published.attempts
     faults.point("complete:after-publish")
     removed = cleanup(ctx, slug, work.tip, keep_branch=False)
     return Completion(
         slug,
-        published.commit,
+        commit,
         f"{session_dir('completed', slug)}/{slug}.patch",
         f"{session_dir('completed', slug)}/{slug}.journal.patch",
         f"{session_dir('completed', slug)}/drift.md",
@@ -165,8 +178,9 @@ def complete(
             {"tree": v.tree, "commands": list(v.commands), "seconds": v.seconds}
             for v in verifier.runs
         ],
-        published.attempts,
+        attempts,
         removed,
+        landing=landings.waiting_branch(slug) if landing == "review" else None,
     )
 
 

@@ -16,6 +16,8 @@ DEFAULT_CONFIG = """\
 # git-sessions settings for this repository.
 remote: origin          # the hub every agent pushes to
 main_branch: null       # null: the hub's HEAD branch, else "main"
+protocol_branch: null   # null: sessions live on main; else a coordination branch, e.g. sessions
+landing: direct         # or review: complete pushes the squash to land/<slug> for review
 worktree_root: .worktrees
 workspace: worktree     # or clone: a shallow clone per session in .sessions/<slug>
 lease_ttl: 2h           # a claim with no sign of life for this long may be reaped
@@ -34,12 +36,15 @@ ports:                  # SESSION_PORT: a deterministic block of ports per sessi
 
 
 WORKSPACES = ("worktree", "clone")
+LANDINGS = ("direct", "review")
 
 
 @dataclass(frozen=True)
 class Config:
     remote: str = "origin"
     main_branch: str | None = None
+    protocol_branch: str | None = None
+    landing: str = "direct"
     worktree_root: str = ".worktrees"
     workspace: str = "worktree"
     lease_ttl: str = "2h"
@@ -85,6 +90,10 @@ def parse_config(text: str) -> Config:
     return config
 
 
+def is_branch_name(text: str) -> bool:
+    return bool(_BRANCH.fullmatch(text)) and ".." not in text and not text.endswith((".lock", "/"))
+
+
 def _setting(key: str, value: Any) -> Any:
     if key == "verify":  # commands run only after local approval (approvals.py)
         if not isinstance(value, list) or len(value) > MAX_LIST:
@@ -108,8 +117,10 @@ def _setting(key: str, value: Any) -> Any:
     text = str(value)
     if key == "remote" and not _REMOTE.fullmatch(text):
         raise BadInput(f"{CONFIG_FILE}: remote {text!r} is not a remote name")
-    if key == "main_branch" and (not _BRANCH.fullmatch(text) or ".." in text):
-        raise BadInput(f"{CONFIG_FILE}: main_branch {text!r} is not a branch name")
+    if key in ("main_branch", "protocol_branch") and not is_branch_name(text):
+        raise BadInput(f"{CONFIG_FILE}: {key} {text!r} is not a branch name")
+    if key == "landing" and text not in LANDINGS:
+        raise BadInput(f"{CONFIG_FILE}: landing must be one of {', '.join(LANDINGS)}")
     if key == "lease_ttl" and not _DURATION.fullmatch(text):
         raise BadInput(f"{CONFIG_FILE}: lease_ttl {text!r} is not a duration like 2h or 90m")
     if key == "worktree_root":

@@ -15,7 +15,7 @@ from git_sessions import plancache
 from git_sessions.config import Config, load_config
 from git_sessions.edits import Identity
 from git_sessions.errors import BadInput
-from git_sessions.gitrepo import Hub, Snapshot, Workspace, hub_head_branch, open_hub
+from git_sessions.gitrepo import Hub, LocalHub, Snapshot, Workspace, hub_head_branch, open_hub
 from git_sessions.sessionenv import check_identity
 
 
@@ -46,12 +46,33 @@ class Context:
         return self.config.main_branch or hub_head_branch(self.ws, self.config.remote) or "main"
 
     @cached_property
+    def protocol_branch(self) -> str:
+        """Where `_AGENTS/` lives on the hub: main (the default layout) or the coordination
+        branch that config.yaml's `protocol_branch` names (docs/protocol.md, "Layouts")."""
+        return self.config.protocol_branch or self.branch
+
+    @property
+    def split(self) -> bool:
+        """True in the coordination layout: code on main, the protocol on its own branch."""
+        return self.protocol_branch != self.branch
+
+    @cached_property
     def hub(self) -> Hub:
-        """The hub (opened once; for a local hub, the repository on this filesystem)."""
-        return open_hub(self.ws, self.config.remote, self.branch)
+        """The hub, opened on the protocol's branch: every protocol commit goes through it
+        (for a local hub, the repository on this filesystem, held to the guard's rule when it
+        has the guard hook installed)."""
+        return open_hub(self.ws, self.config.remote, self.protocol_branch, guard=_guard_rule)
+
+    @cached_property
+    def code_hub(self) -> Hub:
+        """The hub opened on main, where code lands (the protocol hub in the default layout)."""
+        if not self.split:
+            return self.hub
+        return open_hub(self.ws, self.config.remote, self.branch, guard=_guard_rule)
 
     def main(self) -> Snapshot:
-        """A fresh snapshot of the hub's main (fetched first for a remote hub)."""
+        """A fresh snapshot of the protocol's branch on the hub: main in the default layout,
+        the coordination branch otherwise (fetched first for a remote hub)."""
         return self.hub.snapshot(self.hub.tip())
 
     def identity(self, name: str | None = None, email: str | None = None) -> Identity:
@@ -69,6 +90,12 @@ class Context:
     @property
     def worktree_root(self) -> Path:
         return self.ws.root / self.config.worktree_root
+
+
+def _guard_rule(hub: LocalHub, ref: str, old: str | None, new: str | None) -> str | None:
+    from git_sessions.guard import rule  # only a guarded local hub needs it: import lazily
+
+    return rule(hub, ref, old, new)
 
 
 _SECONDS = re.compile(r"(\d+(?:\.\d+)?)\s*([sm]?)")

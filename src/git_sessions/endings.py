@@ -34,6 +34,7 @@ class Completion:
     attempts: int
     worktree_removed: bool
     resumed: bool = False  # it had landed before; this run only finished the cleanup
+    landing: str | None = None  # the review branch the code waits on (landing: review)
 
 
 def cleanup(ctx: Context, slug: str, tip: str, *, keep_branch: bool) -> bool:

@@ -140,7 +140,7 @@ def sessions(ctx: Context, *, dry_run: bool, push: bool = False) -> list[Item]:
     branch whose work is found nowhere else is pushed to the hub first, then freed."""
     ws = ctx.ws
     with ws.lock():
-        main = ws.fetch(ctx.config.remote, ctx.branch)
+        main = ws.fetch(ctx.config.remote, ctx.protocol_branch)
     if main is None:
         return []
     snap = ws.objects.snapshot(main)

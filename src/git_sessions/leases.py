@@ -114,7 +114,7 @@ def push_branch(ctx: Context, slug: str, tip: str | None = None) -> str | None:
     branch = worktree.branch_name(slug)
     tip = tip or ws.ref_target(f"refs/heads/{branch}")
     # the objects travel from the repository that has them: the clone, in clone mode
-    hub = ctx.hub if ws is ctx.ws else open_hub(ws, ctx.config.remote, ctx.branch)
+    hub = ctx.hub if ws is ctx.ws else open_hub(ws, ctx.config.remote, ctx.protocol_branch)
     if tip is not None and not hub.push_branch(ctx.config.remote, f"refs/heads/{branch}", tip):
         behind_the_hub(ctx, branch)
     return tip

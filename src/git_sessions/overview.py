@@ -21,6 +21,7 @@ from git_sessions.edits import Identity
 from git_sessions.gitrepo import Snapshot
 from git_sessions.gitrepo.comparison import ahead_behind, merge_conflicts
 from git_sessions.gitrepo.objects import Objects
+from git_sessions.landings import LANDING_FILE, parse_marker
 from git_sessions.leases import BRANCHES, parse_duration
 from git_sessions.protocol import (
     ENV_FILE,
@@ -51,6 +52,7 @@ class Row:
     conflicts: tuple[str, ...] = ()
     last_event: events.Event | None = None
     blockers: tuple[str, ...] = ()
+    landing: str | None = None  # completed, its code waiting on this review branch
 
     @property
     def stale(self) -> bool:
@@ -59,6 +61,8 @@ class Row:
     @property
     def waiting(self) -> bool:
         """Work is done by its own account (every criterion met) but not landed yet."""
+        if self.landing is not None:  # completed through a review branch not merged yet
+            return True
         done = self.criteria_total > 0 and self.criteria_done == self.criteria_total
         return self.state == "active" and bool(self.ahead) and done and not self.conflicts
 
@@ -92,6 +96,7 @@ class Row:
             "conflicts": list(self.conflicts),
             "blockers": list(self.blockers),
             "waiting_to_land": self.waiting,
+            "landing": self.landing,
             "last_event": None if self.last_event is None else self.last_event.to_json(),
             "problems": self.problems(),
         }
@@ -240,6 +245,7 @@ def rows(
         names = ["SESSION.md", EVENTS]
         names += [ENV_FILE] if state == "active" else []
         names += ["drift.md"] if state in ("completed", "abandoned") else []
+        names += [LANDING_FILE] if state == "completed" and ctx.split else []
         by_state[state] = {n: snap.folder_files(f"{SESSIONS}/{state}", n) for n in names}
     found = []
     for session in sessions:
@@ -289,10 +295,17 @@ def rows(
                 unplanned=unplanned,
                 last_event=last,
                 blockers=blockers if state != "completed" else (),
+                landing=_landing(snap, blobs.get(LANDING_FILE, {}).get(slug)),
             )
         found.append(row)
     ctx.save_plans()
     return found
+
+
+def _landing(snap: Snapshot, blob: str | None) -> str | None:
+    """The review branch a completed session's code still waits on, if any."""
+    marker = parse_marker(snap.blob_text(blob)) if blob else None
+    return marker.branch if marker is not None and marker.landed is None else None
 
 
 def _with(row: Row, **changes: Any) -> Row:

@@ -108,7 +108,7 @@ def _session_work(ctx: Context, slug: str, snap: Snapshot) -> int:
     if tip is None or snap.commit is None:
         return 0
     if not ctx.ws.has_commit(snap.commit):
-        ctx.ws.fetch(ctx.config.remote, ctx.branch)
+        ctx.ws.fetch(ctx.config.remote, ctx.protocol_branch)
     claimed = claim_commit(slug, ctx.ws.snapshot(tip), ctx.ws.snapshot(snap.commit))
     if claimed is None or claimed.commit is None:
         return 0

@@ -21,7 +21,7 @@ from git_sessions.protocol import (
     STATES,
     TEMPLATES_DIR,
 )
-from git_sessions.publish import update_main
+from git_sessions.publish import Published, update_main
 
 WRAPPERS = {
     "claim-session": "claim",
@@ -111,6 +111,7 @@ def connect_hub(ctx: Context, hub_path: Path) -> Path | None:
     existing = ctx.ws.remote_url(ctx.config.remote)
     if existing is not None:
         if gitrepo.is_local_url(existing) and gitrepo.local_path(existing, ctx.ws.root) == path:
+            gitrepo.init_bare(path, ctx.config.main_branch or "main")  # its settings, if missing
             return None
         raise BadInput(
             f"remote {ctx.config.remote!r} already points to {existing}",
@@ -131,9 +132,9 @@ def connect_hub(ctx: Context, hub_path: Path) -> Path | None:
 def seed_hub(ctx: Context) -> None:
     """Give an empty hub our local history as main, so protocol commits build on it."""
     head = ctx.ws.head_commit()
-    if head is None or ctx.hub.tip() is not None:
+    hub = ctx.code_hub  # main, in either layout
+    if head is None or hub.tip() is not None:
         return
-    hub = ctx.hub
     if isinstance(hub, gitrepo.LocalHub):
         # Transfer objects to a private ref, then create main only if nobody else did.
         staging = "refs/git-sessions/seed"
@@ -156,11 +157,34 @@ def exclude_worktrees(ctx: Context) -> None:
         exclude.write_text(f"{text}{sep}{line}\n")
 
 
-def init(ctx: Context, author: Identity, *, hub_path: Path | None = None) -> InitResult:
+def init(
+    ctx: Context,
+    author: Identity,
+    *,
+    hub_path: Path | None = None,
+    protocol_branch: str | None = None,
+) -> InitResult:
+    """Scaffold `_AGENTS/` on main; with `protocol_branch`, then move it to that branch (see
+    migration). A checkout already in the coordination layout leaves the protocol as it is."""
     created = connect_hub(ctx, hub_path) if hub_path is not None else None
     seed_hub(ctx)
     root = ctx.config.worktree_root
-    result = update_main(ctx.hub, lambda snap: scaffold_change(snap, root, author))
+    if ctx.split:
+        tip = ctx.hub.tip()
+        if tip is None:
+            raise BadInput(
+                f"the hub has no branch {ctx.protocol_branch}, which config.yaml names",
+                hint="git pull, or: git sessions migrate --protocol-branch NAME",
+            )
+        result = Published(tip, tip, 1, changed=False)
+    else:
+        result = update_main(ctx.hub, lambda snap: scaffold_change(snap, root, author))
+    if protocol_branch is not None and protocol_branch != ctx.protocol_branch:
+        from git_sessions import migration
+
+        moved = migration.migrate(ctx, author, protocol_branch)
+        if moved.changed:
+            result = Published(moved.main or result.commit, None, 1, changed=True)
     exclude_worktrees(ctx)
     url = ctx.ws.remote_url(ctx.config.remote) or ""
     return InitResult(result.commit, result.changed, created, url)

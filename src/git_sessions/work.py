@@ -98,7 +98,9 @@ def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Wo
     if transitions.current_state(snap, slug) != "active":
         raise Conflict(f"session {slug} is {transitions.current_state(snap, slug)}, not active")
     hub = ctx.hub
-    main = (snap.commit,) if snap.commit else ()
+    # main's tip: commits the branch merged in from there are not the session's
+    code_tip = ctx.code_hub.tip() if ctx.split else snap.commit
+    main = (code_tip,) if code_tip else ()
     if not mine:
         kept = _hub_tip(ctx, slug)
         starts = [hub.snapshot(kept)] if kept else []
@@ -198,7 +200,7 @@ def drift_report(
     if ctx.ws.is_shallow:  # inside a session clone: the walk below needs main's history
         unshallow(ctx.ws.root, ctx.config.remote)
     if snap.commit is None or not ctx.ws.has_commit(snap.commit):
-        ctx.ws.fetch(ctx.config.remote, ctx.branch)
+        ctx.ws.fetch(ctx.config.remote, ctx.protocol_branch)
     assert snap.commit is not None
     objects = ctx.ws.objects
     branch_tip = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")

@@ -103,10 +103,13 @@ class Repository(JournalMethods):
     def check(self, *, deep: bool = False, rev: str | None = None) -> CheckReport:
         """The invariants on main; `deep` also audits its whole history (cost grows with it);
         `rev`: check that commit of the local repository instead (e.g. HEAD)."""
-        from git_sessions.check import check
+        from git_sessions.check import check, check_ref_locks
+        from git_sessions.gitrepo import LocalHub
 
         snap = self.ctx.main() if rev is None else self.ctx.ws.snapshot(self.ctx.ws.resolve(rev))
         violations = check(snap, self.ctx.plans(), deep=deep)
+        if rev is None and isinstance(self.ctx.hub, LocalHub):
+            violations += check_ref_locks(self.ctx.hub.stale_locks())
         self.ctx.save_plans()
         return CheckReport(snap.commit, tuple(violations))
 
@@ -253,9 +256,11 @@ class Repository(JournalMethods):
         kind: str = "feat",
         allow_empty: bool = False,
         approve: bool = False,
+        land: str | None = None,
     ) -> Completion:
         """Squash-merge and archive; `allow_empty` lands a session without code commits,
-        `approve` approves config.yaml's verify commands on this machine first."""
+        `approve` approves config.yaml's verify commands on this machine first, `land`
+        (direct or review) overrides config.yaml's `landing`."""
         from git_sessions import completing
 
         who = self.session_identity(slug)
@@ -267,6 +272,7 @@ class Repository(JournalMethods):
             kind=kind,
             allow_empty=allow_empty,
             approve=approve,
+            land=land,
         )
 
     def abandon(self, slug: str, reason: str, *, force: bool = False) -> Abandonment:
@@ -297,12 +303,14 @@ class Repository(JournalMethods):
         who = self.identity()
         return tuple(reap(self.ctx, limit, who, to=to, dry_run=dry_run, clock=clock))
 
-    def init(self, hub: Path | None = None) -> InitResult:
+    def init(self, hub: Path | None = None, *, protocol_branch: str | None = None) -> InitResult:
         """Scaffold _AGENTS/ on the hub's main (idempotent); `hub`: create a bare hub there
-        and make it the remote first."""
+        and make it the remote first; `protocol_branch`: then move it to that branch."""
         from git_sessions import scaffold
 
-        return scaffold.init(self.ctx, self.identity(), hub_path=hub)
+        return scaffold.init(
+            self.ctx, self.identity(), hub_path=hub, protocol_branch=protocol_branch
+        )
 
     # ------------------------------------------------------------------ helpers
     def _capabilities(self, given: Sequence[str] | None) -> tuple[str, ...]:

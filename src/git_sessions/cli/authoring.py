@@ -27,6 +27,12 @@ def init(
     hub: Path | None = typer.Option(
         None, "--hub", help="Create a bare hub repository here and make it the remote."
     ),
+    protocol_branch: str | None = typer.Option(
+        None,
+        "--protocol-branch",
+        help="Keep the protocol (_AGENTS/) on this branch of the hub, e.g. sessions, so "
+        "claims and leases never touch main (see: git sessions migrate).",
+    ),
     agent: str | None = AGENT,
     email: str | None = EMAIL,
     as_json: bool = JSON,
@@ -38,7 +44,7 @@ def init(
     ctx = repo.ctx
     if hub is not None and not hub.is_absolute():
         hub = start_directory() / hub  # like git -C: relative to the -C directory
-    result = repo.init(hub)
+    result = repo.init(hub, protocol_branch=protocol_branch)
     if as_json:
         emit_json(
             documents.stamp(
@@ -55,7 +61,8 @@ def init(
     if result.created_hub:
         note(f"created hub {result.created_hub} (remote {ctx.config.remote})")
     if result.changed:
-        out(f"initialised _AGENTS/ on {ctx.branch} ({result.commit[:10]})")
+        where = protocol_branch or ctx.branch
+        out(f"initialised _AGENTS/ on {where} ({result.commit[:10]})")
         note("run `git pull` to see it in this checkout")
     else:
         out(f"already initialised ({result.commit[:10]})")

@@ -44,6 +44,8 @@ def line(row: Row) -> list[str]:
         last = f"{row.last_event.kind}: {row.last_event.text}"
     if row.blockers:
         last = f"BLOCKED: {row.blockers[-1]}"
+    if row.landing:
+        last = f"waits to land: {row.landing}"
     return [
         row.state,
         row.slug,

@@ -40,6 +40,12 @@ def complete(
     yes: bool = typer.Option(
         False, "--yes", help="Approve the verify commands of _AGENTS/config.yaml on this machine."
     ),
+    land: str | None = typer.Option(
+        None,
+        "--land",
+        help="direct (land on main) or review (push to land/<slug>; coordination layout only). "
+        "Default: landing in _AGENTS/config.yaml.",
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Squash-merge the session into main with its patch and drift report, archive it.
@@ -52,7 +58,7 @@ def complete(
     name = _slug(slug)
     try:
         result = repository(agent, email).complete(
-            name, message=message, kind=kind, allow_empty=allow_empty, approve=yes
+            name, message=message, kind=kind, allow_empty=allow_empty, approve=yes, land=land
         )
     except VerifyFailed as exc:
         note("".join(f"| {line}\n" for line in exc.tail.split("\n")).rstrip("\n"))
@@ -63,7 +69,11 @@ def complete(
     if result.resumed:
         out(f"completed {name} earlier ({result.commit[:10]}); finished its local cleanup")
         return
-    out(f"completed {name}: {result.commits} commit(s) squash-merged ({result.commit[:10]})")
+    if result.landing:
+        out(f"completed {name}: {result.commits} commit(s) squashed onto {result.landing}")
+        note(f"it waits to land: merge {result.landing}, then run: git sessions land {name}")
+    else:
+        out(f"completed {name}: {result.commits} commit(s) squash-merged ({result.commit[:10]})")
     for run in result.verified:
         out(f"verified: {run['tree']} by {len(run['commands'])} command(s), {run['seconds']}s")
     out(f"patch:  {result.patch}")

@@ -333,12 +333,20 @@ def status(
     name = _slug(slug)
     found = repo.status(name)
     more = overview(repo.ctx, name)
+    landing = None
+    if repo.ctx.split and found.trace.state == "completed":
+        from git_sessions.landings import waiting_on
+
+        landing = waiting_on(repo.ctx.main(), name)
     if as_json:
         from git_sessions import documents
 
-        emit_json(documents.stamp("status", {**found.to_json(verbose=verbose), **more.to_json()}))
+        data = {**found.to_json(verbose=verbose), **more.to_json(), "landing": landing}
+        emit_json(documents.stamp("status", data))
     else:
         _print_status(found, verbose=False)
+        if landing:
+            out(f"waits to land: {landing} (then: git sessions land {name})")
         _print_overview(more)
         if verbose:
             out("")

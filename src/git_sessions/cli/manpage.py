@@ -53,6 +53,9 @@ def _commands(group: Any, ctx: Any, prefix: str) -> list[str]:
         sub = typer.Context(command, info_name=name, parent=ctx)
         path = f"{prefix} {name}".strip()
         if hasattr(command, "list_commands"):
+            if getattr(command, "invoke_without_command", False):  # `guard` runs by itself too
+                lines += [".SS", f"\\fBgit sessions {_esc(path)}\\fR"]
+                lines += [_esc((command.help or "").strip()).replace("\n\n", "\n.PP\n")]
             lines += _commands(command, sub, path)
             continue
         usage = " ".join(command.collect_usage_pieces(sub))

@@ -34,7 +34,7 @@ def list_(
     """List sessions, read straight from the hub's main, with holder and age."""
     import time
 
-    from git_sessions import documents, holders
+    from git_sessions import documents, holders, landings
     from git_sessions.errors import BadInput
     from git_sessions.protocol import LOCK_FILE
 
@@ -45,12 +45,15 @@ def list_(
         raise BadInput("git-sessions is not initialised on main", hint="run: git sessions init")
     found = holders.rows(snap, result.sessions, holders.Filter(agent, agent_type, limit))
     now = int(time.time())
+    waiting = landings.waiting(snap) if repo.ctx.split else {}
+
+    def landing(row: holders.Row) -> dict[str, str]:
+        marker = waiting.get(row.session.slug) if row.session.state == "completed" else None
+        return {"landing": marker.branch} if marker is not None else {}
+
     if as_json:
-        emit_json(
-            documents.stamp(
-                "list", {"main": result.main, "sessions": [r.to_json(now) for r in found]}
-            )
-        )
+        rows_json = [{**r.to_json(now), **landing(r)} for r in found]
+        emit_json(documents.stamp("list", {"main": result.main, "sessions": rows_json}))
         return
 
     def who(row: holders.Row) -> str:
@@ -62,7 +65,7 @@ def list_(
     rows = [
         [
             r.session.slug,
-            r.session.state,
+            r.session.state + (", to land" if landing(r) else ""),
             str(r.session.priority),
             ",".join(r.session.capabilities) or "-",
             who(r),

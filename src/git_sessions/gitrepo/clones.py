@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 from git_sessions.errors import GitFailure
-from git_sessions.gitrepo.hubs import is_local_url, local_path
+from git_sessions.gitrepo.hubs import local_path
+from git_sessions.gitrepo.network import is_local_url
 
 
 def clone_url(url: str, base: Path) -> str:

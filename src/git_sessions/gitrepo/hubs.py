@@ -2,9 +2,11 @@
 - `LocalHub`, a bare repository on this filesystem. Commits are built inside it and main is moved
   with a compare-and-swap ref update (libgit2's `create_matching`). We never push to it with
   libgit2: its local transport force-writes the ref and loses racing updates.
-- `RemoteHub`, anything behind git://, http(s):// or ssh://. Commits are built in the local
-  repository and pushed without force; receive-pack checks the old value under its lock, and the
-  verdict per ref arrives only through `push_update_reference`.
+- `RemoteHub`, anything on a server (git://, http(s)://, ssh://, host:path). Commits are built
+  in the local repository and pushed with git's own transport (`network`): the lease names the
+  old value and receive-pack checks it under the ref's lock. The server's verdict per ref says
+  whether we lost a race or were refused (`verdicts`); a push that got no verdict is judged by
+  looking at the hub (`RemoteHub._landed`).
 """
 
 from __future__ import annotations
@@ -13,25 +15,25 @@ import contextlib
 import os
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
 
+from git_sessions import faults
 from git_sessions.edits import Change
 from git_sessions.errors import BadInput, GitFailure
+from git_sessions.gitrepo import reflocks
 from git_sessions.gitrepo.failures import git_errors
+from git_sessions.gitrepo.network import is_local_url
 from git_sessions.gitrepo.objects import Objects
 from git_sessions.gitrepo.snapshots import Snapshot
-from git_sessions.gitrepo.transport import refuse_stale_lock
 from git_sessions.gitrepo.trees import write_commit
+from git_sessions.gitrepo.verdicts import NoVerdict
 from git_sessions.gitrepo.workspace import Workspace
 
-_REMOTE_URL = re.compile(r"^[a-z][a-z0-9+.-]*://|^[^/]+@[^/]+:", re.IGNORECASE)
-
-
-def is_local_url(url: str) -> bool:
-    """True for a path or file:// URL, false for git://, http(s)://, ssh:// and user@host:path."""
-    return url.startswith("file://") or not _REMOTE_URL.match(url)
+# pushes in a row that got no answer and did not land: past this, stop retrying and say so
+UNANSWERED_LIMIT = 3
 
 
 def local_path(url: str, base: Path) -> Path:
@@ -40,22 +42,50 @@ def local_path(url: str, base: Path) -> Path:
 
 
 def init_bare(path: Path, branch: str) -> None:
-    """Create a bare hub repository whose HEAD names `branch`."""
+    """Create a bare hub repository whose HEAD names `branch` (or open an existing one), and
+    make it refuse pushes that rewind a branch (receive.denyNonFastForwards): main only ever
+    moves forward, whoever pushes."""
     if path.exists() and any(path.iterdir()):
         with git_errors(f"opening hub {path}"):
-            pygit2.Repository(str(path))
-        return
-    with git_errors(f"creating hub {path}"):
-        pygit2.init_repository(str(path), bare=True, initial_head=branch)
+            repo = pygit2.Repository(str(path))
+    else:
+        with git_errors(f"creating hub {path}"):
+            repo = pygit2.init_repository(str(path), bare=True, initial_head=branch)
+    with git_errors(f"configuring hub {path}"):
+        repo.config["receive.denyNonFastForwards"] = True
+
+
+# The pre-receive hook `git sessions guard install` writes runs this; its presence is how a hub
+# on this filesystem says it wants the guard (in-process writes never run the hub's hooks).
+GUARD_HOOK = re.compile(r"^exec .*git-sessions\S* guard\s*$", re.MULTILINE)
+
+
+def guard_hook_installed(path: Path) -> bool:
+    """Whether the bare repository at `path` has the guard as its pre-receive hook."""
+    try:
+        text = (path / "hooks" / "pre-receive").read_text(errors="replace")
+    except OSError:
+        return False
+    return GUARD_HOOK.search(text) is not None
 
 
 # --------------------------------------------------------------------------- hubs
 
 
 class LocalHub:
-    """A bare hub on this filesystem: build commits inside it, move main by compare-and-swap."""
+    """A bare hub on this filesystem: build commits inside it, move main by compare-and-swap.
 
-    def __init__(self, path: Path, branch: str, workspace: Workspace | None = None) -> None:
+    `guard`, the rule of `git sessions guard` (ref, old, new -> why it is refused, or None),
+    judges every ref update made here before it happens, when the hub has the guard hook
+    installed: writes made in-process never run the hub's hooks."""
+
+    def __init__(
+        self,
+        path: Path,
+        branch: str,
+        workspace: Workspace | None = None,
+        guard: Guard | None = None,
+    ) -> None:
         with git_errors(f"opening hub {path}"):
             self.repo = pygit2.Repository(str(path))
         self.path = path
@@ -63,6 +93,33 @@ class LocalHub:
         self.branch = branch
         self.ref = f"refs/heads/{branch}"
         self.objects = Objects(self.repo)
+        self.guard = guard if guard is not None and guard_hook_installed(path) else None
+
+    def add_objects(self, folders: list[str]) -> None:
+        """Read objects from these folders too (a pre-receive hook's quarantine)."""
+        with git_errors("opening the incoming objects"):
+            for folder in folders:
+                self.repo.odb.add_disk_alternate(folder)
+
+    def head_branch(self) -> str | None:
+        """The branch the hub's HEAD names."""
+        with git_errors("reading the hub's HEAD"):
+            target = self.repo.references["HEAD"].target
+        return target.removeprefix("refs/heads/") if isinstance(target, str) else None
+
+    def _judge(self, ref: str, old: str | None, new: str | None) -> None:
+        if self.guard is None:
+            return
+        reason = self.guard(self, ref, old, new)
+        if reason is not None:
+            raise GitFailure(
+                f"the hub refused the update of {ref}: {reason}",
+                hint="the hub's guard (git sessions guard) holds every writer to the protocol",
+            )
+
+    def stale_locks(self) -> list[reflocks.StaleLock]:
+        """Ref locks in the hub that a killed writer left behind."""
+        return reflocks.find_stale(self.path / "refs")
 
     def tip(self) -> str | None:
         """The current commit of main on the hub (None if main does not exist yet)."""
@@ -79,6 +136,7 @@ class LocalHub:
 
     def publish(self, base: str | None, new: str) -> bool:
         """Move main from `base` to `new` atomically; False if main moved first (a lost race)."""
+        self._judge(self.ref, base, new)
         try:
             if base is None:
                 self.repo.references.create(self.ref, new, force=False)
@@ -96,9 +154,51 @@ class LocalHub:
             if "does not match" in str(exc):
                 return False
             if "lock" in str(exc).lower():
-                refuse_stale_lock(self.path / f"{self.ref}.lock")
-                return False  # another writer holds the ref for a moment: a lost race
+                # another writer holds the ref for a moment (a lost race), or a killed one
+                # left its lock: recovered safely, then retried like a lost race
+                reflocks.recover(self.path / f"{self.ref}.lock")
+                return False
             raise GitFailure(f"updating the hub's main: {exc}") from exc
+
+    def publish_refs(self, updates: list[tuple[str, str | None, str]]) -> bool:
+        """Move each `ref` from `old` (None: absent) to `new`, by compare-and-swap, one by one
+        in the order given: libgit2 has no transaction across refs. Every old value is checked
+        first; a ref that moved after an earlier one was published returns False with the
+        earlier ones moved, so callers give the refs in an order whose partial result they
+        repair by content on their next attempt (docs/protocol.md, "Layouts")."""
+        with git_errors("reading the hub's refs"):
+            for ref, old, _new in updates:
+                found = self.repo.references.get(ref)
+                if (str(found.target) if found is not None else None) != old:
+                    return False
+        for ref, old, new in updates:  # every update judged before any moves
+            self._judge(ref, old, new)
+        for number, (ref, old, new) in enumerate(updates):
+            if number:
+                faults.point("publish:between-refs")
+            if not self._move(ref, old, new):
+                return False
+        return True
+
+    def _move(self, ref: str, old: str | None, new: str) -> bool:
+        try:
+            if old is None:
+                self.repo.references.create(ref, new, force=False)
+                return True
+            found = self.repo.lookup_reference(ref)
+            if str(found.target) != old:
+                return False
+            found.set_target(new, "git-sessions")  # create_matching: a compare-and-swap
+            return True
+        except (pygit2.AlreadyExistsError, KeyError):
+            return False
+        except (pygit2.GitError, OSError) as exc:
+            if "does not match" in str(exc):
+                return False
+            if "lock" in str(exc).lower():
+                reflocks.recover(self.path / f"{ref}.lock")  # as in publish
+                return False
+            raise GitFailure(f"updating {ref} on the hub: {exc}") from exc
 
     def delete_ref(self, ref: str, expected: str | None = None) -> bool:
         """Delete `ref` on the hub (only while it points at `expected`, when given)."""
@@ -106,6 +206,7 @@ class LocalHub:
             found = self.repo.references.get(ref)
             if found is None or (expected is not None and str(found.target) != expected):
                 return False
+            self._judge(ref, str(found.target), None)
             found.delete()  # libgit2 checks the loaded value under the ref's lock
             return True
 
@@ -122,6 +223,7 @@ class LocalHub:
             for _ in range(20):
                 found = self.repo.references.get(ref)
                 if found is None:
+                    self._judge(ref, None, tip)
                     with contextlib.suppress(pygit2.AlreadyExistsError):
                         self.repo.references.create(ref, tip, force=False)
                         return True
@@ -131,12 +233,14 @@ class LocalHub:
                     return True
                 if not self.objects.is_ancestor(old, tip):
                     return False
+                self._judge(ref, old, tip)
                 try:
                     found.set_target(tip, "git-sessions: push")  # create_matching
                     return True
                 except (pygit2.GitError, OSError) as exc:
                     if "does not match" not in str(exc) and "lock" not in str(exc).lower():
                         raise
+                    reflocks.recover(self.path / f"{ref}.lock")  # if a killed writer left it
         return False
 
     def peek(self) -> str | None:
@@ -162,7 +266,7 @@ class LocalHub:
 
 
 class RemoteHub:
-    """A hub behind a network transport: fetch to read, push without force to write."""
+    """A hub on a server: fetch to read; push with a lease (the compare-and-swap) to write."""
 
     def __init__(self, workspace: Workspace, remote: str, branch: str) -> None:
         self.ws = workspace
@@ -171,6 +275,7 @@ class RemoteHub:
         self.branch = branch
         self.ref = f"refs/heads/{branch}"
         self.tracking = f"refs/remotes/{remote}/{branch}"
+        self.unanswered = 0
 
     def tip(self) -> str | None:
         """Fetch main and return its commit (None if the hub has no main yet)."""
@@ -184,13 +289,75 @@ class RemoteHub:
             return write_commit(self.ws.repo, base, change)
 
     def publish(self, base: str | None, new: str) -> bool:
-        """Push `new` to main without force; False if the hub rejected it as not a fast-forward."""
-        del base  # the hub's receive-pack compares against its own current value
-        ok = self.ws.push(self.remote, new, self.ref)
+        """Move main from `base` to `new`; False if main moved first (a lost race)."""
+        return self.publish_refs([(self.ref, base, new)])
+
+    def publish_refs(self, updates: list[tuple[str, str | None, str]]) -> bool:
+        """Move every `ref` from `old` (None: must not exist) to `new` in one atomic push;
+        False if any ref had moved (a lost race), GitFailure for any other refusal.
+
+        One `git push --atomic --porcelain --force-with-lease=<ref>:<old>...`: the lease is
+        the compare-and-swap (receive-pack checks it under the ref's lock), `--atomic` makes
+        the refs move together. A push whose answer was lost is judged by the hub's refs."""
+        try:
+            ok = self.ws.push_refs(self.remote, [(ref, old, new) for ref, old, new in updates])
+        except NoVerdict as error:
+            ok = self._after_silence(error, [(ref, new) for ref, _, new in updates], retry=True)
         if ok:
-            with self.ws.lock():
-                self.ws.set_ref(self.tracking, new)
+            self.unanswered = 0
+            self._track([(ref, new) for ref, _, new in updates])
         return ok
+
+    def _after_silence(
+        self, error: NoVerdict, wanted: list[tuple[str, str | None]], *, retry: bool
+    ) -> bool:
+        """The push got no verdict (connection cut, reply lost, timeout): the hub may have
+        applied it. True if it did; with `retry`, False (try again on the fresh tip) a few
+        times; else the error, saying the outcome is unknown."""
+        try:
+            landed = self._landed(wanted)
+        except GitFailure:
+            landed = None
+        if landed:
+            return True
+        self.unanswered += 1
+        if landed is False and retry and self.unanswered < UNANSWERED_LIMIT:
+            return False  # it did not land: the caller rebuilds on the fresh tip
+        raise GitFailure(
+            error.message,
+            hint=error.hint
+            or "the hub's answer was lost; running the command again is safe (it does nothing"
+            " twice)",
+        ) from error
+
+    def _landed(self, wanted: list[tuple[str, str | None]]) -> bool:
+        """True if every ref holds our commit, or a commit built on it (someone was quicker
+        to build on our update than we were to look), or is gone when we deleted it."""
+        heads = self.ws.list_heads(self.remote)
+        for ref, new in wanted:
+            value = heads.get(ref)
+            if value == new:
+                continue
+            if new is None or value is None:
+                return False
+            if not self.objects.has(value) and ref.startswith("refs/heads/"):
+                tracking = f"refs/remotes/{self.remote}/{ref.removeprefix('refs/heads/')}"
+                self.ws.fetch_refspecs(self.remote, [f"+{ref}:{tracking}"])
+            if not (self.objects.has(value) and self.objects.is_ancestor(new, value)):
+                return False
+        return True
+
+    def _track(self, moved: list[tuple[str, str | None]]) -> None:
+        """Mirror what we moved on the hub in our remote-tracking refs."""
+        with self.ws.lock():
+            for ref, new in moved:
+                if not ref.startswith("refs/heads/"):
+                    continue
+                tracking = f"refs/remotes/{self.remote}/{ref.removeprefix('refs/heads/')}"
+                if new is None:
+                    self.ws.delete_ref(tracking)
+                else:
+                    self.ws.set_ref(tracking, new)
 
     def peek(self) -> str | None:
         """main's commit on the hub from one ref listing, without fetching objects."""
@@ -215,22 +382,29 @@ class RemoteHub:
     def push_branch(self, remote: str, ref: str, tip: str) -> bool:
         """Push `tip` to the hub's `ref` without force; False if that is not a fast-forward
         (receive-pack checks the old value under its lock)."""
-        return self.ws.push(remote, tip, ref)
+        try:
+            return self.ws.push(remote, tip, ref)
+        except NoVerdict as error:
+            return self._after_silence(error, [(ref, tip)], retry=False)
 
     def delete_ref(self, ref: str, expected: str | None = None) -> bool:
         """Delete `ref` on the hub (only while it points at `expected`, when given)."""
         current = self.heads().get(ref)
         if current is None or (expected is not None and current != expected):
             return False
-        # the push names the advertised value as the old one: receive-pack refuses a move
-        return self.ws.delete_remote_branch(self.remote, ref)
+        try:  # the lease names the value we saw: receive-pack refuses if it moved since
+            return self.ws.push_refs(self.remote, [(ref, current, None)])
+        except NoVerdict as error:
+            return self._after_silence(error, [(ref, None)], retry=False)
 
 
 Hub = LocalHub | RemoteHub
+Guard = Callable[[LocalHub, str, str | None, str | None], str | None]
 
 
-def open_hub(workspace: Workspace, remote: str, branch: str) -> Hub:
-    """The hub behind `remote`: a LocalHub for paths and file://, a RemoteHub otherwise."""
+def open_hub(workspace: Workspace, remote: str, branch: str, guard: Guard | None = None) -> Hub:
+    """The hub behind `remote`: a LocalHub for paths and file:// (held to `guard` if it has
+    the guard hook installed), a RemoteHub otherwise (its server runs its own hooks)."""
     url = workspace.remote_url(remote)
     if url is None:
         raise BadInput(
@@ -241,7 +415,7 @@ def open_hub(workspace: Workspace, remote: str, branch: str) -> Hub:
         path = local_path(url, workspace.root)
         if not path.exists():
             raise BadInput(f"the hub {path} (remote {remote}) does not exist")
-        return LocalHub(path, branch, workspace)
+        return LocalHub(path, branch, workspace, guard)
     return RemoteHub(workspace, remote, branch)
 
 

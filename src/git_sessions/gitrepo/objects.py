@@ -9,6 +9,7 @@ import pygit2
 
 from git_sessions.edits import Change, Identity
 from git_sessions.gitrepo.failures import git_errors, refused_paths
+from git_sessions.gitrepo.grafts import graft, tree_id
 from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.trees import write_commit
 
@@ -84,6 +85,30 @@ class Objects:
                     walker.hide(hidden)
             return [self.info(str(c.id)) for c in walker]
 
+    def committer(self, commit: str) -> Identity:
+        """The committer of `commit` (the author is in `info`)."""
+        with git_errors(f"reading commit {commit[:10]}"):
+            c = self.repo[commit].peel(pygit2.Commit)
+            return Identity(c.committer.name, c.committer.email)
+
+    def steps(self, old: str, new: str, *, limit: int) -> list[str] | None:
+        """The commits by which a ref moved from `old` to `new`, oldest first: `new`'s first
+        parents down to `old`, stopping early at the first one that does not contain `old`
+        (a merge brought `old` in through another parent). None past `limit` commits."""
+        found: list[str] = []
+        with git_errors("walking history"):
+            current = self.repo[new].peel(pygit2.Commit)
+            while str(current.id) != old:
+                if not self.repo.descendant_of(current.id, old):
+                    break
+                if len(found) == limit:
+                    return None
+                found.append(str(current.id))
+                if not current.parent_ids:
+                    break
+                current = current.parents[0]
+        return found[::-1]
+
     def is_ancestor(self, ancestor: str, commit: str) -> bool:
         with git_errors("comparing history"):
             return ancestor == commit or bool(self.repo.descendant_of(commit, ancestor))
@@ -127,6 +152,14 @@ class Objects:
                 return MergeResult(None, tuple(sorted(paths)))
             return MergeResult(str(index.write_tree(self.repo)), ())
 
+    def graft(self, into: str | None, path: str, source: str | None) -> str:
+        """`into`'s tree with its `path` taken from `source` (see grafts); a tree id."""
+        return graft(self.repo, into, path, source)
+
+    def tree(self, rev: str) -> str:
+        """The tree id of a commit."""
+        return tree_id(self.repo, rev)
+
     def write(self, base: str | None, change: Change) -> str:
         with git_errors("writing a commit"):
             return write_commit(self.repo, base, change)
@@ -142,6 +175,17 @@ class Objects:
                 diff = self.repo[old].peel(pygit2.Tree).diff_to_tree(new_tree, flags=flags)
             diff.find_similar()
             return str(diff.patch or "")
+
+    def patch_id(self, old: str | None, new: str) -> str:
+        """The patch id of the change from commit `old` to `new` (as `git patch-id`: line
+        numbers do not count), to recognise a change re-applied elsewhere."""
+        with git_errors("computing a patch id"):
+            new_tree = self.repo[new].peel(pygit2.Tree)
+            if old is None:
+                diff = new_tree.diff_to_tree(swap=True)
+            else:
+                diff = self.repo[old].peel(pygit2.Tree).diff_to_tree(new_tree)
+            return str(diff.patchid)
 
     def changed_files(self, old: str | None, new: str) -> list[str]:
         """Paths that differ between two commits (renames count as both paths)."""

@@ -1,12 +1,11 @@
-"""The user's repository: config, identity, its lock, fetch and push, commits on branches.
+"""The user's repository: config, identity, its lock, commits on branches.
 
-Its local refs live in `refs`, its worktrees in `worktrees`."""
+Its local refs live in `refs`, its worktrees in `worktrees`, fetch and push in `remotes`."""
 
 from __future__ import annotations
 
 import contextlib
 import shutil
-import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,13 +14,13 @@ import pygit2
 
 from git_sessions import faults, safefs
 from git_sessions.edits import Change, Identity, Write
-from git_sessions.errors import BadInput, Conflict, GitFailure
+from git_sessions.errors import BadInput, Conflict
 from git_sessions.gitrepo.commandline import run_git
 from git_sessions.gitrepo.failures import git_errors
 from git_sessions.gitrepo.objects import Objects
-from git_sessions.gitrepo.refs import REF_RETRIES, Refs, pause, ref_contention
+from git_sessions.gitrepo.refs import REF_RETRIES, Refs, pause
+from git_sessions.gitrepo.remotes import Remotes
 from git_sessions.gitrepo.snapshots import Snapshot
-from git_sessions.gitrepo.transport import LOST_RACE, Callbacks, clear_stale_lock
 from git_sessions.gitrepo.worktrees import Worktrees
 
 if TYPE_CHECKING:
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
 DEFAULT_TIMEOUT = 30.0
 
 
-class Workspace(Refs, Worktrees):
+class Workspace(Refs, Worktrees, Remotes):
     """The user's repository (any of its worktrees), opened once per command."""
 
     def __init__(self, start: Path) -> None:
@@ -121,80 +120,7 @@ class Workspace(Refs, Worktrees):
     def head_commit(self) -> str | None:
         return None if self.repo.head_is_unborn else str(self.repo.head.target)
 
-    # transport: never under the workspace lock, so a slow hub stalls only its own command
-    def fetch(self, remote: str, branch: str) -> str | None:
-        """Fetch `branch` into refs/remotes/<remote>/<branch>; its commit, or None if absent."""
-        tracking = f"refs/remotes/{remote}/{branch}"
-        clear_stale_lock(self.common_dir / f"{tracking}.lock")
-        self.fetch_refspecs(remote, [f"+refs/heads/{branch}:{tracking}"])
-        return self.ref_target(tracking)
-
-    def fetch_refspecs(self, remote: str, specs: list[str], *, prune: bool = False) -> None:
-        """Fetch with explicit refspecs into remote-tracking refs.
-
-        Concurrent fetches in one clone can collide on a tracking ref's lock file; the objects
-        are in by then, so the loser simply fetches again (cheap: nothing left to download).
-        """
-        mode = pygit2.enums.FetchPrune.PRUNE if prune else pygit2.enums.FetchPrune.UNSPECIFIED
-        for attempt in range(REF_RETRIES):
-            began = time.monotonic()
-            try:
-                self.repo.remotes[remote].fetch(specs, callbacks=Callbacks(), prune=mode)
-                return
-            except (pygit2.GitError, OSError) as exc:
-                if not ref_contention(exc) or attempt == REF_RETRIES - 1:
-                    raise self._network_error(f"fetching from {remote}", exc, began) from exc
-                pause(attempt + 1)
-
-    def _network_error(self, action: str, exc: Exception, began: float) -> GitFailure:
-        hint = None
-        text = str(exc)
-        if "timed out" not in text.lower() and time.monotonic() - began >= 0.9 * self.timeout:
-            # a read cut short by the timeout is not always reported as one ("could not read
-            # refs"): the clock says what happened
-            text = f"timed out ({text})"
-        if "timed out" in text.lower():
-            hint = (
-                f"the hub did not answer within {self.timeout:g}s; check it, or raise `timeout`"
-                " in _AGENTS/config.yaml (or GIT_SESSIONS_TIMEOUT)"
-            )
-        return GitFailure(f"{action}: {text}", hint=hint)
-
-    @contextlib.contextmanager
-    def _network(self, action: str) -> Iterator[None]:
-        began = time.monotonic()
-        try:
-            yield
-        except (pygit2.GitError, OSError) as exc:
-            raise self._network_error(action, exc, began) from exc
-
-    def list_heads(self, remote: str) -> dict[str, str]:
-        """The hub's refs/heads/* -> commit, from one fresh connection (a cheap ref check)."""
-        with self._network(f"listing refs on {remote}"):
-            fresh = self.repo.remotes[remote]  # a fresh object: reused ones return stale heads
-            heads = fresh.list_heads(callbacks=Callbacks())
-            return {str(h.name): str(h.oid) for h in heads if str(h.name).startswith("refs/heads/")}
-
-    def push(self, remote: str, commit: str, ref: str, *, force: bool = False) -> bool:
-        """Push `commit` to `ref`; True only if the hub reported that ref as updated."""
-        callbacks = Callbacks()
-        spec = f"{'+' if force else ''}{commit}:{ref}"
-        began = time.monotonic()
-        try:
-            self.repo.remotes[remote].push([spec], callbacks=callbacks)
-        except pygit2.GitError as exc:
-            if LOST_RACE.search(str(exc)):
-                return False
-            raise self._network_error(f"pushing to {remote}", exc, began) from exc
-        except OSError as exc:
-            raise self._network_error(f"pushing to {remote}", exc, began) from exc
-        return ref in callbacks.statuses and callbacks.statuses[ref] is None
-
-    def delete_remote_branch(self, remote: str, ref: str) -> bool:
-        callbacks = Callbacks()
-        with self._network(f"deleting {ref} on {remote}"):
-            self.repo.remotes[remote].push([f":{ref}"], callbacks=callbacks)
-        return callbacks.statuses.get(ref, "missing") is None
+    # transport (fetch, list_heads, push...): `Remotes`, never under the workspace lock
 
     def commit_on_branch(
         self,
