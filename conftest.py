@@ -214,11 +214,22 @@ def hub_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return base
 
 
+# GIT_SESSIONS_TEST_HUB=daemon runs a test file with its clone's origin served by git daemon
+# (tests/test_over_daemon.py does, for whole files written against a local hub). Read at
+# import: the sealed environment drops GIT_* variables before any fixture runs.
+TEST_HUB = os.environ.get("GIT_SESSIONS_TEST_HUB", "local")
+
+
 @pytest.fixture
 def hub(hub_template: Path, tmp_path: Path) -> Iterator[Hub]:
     """A fresh, initialised hub and clone for one test."""
     shutil.copytree(hub_template / "hub.git", tmp_path / "hub.git", symlinks=True)
     shutil.copytree(hub_template / "repo", tmp_path / "repo", symlinks=True)
+    if TEST_HUB == "daemon":
+        for prefix in serve_git_daemon(tmp_path):
+            git(tmp_path / "repo", "remote", "set-url", "origin", f"{prefix}/hub.git")
+            yield Hub(tmp_path / "hub.git", tmp_path / "repo")
+        return
     git(tmp_path / "repo", "remote", "set-url", "origin", str(tmp_path / "hub.git"))
     yield Hub(tmp_path / "hub.git", tmp_path / "repo")
 

@@ -66,7 +66,13 @@ def make_clone(ctx: Context, slug: str, tip: str) -> Path:
         )
     url = ctx.ws.remote_url(ctx.config.remote) or ""
     path.parent.mkdir(parents=True, exist_ok=True)
-    clone_shallow(clone_url(url, ctx.ws.root), branch, path, remote=ctx.config.remote)
+    clone_shallow(
+        clone_url(url, ctx.ws.root),
+        branch,
+        path,
+        remote=ctx.config.remote,
+        network=ctx.ws.network(),
+    )
     # the clone acts for the claim this repository made: it carries the same ownership record
     record = ownership.load(ctx.ws.common_dir, slug)
     if record is not None:

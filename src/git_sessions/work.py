@@ -123,7 +123,9 @@ def gather(ctx: Context, slug: str, who: Identity, *, force: bool = False) -> Wo
             f"there is no local branch {branch}", hint=f"claim it: git sessions claim {slug}"
         )
     if ctx.ws.is_shallow and not isinstance(hub, LocalHub):
-        unshallow(ctx.ws.root, ctx.config.remote)  # the merge below walks main's history here
+        unshallow(
+            ctx.ws.root, ctx.config.remote, network=ctx.ws.network()
+        )  # the merge below walks main's history here
     if isinstance(hub, LocalHub):
         # The hub builds the merge commit, so it needs the branch's objects; the pushed
         # branch is also a backup until the session is archived.
@@ -198,7 +200,7 @@ def drift_report(
     if state != "active":
         raise Conflict(f"session {slug} is {state}: drift starts at the claim")
     if ctx.ws.is_shallow:  # inside a session clone: the walk below needs main's history
-        unshallow(ctx.ws.root, ctx.config.remote)
+        unshallow(ctx.ws.root, ctx.config.remote, network=ctx.ws.network())
     if snap.commit is None or not ctx.ws.has_commit(snap.commit):
         ctx.ws.fetch(ctx.config.remote, ctx.protocol_branch)
     assert snap.commit is not None

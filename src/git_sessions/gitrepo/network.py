@@ -80,7 +80,7 @@ class Run:
 class Network:
     """How network calls run for one repository: its git dir, the limit, its config."""
 
-    git_dir: Path
+    git_dir: Path | None  # None: no repository yet (a clone)
     timeout: float
     config: Callable[[str], str | None]
 
@@ -104,7 +104,9 @@ class Network:
             # spoke). ssh and https carry it in one stream or request, so they keep git's
             # default.
             options += ["-c", "protocol.version=0"]
-        return [git, *options, f"--git-dir={self.git_dir}", *args]
+        if self.git_dir is not None:
+            options.append(f"--git-dir={self.git_dir}")
+        return [git, *options, *args]
 
     def environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}

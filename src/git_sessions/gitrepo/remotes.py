@@ -65,10 +65,13 @@ class Remotes:
         """True if `remote` is a server (reached through the git CLI), not a local path."""
         return not is_local_url(self._url(remote))
 
+    def network(self) -> Network:
+        """How git's own transport runs for this repository (its limit, its settings)."""
+        return Network(self.common_dir, self.timeout, self._config_value)
+
     def _git(self, args: list[str], url: str, rest: list[str]) -> Run:
         """`git args... url rest...` through the network runner."""
-        network = Network(self.common_dir, self.timeout, self._config_value)
-        return network.run(*args, url, *rest, url=url)
+        return self.network().run(*args, url, *rest, url=url)
 
     def fetch(self, remote: str, branch: str) -> str | None:
         """Fetch `branch` into refs/remotes/<remote>/<branch>; its commit, or None if absent."""

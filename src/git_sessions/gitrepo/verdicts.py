@@ -33,7 +33,7 @@ _HINTS = [
     (
         re.compile(r"gh006|gh013|protected|hook declined|declined", re.IGNORECASE),
         "the hub's own rules (a hook, a protected branch) refused it: see the hub's message;"
-        " a protected main can keep sessions on their own branch (README: Hubs on a server)",
+        " for a protected main: git sessions migrate --protocol-branch sessions",
     ),
     (
         re.compile(r"permission|denied|forbidden|not allowed|403", re.IGNORECASE),
