@@ -3,6 +3,7 @@ the configured timeout, and the clone's lock stays free while a command waits on
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -38,9 +39,12 @@ class HungHub:
             self.connected.set()
 
     def close(self) -> None:
-        self.server.close()
-        for conn in self.held:
-            conn.close()
+        # shutdown first: a close alone leaves the socket listening (and its descriptor number
+        # free for reuse) while the accepting thread is blocked in accept()
+        for sock in (self.server, *self.held):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            sock.close()
 
 
 @pytest.fixture
