@@ -99,6 +99,15 @@ def non_holder_completes(clone: Path, held: str, _: str) -> tuple[tuple[str, ...
     return (), f"only the holder one <one@x.test> may complete session {held}"
 
 
+def forced_in_someone_elses_name(clone: Path, held: str, _: str) -> tuple[tuple[str, ...], str]:
+    git(clone, "pull", "-q", "--ff-only")
+    git(clone, "rm", "-q", f"{SESSIONS}/active/{held}/.session-env")
+    git(clone, "mv", f"{SESSIONS}/active/{held}", f"{SESSIONS}/abandoned/{held}")
+    audit = "Forced-by: three <three@x.test> (the claim was held by one <one@x.test>)"
+    commit(clone, {LOCK_FILE: ""}, f"[{held}] chore: abandon session\n\n{audit}", TWO)
+    return (), f"only the holder one <one@x.test> may abandon session {held}"
+
+
 def non_holder_journals(clone: Path, held: str, _: str) -> tuple[tuple[str, ...], str]:
     log = f"{SESSIONS}/active/{held}/worklog.md"
     git(clone, "pull", "-q", "--ff-only")
@@ -227,6 +236,7 @@ CASES: list[Case] = [
     plan_edit,
     plan_edit_claimed_as_override,
     non_holder_completes,
+    forced_in_someone_elses_name,
     non_holder_journals,
     knowledge_outside_kb,
     symlink,

@@ -156,9 +156,13 @@ def _transition(step: Step, leases: Leases, slug: str, src: str, dst: str) -> st
     subject = step.message.split("\n", 1)[0]
     if subject == commit_message(slug, "reap"):
         return _reap(step, leases, slug)
-    forced = f"Forced-by: {_who(step.committer)} "
-    if verb in ("release", "abandon") and forced in step.message and _is(step, step.committer):
-        return None  # an audited takeover (release --force, abandon --force)
+    from git_sessions.ownership import forced_note
+
+    # an audited takeover (release --force, abandon --force): the line those commands write,
+    # naming the committer (as author too) and the holder it took the session from
+    audit = forced_note(step.committer, owner)
+    if verb in ("release", "abandon") and audit in step.message and _is(step, step.committer):
+        return None
     held = _who(owner) if owner else "an unknown agent"
     return f"only the holder {held} may {verb} session {slug} (committed by {_who(step.committer)})"
 
