@@ -25,6 +25,9 @@ from tests.servers import (
     sshd,
 )
 from tests.servers import (
+    free_port as free_port,  # tests import it from here, as before the servers moved
+)
+from tests.servers import (
     git_daemon as git_daemon_server,
 )
 

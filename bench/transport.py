@@ -10,7 +10,8 @@ the servers of tests/servers.py, started on loopback ports) and every agent coun
 fresh hubs holding N planned sessions, each agent in its own clone made over that transport:
 
 - ours: each agent runs `git-sessions claim --next --no-worktree --json` until nothing is
-  claimable;
+  claimable (a claim that gives up after its 30 s of lost races, exit 3 "try again", is run
+  again and its attempts count);
 - plain: each agent claims with plain git until no planned session is free: `git fetch`,
   `git reset --hard FETCH_HEAD`, append `slug:time` to sessions.lock for the first planned session
   not in it, `git commit`, `git push origin HEAD:main` without force; a refused push (the hub
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -47,6 +49,7 @@ import servers
 
 TRANSPORTS = ("local", "daemon", "http", "ssh")
 USER, PASSWORD = "bench", "bench-pass-4Kd"
+LOST_TIMES = re.compile(r"lost the race for main (\d+) times")
 LOST_RACE = ("fetch first", "non-fast-forward", "cannot lock ref", "failed to update ref")
 
 
@@ -104,15 +107,22 @@ Attempt = Callable[[str, Path], "tuple[str, int] | None"]
 def ours(env: Env) -> Attempt:
     def attempt(name: str, repo: Path) -> tuple[str, int] | None:
         args: list[str | Path] = [env.gs, "claim", "--next", "--no-worktree", "--json"]
-        proc = env.run(
-            [*args, "--agent", name, "--email", f"{name}@example.com"], repo, check=False
-        )
-        if proc.returncode == 1 and claim.NOTHING_CLAIMABLE in proc.stderr:
-            return None
-        if proc.returncode != 0:
-            raise BenchFailure(f"exit {proc.returncode}: {proc.stderr.strip()}")
-        data = json.loads(proc.stdout)
-        return str(data["slug"]), int(data["attempts"])
+        args += ["--agent", name, "--email", f"{name}@example.com"]
+        lost = 0
+        while True:
+            proc = env.run(args, repo, check=False)
+            if proc.returncode == 1 and claim.NOTHING_CLAIMABLE in proc.stderr:
+                return None
+            gave_up = LOST_TIMES.search(proc.stderr)
+            if proc.returncode == 3 and gave_up:
+                # its retry budget ran out ("try again"): an agent tries again, as plain's
+                # loop does; the attempts count
+                lost += int(gave_up.group(1))
+                continue
+            if proc.returncode != 0:
+                raise BenchFailure(f"exit {proc.returncode}: {proc.stderr.strip()}")
+            data = json.loads(proc.stdout)
+            return str(data["slug"]), lost + int(data["attempts"])
 
     return attempt
 

@@ -276,6 +276,8 @@ UsePAM no
 StrictModes no
 PermitRootLogin prohibit-password
 AllowUsers {user}
+# many agents connect at once: the default (10:30:100) drops connections during key exchange
+MaxStartups 256
 """
 
 

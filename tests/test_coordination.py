@@ -70,6 +70,7 @@ def test_protocol_commits_never_touch_main(hub: Hub, capsys: Capsys) -> None:
     assert (wt / f"_AGENTS/sessions/active/{slug}/SESSION.md").exists()  # the session folder
     assert cli(wt, "log", "started", capsys=capsys)[0] == 0
     assert cli(wt, "heartbeat", capsys=capsys)[0] == 0
+    assert cli(hub.repo, "message", "--to", slug, "mind the rate limits", capsys=capsys)[0] == 0
     work(wt, slug, "src/login.py", "def login():\n    return True\n")
     assert cli(wt, "learn", "tokens expire", capsys=capsys)[0] == 0
     assert hub.main() == main
@@ -378,7 +379,8 @@ def test_review_landing_through_git_daemon_when_main_refuses_everything(
     consistent(hub)
 
 
-def test_racing_agents_claim_exactly_once_and_leave_main_untouched(
+@pytest.mark.race
+def test_five_racing_agents_claim_exactly_once_and_leave_main_untouched(
     hub: Hub, capsys: Capsys
 ) -> None:
     from conftest import SESSION_MD
@@ -389,7 +391,7 @@ def test_racing_agents_claim_exactly_once_and_leave_main_untouched(
     main = hub.main()
     planner = hub.clone("planner")
     git(planner, "checkout", "-q", "-b", "coord", f"origin/{BRANCH}")
-    slugs = [f"2026-01-01-task-{n:03d}" for n in range(18)]
+    slugs = [f"2026-01-01-task-{n:03d}" for n in range(12)]
     for n, slug in enumerate(slugs):
         folder = planner / "_AGENTS/sessions/planned" / slug
         folder.mkdir(parents=True)
@@ -397,7 +399,7 @@ def test_racing_agents_claim_exactly_once_and_leave_main_untouched(
     git(planner, "add", "_AGENTS")
     git(planner, "commit", "-qm", "plan sessions")
     git(planner, "push", "-q", "origin", f"HEAD:{BRANCH}")
-    clones = [hub.clone(f"agent{i}") for i in range(6)]
+    clones = [hub.clone(f"agent{i}") for i in range(5)]
     results = race(clones)
     claimed = sorted(str(c["slug"]) for claims in results.values() for c in claims)
     assert claimed == slugs, "every session claimed exactly once"
@@ -446,4 +448,128 @@ def test_lifecycle_through_a_guarded_local_hub(hub: Hub, capsys: Capsys) -> None
     claim(hub.repo, capsys, b)
     assert cli(hub.repo, "abandon", b, "--reason", "later", capsys=capsys)[0] == 0
     assert git(hub.hub, "rev-parse", "main~1").strip() == main
+    # the guard guards the coordination branch: a forged claim by plain git is refused
+    c = plan(hub.repo, capsys, "gamma")
+    other = hub.clone("forger")
+    git(other, "checkout", "-q", "-b", "coord", f"origin/{BRANCH}")
+    git(other, "mv", f"_AGENTS/sessions/planned/{c}", f"_AGENTS/sessions/active/{c}")
+    git(other, "commit", "-qm", f"[{c}] chore: claim session")
+    pushed = subprocess.run(
+        ["git", "push", "origin", f"HEAD:{BRANCH}"], cwd=other, capture_output=True, text=True
+    )
+    assert pushed.returncode != 0 and "refs/heads/sessions" in pushed.stderr, pushed.stderr
+    consistent(hub)
+
+
+def test_a_crash_between_the_review_branch_and_the_archive_is_repaired(
+    hub: Hub, capsys: Capsys
+) -> None:
+    split(hub, capsys)
+    slug = plan(hub.repo, capsys, "review", "crash")
+    wt = claim(hub.repo, capsys, slug)
+    work(wt, slug, "src/r.py", "r = 1\n")
+    main, coord = hub.main(), rev(hub.hub, BRANCH)
+    killed_at(hub.repo, "publish:between-refs", "complete", slug, "--land", "review")
+    assert rev(hub.hub, f"land/{slug}") is not None and rev(hub.hub, BRANCH) == coord
+    result = run_process(hub.repo, "complete", slug, "--land", "review", "--json")
+    assert result.returncode == 0, result.stderr
+    squash = rev(hub.hub, f"land/{slug}")
+    assert json.loads(result.stdout)["commit"] == squash and hub.main() == main
+    marker = git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/completed/{slug}/.landing")
+    assert f"commit {squash}\n" in marker
+    consistent(hub)
+
+
+def test_settings_and_markers_from_the_hub_are_parsed_totally(hub: Hub, capsys: Capsys) -> None:
+    from git_sessions.config import parse_config
+    from git_sessions.errors import BadInput
+    from git_sessions.landings import parse_marker
+    from git_sessions.migration import with_protocol_branch
+
+    for bad in ("protocol_branch: ../x", "protocol_branch: a..b", "landing: fast"):
+        with pytest.raises(BadInput):
+            parse_config(bad)
+    assert parse_config("protocol_branch: sessions").protocol_branch == "sessions"
+    assert with_protocol_branch("remote: origin\n", "s") == "remote: origin\nprotocol_branch: s\n"
+    assert "protocol_branch: null" in with_protocol_branch("protocol_branch: s  # x\n", None)
+    commit = "a" * 40
+    for text in (
+        None,
+        "",
+        "branch land/x\ncommit " + commit,  # not a slug
+        f"branch main\ncommit {commit}\n",
+        f"branch land/2026-01-01-a\ncommit {commit[:-1]}\n",
+        f"branch land/2026-01-01-a\ncommit {commit}\nlanded $(rm -rf /)\n",
+        "x" * 1000,
+    ):
+        assert parse_marker(text) is None, text
+    marker = parse_marker(f"branch land/2026-01-01-a\ncommit {commit}\n")
+    assert marker is not None and marker.landed is None
+    # a hostile .landing on the coordination branch is ignored by list and land, not fatal
+    split(hub, capsys)
+    slug = plan(hub.repo, capsys, "hostile")
+    claim(hub.repo, capsys, slug)
+    other = hub.clone("mallory")
+    git(other, "checkout", "-q", "-b", "coord", f"origin/{BRANCH}")
+    folder = other / "_AGENTS/sessions/completed" / slug
+    git(other, "mv", f"_AGENTS/sessions/active/{slug}", str(folder))
+    (folder / ".landing").write_bytes(b"branch land/../../etc\ncommit \xff\n")
+    git(other, "add", "-A")
+    git(other, "commit", "-qm", "forged")
+    git(other, "push", "-q", "origin", f"HEAD:{BRANCH}")
+    code, out, err = cli(hub.repo, "list", "--json", capsys=capsys)
+    assert code == 0 and "landing" not in out, err
+    code, out, err = cli(hub.repo, "land", "--json", capsys=capsys)
+    assert code == 0 and json.loads(out)["sessions"] == [], err
+
+
+def test_a_clone_that_has_not_pulled_since_a_migration_is_stopped(hub: Hub, capsys: Capsys) -> None:
+    stale = hub.clone("stale")
+    split(hub, capsys)
+    main = hub.main()
+    for args in (("list",), ("new", "more", "work"), ("init",)):
+        code, _, err = cli(stale, *args, capsys=capsys)
+        assert code == 1, err
+        assert err == (
+            f"error: the protocol moved to branch {BRANCH} of the hub\n"
+            "hint: git pull, so that _AGENTS/config.yaml names it\n"
+        )
+    assert hub.main() == main
+    # and a clone still on the coordination branch after moving back
+    code, _, err = cli(hub.repo, "migrate", "--protocol-branch", "main", capsys=capsys)
+    assert code == 0, err
+    coord = rev(hub.hub, BRANCH)
+    code, _, err = cli(hub.repo, "list", capsys=capsys)  # this checkout has not pulled yet
+    assert code == 1 and "moved away from branch sessions" in err
+    assert rev(hub.hub, BRANCH) == coord
+    git(hub.repo, "pull", "-q", "--ff-only")
+    assert cli(hub.repo, "list", capsys=capsys)[0] == 0
+
+
+def test_a_conflict_with_main_is_resolved_by_merging_main_into_the_session(
+    hub: Hub, capsys: Capsys
+) -> None:
+    split(hub, capsys)
+    slug = plan(hub.repo, capsys, "conflict")
+    wt = claim(hub.repo, capsys, slug)
+    work(wt, slug, "README.md", "# ours\n")
+    other = hub.clone("other")
+    work(other, "x", "README.md", "# theirs\n")
+    git(other, "push", "-q", "origin", "HEAD:main")
+    code, _, err = cli(wt, "complete", capsys=capsys)
+    assert code == 3 and "README.md" in err, err
+    git(wt, "fetch", "-q", "origin")
+    merged = subprocess.run(["git", "merge", "-q", "origin/main"], cwd=wt, capture_output=True)
+    assert merged.returncode != 0  # the conflict, in README.md only: the session folder merges
+    assert git(wt, "diff", "--name-only", "--diff-filter=U").split() == ["README.md"]
+    (wt / "README.md").write_text("# both\n")
+    git(wt, "add", "README.md")
+    git(wt, "commit", "-qm", f"[{slug}] fix: merge main")
+    before = hub.main()
+    code, out, err = cli(wt, "complete", "--json", capsys=capsys)
+    assert code == 0, err
+    assert git(hub.hub, "rev-parse", "main~1").strip() == before
+    assert git(hub.hub, "show", "main:README.md") == "# both\n"
+    assert git(hub.hub, "diff", "--name-only", before, "main").split() == ["README.md"]
+    assert json.loads(out)["commits"] == 1  # the merge commit of main is not counted
     consistent(hub)

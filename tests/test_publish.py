@@ -31,6 +31,9 @@ class FakeSnapshot:
     def listdir(self, path: str) -> list[str]:
         return []
 
+    def is_dir(self, path: str) -> bool:
+        return True  # _AGENTS/sessions is there: the protocol has not moved away
+
     def text(self, path: str) -> str | None:
         return None
 
@@ -44,6 +47,7 @@ class FakeHub:
 
     main: str | None = "c0"
     rivals: int = 0
+    branch: str = "main"
     commits: dict[str, tuple[str | None, Change]] = field(default_factory=dict)
     published: list[str] = field(default_factory=list)
 

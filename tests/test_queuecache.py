@@ -205,3 +205,24 @@ def test_from_a_worktree_and_a_subfolder(hub: Hub, capsys: pytest.CaptureFixture
         assert queuecache.lookup(_question(start, args), os.environ) == slow
         code, again, _ = cli(start, *args, capsys=capsys)
         assert (code, again) == (0, slow)
+
+
+def test_the_coordination_layout_is_cached_on_its_branch(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _plans(hub)
+    code, _, err = cli(hub.repo, "migrate", "--protocol-branch", "sessions", capsys=capsys)
+    assert code == 0, err
+    git(hub.repo, "pull", "-q", "--ff-only")
+    args = ("queue", "--json")
+    slow = _slow(hub.repo, args, capsys)
+    assert '"main": "' + git(hub.hub, "rev-parse", "sessions").strip() in slow
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) == slow
+    push_files(hub.repo, {"README.md": "code moves main\n"}, "code on main")
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) == slow  # not its branch
+    code, _, err = cli(hub.repo, "new", "late", "plan", "--date", "2026-03-03", capsys=capsys)
+    assert code == 0, err
+    assert cli(hub.repo, "ready", "2026-03-03-late-plan", capsys=capsys)[0] == 0
+    assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
+    code, out, _ = cli(hub.repo, *args, capsys=capsys)
+    assert code == 0 and "2026-03-03-late-plan" in out and out == _slow(hub.repo, args, capsys)

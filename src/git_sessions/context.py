@@ -73,7 +73,11 @@ class Context:
     def main(self) -> Snapshot:
         """A fresh snapshot of the protocol's branch on the hub: main in the default layout,
         the coordination branch otherwise (fetched first for a remote hub)."""
-        return self.hub.snapshot(self.hub.tip())
+        from git_sessions.layouts import refuse_moved
+
+        snap = self.hub.snapshot(self.hub.tip())
+        refuse_moved(snap, self.protocol_branch)  # a clone that has not pulled since a migration
+        return snap
 
     def identity(self, name: str | None = None, email: str | None = None) -> Identity:
         """The acting agent: explicit name/email, else git config user.name/user.email."""

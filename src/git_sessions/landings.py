@@ -20,7 +20,7 @@ from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Write
 from git_sessions.errors import BadInput, GitFailure
 from git_sessions.gitrepo import Snapshot
-from git_sessions.protocol import SESSIONS, check_slug, session_dir
+from git_sessions.protocol import AGENTS, SESSIONS, check_slug, session_dir
 from git_sessions.publish import Timing, update_main
 
 LANDING_FILE = ".landing"
@@ -208,7 +208,7 @@ def land(ctx: Context, who: Identity, slugs: list[str] | None = None) -> list[La
         if not edits:
             return None
         names = ", ".join(sorted(done))
-        return Change(edits, f"[{SESSIONS_TAG}] chore: landed {names}\n", who)
+        return Change(edits, f"[{AGENTS}] chore: landed {names}\n", who)
 
     update_main(ctx.hub, build, Timing())
     for r in done.values():
@@ -216,9 +216,6 @@ def land(ctx: Context, who: Identity, slugs: list[str] | None = None) -> list[La
         with contextlib.suppress(GitFailure):
             ctx.hub.delete_ref(f"refs/heads/{r.branch}", expected=r.commit)
     return result
-
-
-SESSIONS_TAG = "_AGENTS"
 
 
 MAX_WALK = 2000

@@ -71,10 +71,10 @@ def judge(step: Step, leases: Leases) -> str | None:
     return _moves(step, leases) or _invariants(step)
 
 
-def where(snap: Snapshot) -> dict[str, str]:
-    """Each session slug and its state folder (the first, if it is in several)."""
+def where(snap: Snapshot, states: tuple[str, ...] = STATES) -> dict[str, str]:
+    """Each session slug in these state folders and its state (the first, if several)."""
     found: dict[str, str] = {}
-    for state in STATES:
+    for state in states:
         for name in snap.listdir(f"{SESSIONS}/{state}"):
             if is_slug(name):
                 found.setdefault(name, state)
@@ -86,7 +86,15 @@ def _who(person: Identity) -> str:
 
 
 def _moves(step: Step, leases: Leases) -> str | None:
-    before, after = where(step.before), where(step.after)
+    # a state folder that did not change holds the same sessions before and after: only the
+    # changed ones are read (completed/ alone may hold thousands)
+    changed = tuple(
+        state
+        for state in STATES
+        if step.before.object_id(f"{SESSIONS}/{state}")
+        != step.after.object_id(f"{SESSIONS}/{state}")
+    )
+    before, after = where(step.before, changed), where(step.after, changed)
     locks = [
         {e.slug: e.since for e in parse_lock(snap.text(LOCK_FILE) or "")[0]}
         for snap in (step.before, step.after)
@@ -148,9 +156,13 @@ def _transition(step: Step, leases: Leases, slug: str, src: str, dst: str) -> st
     subject = step.message.split("\n", 1)[0]
     if subject == commit_message(slug, "reap"):
         return _reap(step, leases, slug)
-    forced = f"Forced-by: {_who(step.committer)} "
-    if verb in ("release", "abandon") and forced in step.message and _is(step, step.committer):
-        return None  # an audited takeover (release --force, abandon --force)
+    from git_sessions.ownership import forced_note
+
+    # an audited takeover (release --force, abandon --force): the line those commands write,
+    # naming the committer (as author too) and the holder it took the session from
+    audit = forced_note(step.committer, owner)
+    if verb in ("release", "abandon") and audit in step.message and _is(step, step.committer):
+        return None
     held = _who(owner) if owner else "an unknown agent"
     return f"only the holder {held} may {verb} session {slug} (committed by {_who(step.committer)})"
 
@@ -243,10 +255,17 @@ def _spawned_into(step: Step, folder: str) -> bool:
 def _invariants(step: Step) -> str | None:
     """The first violation of `check` that `after` has and `before` had not."""
 
+    # entries git cannot check out are looked for in the whole tree (30 ms per 20,000 files,
+    # twice): only when the commit changed more than _AGENTS/, which is scanned anyway
+    code = any(
+        step.before.object_id(name) != step.after.object_id(name)
+        for name in {*step.before.listdir(""), *step.after.listdir("")} - {AGENTS}
+    )
+
     def found(snap: Snapshot) -> list[check.Violation]:
         return (
             check.check_layout(snap)
-            + check.check_hazards(snap)
+            + (check.check_hazards(snap) if code else _agents_hazards(snap))
             + check.check_frozen_plans(snap)
             + check.check_session_envs(snap)
             + check.check_knowledge(snap, deep=False)
@@ -254,6 +273,15 @@ def _invariants(step: Step) -> str | None:
 
     fresh = new_violations(found(step.before), found(step.after))
     return fresh[0] if fresh else None
+
+
+def _agents_hazards(snap: Snapshot) -> list[check.Violation]:
+    """check_hazards without the whole-tree scan (its outside-_AGENTS/ part did not change)."""
+    from git_sessions import hazards
+
+    return [
+        check.Violation("hazard", p) for p in [*hazards.layout(snap), *hazards.scan(snap, AGENTS)]
+    ]
 
 
 def new_violations(before: list[check.Violation], after: list[check.Violation]) -> list[str]:

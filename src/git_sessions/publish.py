@@ -16,12 +16,15 @@ from typing import TYPE_CHECKING, Protocol
 from git_sessions.edits import Change
 from git_sessions.errors import Conflict
 from git_sessions.index import with_index
+from git_sessions.layouts import refuse_moved
 
 if TYPE_CHECKING:
     from git_sessions.gitrepo import Snapshot
 
 
 class Hub(Protocol):
+    branch: str
+
     def tip(self) -> str | None: ...
     def snapshot(self, commit: str | None) -> Snapshot: ...
     def commit(self, base: str | None, change: Change) -> str: ...
@@ -70,6 +73,7 @@ def update_main(
         attempt += 1
         base = hub.tip()
         snapshot = hub.snapshot(base)
+        refuse_moved(snapshot, hub.branch)  # a clone that has not pulled since a migration
         change = build(snapshot)
         if change is None:
             return Published(base or "", base, attempt, changed=False)

@@ -1,10 +1,11 @@
 """The last answer of `queue`, kept until main moves (a machine-local cache in the git dir).
 
 Agents poll `queue` many times a session, mostly while main stands still. A queue is a pure
-function of main's tree, the options and this machine's configuration, so its output is stored
-with what it was computed from: the hub's main commit, the options, the start directory, and
-the content of every local file and environment variable that chose the hub, main's name or the
-default capabilities (git's config files, `_AGENTS/config.yaml`, the hub's HEAD). A later call
+function of the protocol branch's tree (main, or the coordination branch), the options and this
+machine's configuration, so its output is stored with what it was computed from: that branch's
+commit on the hub, the options, the start directory, and the content of every local file and
+environment variable that chose the hub, the branch or the default capabilities (git's config
+files, `_AGENTS/config.yaml`, the hub's HEAD). A later call
 with the same options whose inputs are byte for byte the same and whose hub main still points at
 that commit prints the stored text without opening the repository through libgit2: a ref read,
 a few small files and one cache file.
@@ -155,7 +156,10 @@ def store(
     if now is None or now[2] != was.files or gitfiles.environment(environ) != was.environment:
         return
     head = _content(hub.path / "HEAD")
-    if ctx.config.main_branch is None and head != f"=ref: refs/heads/{hub.branch}\n":
+    # the protocol's branch is named by config.yaml, else it is main, named by config.yaml
+    # or else by the hub's HEAD: then that HEAD must still name it
+    named = ctx.config.protocol_branch or ctx.config.main_branch
+    if named is None and head != f"=ref: refs/heads/{hub.branch}\n":
         return  # main's name came from a HEAD that has moved since
     if gitfiles.read_ref(hub.path, f"refs/heads/{hub.branch}") != tip:
         return  # main moved meanwhile, or its ref is stored in a way gitfiles does not read
