@@ -2,8 +2,9 @@
 
 Split by noun: `snapshots` (reading trees), `trees` (writing them), `objects` (history, merges),
 `failures` (pygit2 errors to ours), `transport` (remote callbacks, stale locks), `workspace` (the
-user's repository; its fetch and push in `remotes`), `hubs` (where the shared main lives),
-`network` and `verdicts` (git's own transport for hubs on a server, and what the server said),
+user's repository; its fetch and push in `remotes`), `hubs` (where the shared main lives; a hub
+on a server in `serverhub`), `network` and `verdicts` (git's own transport for hubs on a server,
+and what the server said),
 `gitfiles` (a repository's files read without libgit2, for the start-up fast paths).
 
 The names below are imported on first use (PEP 562): importing pygit2 costs a command 40-90 ms,
