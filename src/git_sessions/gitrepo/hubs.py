@@ -24,6 +24,7 @@ from git_sessions.gitrepo import reflocks
 from git_sessions.gitrepo.failures import git_errors
 from git_sessions.gitrepo.network import is_local_url
 from git_sessions.gitrepo.objects import Objects
+from git_sessions.gitrepo.refs import REF_RETRIES, pause
 from git_sessions.gitrepo.serverhub import RemoteHub as RemoteHub
 from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.trees import write_commit
@@ -51,6 +52,8 @@ def init_bare(path: Path, branch: str) -> None:
 
 # The pre-receive hook `git sessions guard install` writes runs this; its presence is how a hub
 # on this filesystem says it wants the guard (in-process writes never run the hub's hooks).
+# Where push_branch stages objects on a local hub: one ref per push, deleted right after.
+INCOMING = "refs/git-sessions/incoming/"
 GUARD_HOOK = re.compile(r"^exec .*git-sessions\S* guard\s*$", re.MULTILINE)
 
 
@@ -210,8 +213,17 @@ class LocalHub:
         libgit2's push to a local path force-writes the target ref (DESIGN.md section 2)."""
         if not self.objects.has(tip):
             assert self.ws is not None, "pushing needs the workspace"
-            staging = f"refs/git-sessions/incoming/{uuid.uuid4().hex}"
-            self.ws.push(remote, tip, staging, force=True)  # a ref no one else writes
+            staging = f"{INCOMING}{uuid.uuid4().hex}"
+            for attempt in range(REF_RETRIES):
+                try:
+                    self.ws.push(remote, tip, staging, force=True)  # a ref no one else writes
+                    break
+                except GitFailure as exc:
+                    # libgit2's local push lists every hub ref, then reads each: another
+                    # writer's staging ref deleted in between fails the listing, not our push
+                    if INCOMING not in str(exc) or attempt == REF_RETRIES - 1:
+                        raise
+                    pause(attempt + 1)
             self.delete_ref(staging)
         with git_errors(f"updating {ref} on the hub"):
             for _ in range(20):
