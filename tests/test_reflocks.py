@@ -21,11 +21,11 @@ Capsys = pytest.CaptureFixture[str]
 # What git and libgit2 do to update a ref: create <ref>.lock exclusively and write the new value
 # into it (then rename it over the ref). This writer is killed -9 before the rename.
 HOLD_LOCK = r"""
-import os, sys, time
+import os, signal, sys
 fd = os.open(sys.argv[1], os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
 os.write(fd, (sys.argv[2] + "\n").encode())
 print("locked", flush=True)
-time.sleep(600)
+signal.pause()  # held until the test kills it
 """
 
 
