@@ -7,13 +7,13 @@ git daemon, where the hub's own pre-receive hook runs and guards main.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from conftest import Hub, cli, git, run_process
+
+from test_claim_race import killed_at
 
 Capsys = pytest.CaptureFixture[str]
 BRANCH = "sessions"
@@ -94,23 +94,6 @@ def test_protocol_commits_never_touch_main(hub: Hub, capsys: Capsys) -> None:
     code, out, err = cli(hub.repo, "check", "--json", capsys=capsys)
     assert code == 0, out + err
     git(hub.hub, "fsck", "--no-progress")
-
-
-def killed_at(repo: Path, phase: str, *args: str) -> None:
-    """Run git-sessions with the fault point `phase` armed, and kill -9 it exactly there."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "git_sessions", "-C", str(repo), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "GIT_SESSIONS_FAULT": phase},
-    )
-    assert proc.stderr is not None
-    line = proc.stderr.readline()
-    proc.kill()
-    proc.wait()
-    assert line == f"fault: {phase}\n", line + proc.stderr.read()
 
 
 def consistent(hub: Hub) -> None:
