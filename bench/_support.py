@@ -58,6 +58,24 @@ class Env:
     def git(self, cwd: Path, *args: str) -> str:
         return self.run(["git", *args], cwd).stdout
 
+    def initialised(self, root: Path, clone: str = "repo", files: int = 0) -> tuple[Path, Path]:
+        """A bare hub `root/hub.git` and its clone `root/<clone>`: one initial commit (a README
+        and `files` files under base/), then `git-sessions init`, pulled back into the clone."""
+        hub, repo = root / "hub.git", root / clone
+        self.git(root, "init", "-q", "--bare", "-b", "main", str(hub))
+        self.git(root, "clone", "-q", str(hub), str(repo))
+        (repo / "README.md").write_text("bench\n")
+        for i in range(files):
+            path = repo / "base" / f"d{i // 100:03d}" / f"f{i:05d}.txt"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(f"file {i}\n")
+        self.git(repo, "add", "-A")
+        self.git(repo, "commit", "-q", "-m", "initial")
+        self.git(repo, "push", "-q", "origin", "main")
+        self.run([self.gs, "init"], repo)
+        self.git(repo, "pull", "-q", "origin", "main")
+        return hub, repo
+
     def hub_git(self, hub: Path, *args: str) -> subprocess.CompletedProcess[str]:
         return self.run(["git", "--git-dir", str(hub), *args], hub.parent, check=False)
 

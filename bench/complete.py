@@ -80,20 +80,7 @@ class Hub:
 def build_hub(env: Env, root: Path, n: int, base_files: int) -> Hub:
     """A bare hub with `git-sessions init` done and one planned session written with plain git."""
     root.mkdir(parents=True)
-    hub = root / "hub.git"
-    env.git(root, "init", "-q", "--bare", "-b", "main", str(hub))
-    repo = root / "clone"
-    env.git(root, "clone", "-q", str(hub), str(repo))
-    (repo / "README.md").write_text("bench\n")
-    for i in range(base_files):
-        path = repo / "base" / f"d{i // 100:03d}" / f"f{i:05d}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"file {i}\n")
-    env.git(repo, "add", "-A")
-    env.git(repo, "commit", "-q", "-m", "initial")
-    env.git(repo, "push", "-q", "origin", "main")
-    env.run([env.gs, "init"], repo)
-    env.git(repo, "pull", "-q", "origin", "main")
+    hub, repo = env.initialised(root, "clone", base_files)
     slug = f"{DATE}-task-{n:03d}"
     folder = repo / SESSIONS / "planned" / slug
     folder.mkdir(parents=True)

@@ -51,15 +51,7 @@ def grow(env: Env, hub: Path, count: int, start: int) -> None:
 
 
 def build(env: Env, root: Path) -> tuple[Path, Path, list[str]]:
-    hub, repo = root / "hub.git", root / "repo"
-    env.git(root, "init", "-q", "--bare", "-b", "main", str(hub))
-    env.git(root, "clone", "-q", str(hub), str(repo))
-    (repo / "README.md").write_text("bench\n")
-    env.git(repo, "add", "-A")
-    env.git(repo, "commit", "-q", "-m", "initial")
-    env.git(repo, "push", "-q", "origin", "main")
-    env.run([env.gs, "init"], repo)
-    env.git(repo, "pull", "-q", "origin", "main")
+    hub, repo = env.initialised(root)
     # 0, 1 stay active; 2 is completed and 3 abandoned before main grows
     slugs = [f"{DATE}-history-{i}" for i in range(4)]
     for i, slug in enumerate(slugs):

@@ -67,19 +67,7 @@ class Session:
 
 def build(env: Env, root: Path, files: int) -> Session:
     """Hub, clone, `git-sessions init`, one planned session, claimed with its worktree."""
-    hub, repo = root / "hub.git", root / "clone"
-    env.git(root, "init", "-q", "--bare", "-b", "main", str(hub))
-    env.git(root, "clone", "-q", str(hub), str(repo))
-    (repo / "README.md").write_text("bench\n")
-    for i in range(files):
-        path = repo / "base" / f"d{i // 100:03d}" / f"f{i:05d}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"file {i}\n")
-    env.git(repo, "add", "-A")
-    env.git(repo, "commit", "-q", "-m", "initial")
-    env.git(repo, "push", "-q", "origin", "main")
-    env.run([env.gs, "init"], repo)
-    env.git(repo, "pull", "-q", "origin", "main")
+    hub, repo = env.initialised(root, "clone", files)
     slug = f"{DATE}-journal-bench"
     planned = repo / SESSIONS / "planned" / slug
     planned.mkdir(parents=True)

@@ -25,16 +25,8 @@ from git_sessions.sessionenv import make, render
 
 
 def build(env: Env, root: Path, count: int) -> Path:
-    hub, repo = root / "hub.git", root / "repo"
     root.mkdir(parents=True)
-    env.git(root, "init", "-q", "--bare", "-b", "main", str(hub))
-    env.git(root, "clone", "-q", str(hub), str(repo))
-    (repo / "README.md").write_text("bench\n")
-    env.git(repo, "add", "-A")
-    env.git(repo, "commit", "-q", "-m", "initial")
-    env.git(repo, "push", "-q", "origin", "main")
-    env.run([env.gs, "init"], repo)
-    env.git(repo, "pull", "-q", "origin", "main")
+    _hub, repo = env.initialised(root)
     lock = []
     for i in range(count):
         slug = f"{DATE}-scale-{i:06d}"

@@ -48,15 +48,7 @@ def _line(name: str, wall: float, costs: dict[str, float]) -> str:
 
 
 def build(env: Env, root: Path, sessions: int) -> tuple[Path, list[str]]:
-    hub, repo = root / "hub.git", root / "repo"
-    env.git(root, "init", "-q", "--bare", "-b", "main", str(hub))
-    env.git(root, "clone", "-q", str(hub), str(repo))
-    (repo / "README.md").write_text("bench\n")
-    env.git(repo, "add", "-A")
-    env.git(repo, "commit", "-q", "-m", "initial")
-    env.git(repo, "push", "-q", "origin", "main")
-    env.run([env.gs, "init"], repo)
-    env.git(repo, "pull", "-q", "origin", "main")
+    _hub, repo = env.initialised(root)
     slugs = [f"{DATE}-start-{i:03d}" for i in range(sessions)]
     for i, slug in enumerate(slugs):
         folder = repo / SESSIONS / "planned" / slug
