@@ -26,6 +26,8 @@ def porcelain_paths(out: str) -> list[str]:
     return sorted(paths)
 
 
+# Exported by a hook that runs us (GIT_DIR, GIT_INDEX_FILE, a pre-receive's quarantine...): they
+# would point git at the hook's repository instead of the one we name.
 _REPO_VARIABLES = {
     "GIT_DIR",
     "GIT_WORK_TREE",
@@ -34,16 +36,21 @@ _REPO_VARIABLES = {
     "GIT_OBJECT_DIRECTORY",
     "GIT_ALTERNATE_OBJECT_DIRECTORIES",
     "GIT_PREFIX",
+    "GIT_QUARANTINE_PATH",
 }
+
+
+def unbound_environment() -> dict[str, str]:
+    """This process's environment without the variables that bind git to one repository."""
+    return {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
 
 
 def run_git(args: list[str], *, cwd: Path, action: str) -> str:
     """Run the git CLI; GitFailure with its message if it fails."""
-    # A hook that runs us may export GIT_DIR, GIT_INDEX_FILE...: they would point git at the
-    # hook's repository and index instead of `cwd`.
-    env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
     try:
-        done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            args, cwd=cwd, env=unbound_environment(), capture_output=True, text=True, check=False
+        )
     except OSError as exc:
         raise GitFailure(f"{action}: {exc}") from None
     if done.returncode != 0:

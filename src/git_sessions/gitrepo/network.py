@@ -21,23 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from git_sessions.errors import GitFailure
+from git_sessions.gitrepo.commandline import unbound_environment
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 _USERINFO = re.compile(r"\b([a-z][a-z0-9+.-]*://)[^/\s@]*@", re.IGNORECASE)
 # the hub is untrusted: what it says reaches a terminal, so no escape sequences or controls
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|[\x00-\x1f\x7f-\x9f]")
-
-# a hub that wants the variables of the hook that runs us would write to the wrong repository
-_REPO_VARIABLES = {
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_COMMON_DIR",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_PREFIX",
-    "GIT_QUARANTINE_PATH",
-}
 
 TIMEOUT_HINT = (
     "the hub did not answer within {seconds:g}s; check it, or raise `timeout` in"
@@ -109,7 +98,7 @@ class Network:
         return [git, *options, *args]
 
     def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in _REPO_VARIABLES}
+        env = unbound_environment()
         env["GIT_TERMINAL_PROMPT"] = "0"  # a password nobody will type must fail, not wait
         user_ssh = "GIT_SSH_COMMAND" in env or "GIT_SSH" in env or self.config("core.sshCommand")
         if not user_ssh:
