@@ -41,7 +41,9 @@ class Recorder:
         result, out, err = cli(repo, *args, "--json", capsys=self.capsys)
         assert result == code, err
         words = [a for a in args if not a.startswith("-")]
-        self.commands.add(" ".join(words[:2]) if words[0] in ("hooks", "guard") else words[0])
+        self.commands.add(
+            " ".join(words[:2]) if words[0] in ("hooks", "guard", "server") else words[0]
+        )
         lines = out.splitlines() if args[0] == "watch" else [out]
         docs = [self.validate(json.loads(line)) for line in lines]
         if args[0] == "watch":
@@ -166,6 +168,8 @@ def test_every_json_output_matches_its_schema(hub: Hub, capsys: Capsys, tmp_path
     assert rec.run(plain, "land")["sessions"][0]["slug"] == e
     assert rec.run(plain, "migrate", "--protocol-branch", "main")["layout"] == "main"
     rec.run(plain, "guard", "install", "--hub", str(tmp_path / "fresh-hub.git"))
+    server = rec.run(repo, "server", "status")  # tests/test_server.py: one that runs
+    assert server["running"] is False and server["pid"] is None
 
     assert json_commands() - rec.commands == set(), "a --json command without a schema test"
     assert set(schemas.names()) - rec.schemas == set(), "a schema no command produced"

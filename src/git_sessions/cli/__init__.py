@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import sys
 from importlib import import_module
-from typing import TYPE_CHECKING
 
 from git_sessions.errors import Error
 
+# Not typing.TYPE_CHECKING: importing typing (and re) costs a command ~5 ms before it can even
+# hand itself to the command server (mypy treats any TYPE_CHECKING name as true).
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     import typer
     from typer._click import exceptions as click_exceptions
@@ -57,6 +59,7 @@ COMMANDS: dict[str, str] = {
     "gc": "gc",
     "review": "review",
     **dict.fromkeys(("land", "migrate"), "layout"),
+    "server": "server",
 }
 MODULES = (
     "agents",
@@ -77,6 +80,7 @@ MODULES = (
     "overriding",
     "reading",
     "review",
+    "server",
 )
 
 
@@ -159,6 +163,15 @@ def _usage_hint(exc: click_exceptions.ClickException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the process exit code (DESIGN.md section 3)."""
+    if argv is None and os.environ.get("GIT_SESSIONS_SERVER") == "1":
+        # A process entry with the command server on (docs/server.md): a preloaded child runs
+        # the command with this process's stdio; None means run it here after all. Called with
+        # `argv`, main is a library call (tests, the server's own children): never forwarded.
+        from git_sessions.cmdserver import client
+
+        served = client.run(sys.argv)
+        if served is not None:
+            return served
     args = sys.argv[1:] if argv is None else list(argv)
     if args == ["--version"]:  # answered before typer is even imported
         from git_sessions import __version__

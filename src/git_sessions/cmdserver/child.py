@@ -1,0 +1,132 @@
+"""A forked child: become the client's process (its stdio, cwd, environment, umask, argv),
+run the command, and exit. Never returns into the server's loop."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import io
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable
+
+from git_sessions.cmdserver import wire
+
+_EXIT_SETUP = 70
+
+
+def run(
+    conn: socket.socket,
+    fds: list[int],
+    request: dict[str, wire.Value],
+    main: Callable[[list[str]], int],
+    close: list[int],
+) -> None:
+    """In the child right after fork: set up, run `main`, `os._exit` with its code."""
+    code = _EXIT_SETUP
+    try:
+        _restore_signals()
+        for fd in close:  # the listener, the wakeup pipe, the lock: the server's, not ours
+            os.close(fd)
+        _adopt_stdio(fds, request)
+        code = _adopt_process(request)
+        if code == 0:
+            _watch(conn)
+            argv = request["argv"]
+            assert isinstance(argv, list)
+            sys.argv = [str(a) for a in argv]
+            code = main(sys.argv[1:])
+    except BaseException:  # the child must never unwind into the server's loop
+        import traceback
+
+        traceback.print_exc()
+        code = _EXIT_SETUP
+    finally:
+        _finish(code)
+
+
+def _restore_signals() -> None:
+    """A fresh interpreter's handlers: KeyboardInterrupt on SIGINT, the default for the rest."""
+    signal.set_wakeup_fd(-1)
+    for signum in (signal.SIGTERM, signal.SIGCHLD, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _adopt_stdio(fds: list[int], request: dict[str, wire.Value]) -> None:
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)  # inheritable, as a fresh process's 0-2 are
+        os.close(fd)
+    streams = request.get("streams")
+    assert isinstance(streams, dict)
+    for target, name in enumerate(("stdin", "stdout", "stderr")):
+        pair = streams.get(name)
+        if not (isinstance(pair, list) and len(pair) == 2):
+            raise ValueError(f"no encoding for {name}")
+        stream = _text_stream(target, str(pair[0]), str(pair[1]))
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+
+
+def _text_stream(fd: int, encoding: str, errors: str) -> io.TextIOWrapper:
+    """As CPython builds sys.stdin/stdout/stderr: buffered, "\\n" newlines, line-buffered on a
+    tty (stderr always)."""
+    tty = os.isatty(fd)
+    raw = io.FileIO(fd, "r" if fd == 0 else "w", closefd=False)
+    buffered: io.BufferedReader | io.BufferedWriter = (
+        io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
+    )
+    return io.TextIOWrapper(
+        buffered,
+        encoding=encoding,
+        errors=errors,
+        newline="\n",
+        line_buffering=tty or fd == 2,
+        write_through=fd == 2,
+    )
+
+
+def _adopt_process(request: dict[str, wire.Value]) -> int:
+    """The client's cwd, environment and umask; 1 (as the CLI says it) if the cwd is gone."""
+    environment = request["environment"]
+    assert isinstance(environment, dict)
+    os.environ.clear()  # unsetenv/putenv too: libgit2 and subprocesses see the client's
+    os.environ.update({str(k): str(v) for k, v in environment.items()})
+    umask = request["umask"]
+    assert isinstance(umask, int)
+    os.umask(umask)
+    try:
+        os.chdir(str(request["cwd"]))
+    except OSError:
+        sys.stderr.write("error: the current directory no longer exists\n")
+        sys.stderr.write("hint: cd to the repository (or pass -C PATH) and run it again\n")
+        return 1
+    return 0
+
+
+def _watch(conn: socket.socket) -> None:
+    """Die with the client: its end of the connection closing (even by kill -9) means the
+    command dies at that instant, as it would have in-process."""
+
+    def wait() -> None:
+        try:
+            while conn.recv(4096):
+                pass
+        except OSError:
+            pass
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=wait, name="client-watchdog", daemon=True).start()
+
+
+def _finish(code: int) -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    try:
+        atexit._run_exitfuncs()  # what an ordinary exit would run (logging's flush...)
+    finally:
+        os._exit(code & 0xFF)

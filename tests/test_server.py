@@ -1,0 +1,216 @@
+"""The command server (GIT_SESSIONS_SERVER=1): real servers, real clients, real bare hubs.
+
+Every test starts its own server in the foreground in a short private runtime directory
+(AF_UNIX paths hold at most 107 bytes; pytest's are longer) and stops it. Clients run the
+installed `git-sessions` script, as `git sessions` does: its sys.path (part of the server's
+key) does not depend on the directory it starts in, unlike `python -m git_sessions`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import Hub, add_planned, git
+
+SCRIPT = str(Path(sys.executable).with_name("git-sessions"))
+pytestmark = pytest.mark.skipif(not os.path.exists(SCRIPT), reason="git-sessions not installed")
+
+
+@dataclass
+class Served:
+    env: dict[str, str]
+    runtime: Path
+    proc: subprocess.Popen[str]
+    pid: int
+
+    def run(
+        self,
+        *args: str,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        stdin: str | None = None,
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [SCRIPT, *args],
+            cwd=cwd,
+            env=env or self.env,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def status(self) -> dict[str, object]:
+        result = self.run("server", "status", "--json")
+        assert result.returncode == 0, result.stderr
+        data: dict[str, object] = json.loads(result.stdout)
+        return data
+
+    def served(self) -> int:
+        count = self.status()["served"]
+        assert isinstance(count, int)
+        return count
+
+
+def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [SCRIPT, "server", "start", "--foreground"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith("ready "):
+        proc.kill()
+        raise AssertionError(line + proc.communicate()[1])
+    return proc, int(line.split()[1])
+
+
+@pytest.fixture
+def runtime() -> Iterator[Path]:
+    base = Path(tempfile.mkdtemp(prefix="gs-", dir="/tmp"))  # short: AF_UNIX path limit
+    yield base
+    shutil.rmtree(base, ignore_errors=True)  # any server a client spawned sees it go, exits
+
+
+@pytest.fixture
+def served(runtime: Path) -> Iterator[Served]:
+    env = {
+        **os.environ,
+        "GIT_SESSIONS_SERVER": "1",
+        "GIT_SESSIONS_RUNTIME_DIR": str(runtime / "run"),
+        "GIT_SESSIONS_SERVER_IDLE": "120",
+    }
+    proc, pid = start_server(env)
+    server = Served(env, runtime, proc, pid)
+    yield server
+    stopped = server.run("server", "stop")
+    assert proc.wait(timeout=60) == 0, proc.communicate()[1]
+    assert stopped.returncode == 0, stopped.stderr
+
+
+def direct(env: dict[str, str]) -> dict[str, str]:
+    return {**env, "GIT_SESSIONS_SERVER": "0"}
+
+
+# ---------------------------------------------------------------------------- equivalence
+
+_HEX = re.compile(r"\b[0-9a-f]{7,40}\b")
+_CLOCK = re.compile(r"(?<!\d)\d{1,2}:\d{2}(:\d{2})?(?!\d)")
+_AGE = re.compile(r"\b\d+[smhd]\b")
+_PORT = re.compile(r"(SESSION_PORT\W+|\"port\": |_seconds\": )\d+")
+
+
+def normal(text: str, base: Path) -> str:
+    """Output with what differs between two identical runs masked: the base directory, oids,
+    clock times, ages, ports."""
+    text = text.replace(str(base), "<base>")
+    text = _HEX.sub("<hex>", text)
+    text = _CLOCK.sub("<time>", text)
+    text = _AGE.sub("<age>", text)
+    return _PORT.sub(r"\1<port>", text)
+
+
+def scripted(run: object, repo: Path) -> list[tuple[int, str, str]]:
+    """The sequence: init, new, ready, claim, log, reads, a usage error, a bad-input error
+    with --json, help and version; (exit, stdout, stderr) of each."""
+    assert callable(run)
+    results = []
+
+    def step(*args: str) -> str:
+        result = run("-C", str(repo), *args)
+        results.append((result.returncode, result.stdout, result.stderr))
+        return str(result.stdout)
+
+    step("init")
+    slug = step("new", "first", "task").strip()
+    step("ready", slug)
+    step("claim", slug, "--json")
+    step("log", "did a thing", "-s", slug)
+    step("status", "--json", slug)
+    step("queue")
+    step("list")
+    step("show", slug)
+    step("claim", "--bogus")
+    step("show", "nope", "--json")
+    step("-h")
+    step("--version")
+    return results
+
+
+def test_commands_through_the_server_equal_direct_runs(
+    served: Served, plain_template: Path, tmp_path: Path
+) -> None:
+    outputs = []
+    for name, env in (("a", direct(served.env)), ("b", served.env)):
+        base = tmp_path / name
+        shutil.copytree(plain_template, base, symlinks=True)
+        git(base / "repo", "remote", "set-url", "origin", str(base / "hub.git"))
+        before = served.served()
+        results = scripted(lambda *a, env=env, base=base: served.run(*a, env=env), base / "repo")
+        through = served.served() - before
+        assert through == (0 if name == "a" else len(results)), "which runs the server served"
+        outputs.append([(c, normal(o, base), normal(e, base)) for c, o, e in results])
+    assert outputs[0] == outputs[1]
+    codes = [c for c, _, _ in outputs[1]]
+    assert codes == [0] * 9 + [2, 1, 0, 0], outputs[1]
+    assert json.loads(outputs[1][10][1])["error"]["code"] == "bad_input"
+
+
+def test_cwd_env_umask_and_stdin_are_the_clients(served: Served, hub: Hub) -> None:
+    slug, second = add_planned(hub.repo, 2)
+    claimed = served.run("-C", str(hub.repo), "claim", slug, "--json")
+    assert claimed.returncode == 0, claimed.stderr
+    worktree = Path(json.loads(claimed.stdout)["worktree"])
+    # the session comes from the client's cwd (a worktree), then from its SESSION_ID
+    inside = served.run("env", "--json", cwd=worktree)
+    assert inside.returncode == 0, inside.stderr
+    assert json.loads(inside.stdout)["slug"] == slug
+    by_env = served.run(
+        "-C", str(hub.repo), "env", "--json", env={**served.env, "SESSION_ID": slug}
+    )
+    assert json.loads(by_env.stdout)["slug"] == slug
+    missing = served.run("-C", str(hub.repo), "env")
+    assert missing.returncode == 1 and "no current session" in missing.stderr
+    # -C relative to the client's cwd
+    relative = served.run("-C", "repo", "list", cwd=hub.repo.parent)
+    assert relative.returncode == 0 and slug in relative.stdout
+    # umask: files the command creates (a worktree's checkout) get the client's permissions
+    script = f"umask 077; exec {SCRIPT} -C {hub.repo} claim {second} --json"
+    result = subprocess.run(
+        ["sh", "-c", script], env=served.env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    readme = Path(json.loads(result.stdout)["worktree"]) / "README.md"
+    assert stat.S_IMODE(readme.stat().st_mode) == 0o600
+    assert stat.S_IMODE((worktree / "README.md").stat().st_mode) == 0o666 & ~current_umask()
+    # stdin (and its encoding): the new plan of `override --file -`
+    plan = (worktree / "_AGENTS/sessions/active" / slug / "SESSION.md").read_text()
+    new_plan = plan.replace("# task", "# naïve µ-task")
+    overridden = served.run(
+        "override", "--reason", "from stdin", "--file", "-", cwd=worktree, stdin=new_plan
+    )
+    assert overridden.returncode == 0, overridden.stderr
+    on_main = git(hub.hub, "show", f"main:_AGENTS/sessions/active/{slug}/SESSION.md")
+    assert "# naïve µ-task" in on_main
+    assert served.served() >= 7
+
+
+def current_umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
