@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -22,6 +24,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Hub, add_planned, git
+
+from test_claim_race import assert_held_exactly_once
 
 SCRIPT = str(Path(sys.executable).with_name("git-sessions"))
 pytestmark = pytest.mark.skipif(not os.path.exists(SCRIPT), reason="git-sessions not installed")
@@ -99,7 +103,7 @@ def served(runtime: Path) -> Iterator[Served]:
     server = Served(env, runtime, proc, pid)
     yield server
     stopped = server.run("server", "stop")
-    assert proc.wait(timeout=60) == 0, proc.communicate()[1]
+    assert server.proc.wait(timeout=60) == 0, server.proc.communicate()[1]
     assert stopped.returncode == 0, stopped.stderr
 
 
@@ -214,3 +218,206 @@ def current_umask() -> int:
     mask = os.umask(0o22)
     os.umask(mask)
     return mask
+
+
+# ---------------------------------------------------------------------------- kills and signals
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                text = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(text.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def wait_gone(pid: int, timeout: float = 60) -> None:
+    """Block until process `pid` has exited (a pidfd turns readable), at most `timeout`."""
+    try:
+        fd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        ready, _, _ = select.select([fd], [], [], timeout)
+        assert ready, f"process {pid} still runs"
+    finally:
+        os.close(fd)
+
+
+def held_at(served: Served, repo: Path, phase: str, *args: str) -> subprocess.Popen[str]:
+    """A client whose command (run by the server) waits at fault point `phase`."""
+    proc = subprocess.Popen(
+        [SCRIPT, "-C", str(repo), *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**served.env, "GIT_SESSIONS_FAULT": phase},
+    )
+    assert proc.stderr is not None
+    line = proc.stderr.readline()
+    assert line == f"fault: {phase}\n", line + proc.stderr.read()
+    return proc
+
+
+def test_kill_9_of_the_client_kills_the_command_at_that_instant(served: Served, hub: Hub) -> None:
+    (slug,) = add_planned(hub.repo, 1)
+    before = hub.main()
+    proc = held_at(served, hub.repo, "claim:after-publish", "claim", slug)
+    (child,) = children_of(served.pid)
+    proc.kill()
+    proc.wait()
+    wait_gone(child)  # its stdin is still open here: only the watchdog can have ended it
+    assert hub.main() != before, "the claim was published before the kill"
+    assert served.run("-C", str(hub.repo), "check").returncode == 0
+    again = served.run("-C", str(hub.repo), "claim", slug, "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["already_held"] is True
+    assert served.run("-C", str(hub.repo), "check").returncode == 0
+
+
+def test_sigint_reaches_the_command_which_exits_130(served: Served, hub: Hub) -> None:
+    (slug,) = add_planned(hub.repo, 1)
+    proc = held_at(served, hub.repo, "claim:before-publish", "claim", slug)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+
+
+def test_a_command_killed_by_a_signal_kills_its_client_alike(served: Served, hub: Hub) -> None:
+    (slug,) = add_planned(hub.repo, 1)
+    proc = held_at(served, hub.repo, "claim:before-publish", "claim", slug)
+    proc.send_signal(signal.SIGTERM)  # forwarded; the child dies of it, so does the client
+    proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGTERM
+
+
+def test_a_sent_command_never_runs_twice_even_if_the_server_dies(served: Served, hub: Hub) -> None:
+    (slug,) = add_planned(hub.repo, 1)
+    proc = held_at(served, hub.repo, "claim:before-publish", "claim", slug, "--json")
+    os.kill(served.pid, signal.SIGKILL)
+    served.proc.wait()
+    out, err = proc.communicate("\n", timeout=60)  # the orphaned child goes on and finishes
+    assert proc.returncode == 70, err
+    assert err.startswith("error: the git-sessions server went away"), err
+    assert json.loads(out)["already_held"] is False, "the child claimed it, once"
+    claims = git(hub.hub, "log", "--format=%s", "main").count(f"[{slug}] chore: claim session")
+    assert claims == 1
+    served.proc = subprocess.Popen(["true"])  # the fixture's stop finds nothing to wait for
+
+
+# ---------------------------------------------------------------------------- concurrency
+
+
+def who(i: int) -> list[str]:
+    return ["--agent", f"agent{i}", "--email", f"agent{i}@agents.test"]
+
+
+def test_sixteen_concurrent_claims_through_one_server(served: Served, hub: Hub) -> None:
+    slugs = add_planned(hub.repo, 4)
+    clones = [hub.clone(f"agent{i}") for i in range(16)]
+    procs = {
+        f"agent{i}": subprocess.Popen(
+            [SCRIPT, "-C", str(clone), "claim", slugs[i % 4], "--json", "--no-worktree", *who(i)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=served.env,
+        )
+        for i, clone in enumerate(clones)
+    }
+    results: dict[str, list[dict[str, object]]] = {}
+    for name, proc in procs.items():
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode in (0, 3), err
+        results[name] = [json.loads(out)] if proc.returncode == 0 else []
+        assert proc.returncode == 0 or "already claimed" in err, err
+    assert sum(len(r) for r in results.values()) == 4, "one winner per session"
+    assert_held_exactly_once(hub.hub, slugs, results)
+    assert served.served() == 16
+
+
+# ---------------------------------------------------------------------------- lifetime
+
+
+def test_a_changed_module_file_makes_a_new_server(served: Served, hub: Hub) -> None:
+    import git_sessions.faults
+
+    path = Path(git_sessions.faults.__file__)
+    info = path.stat()
+    os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000_000))
+    try:
+        direct_list = served.run("-C", str(hub.repo), "list", env=direct(served.env))
+        listed = served.run("-C", str(hub.repo), "list")  # stale: run here, old server exits
+        assert (listed.returncode, listed.stdout) == (0, direct_list.stdout), listed.stderr
+        assert served.proc.wait(timeout=60) == 0
+        started = served.run("server", "start")
+        assert started.returncode == 0, started.stderr
+        new_pid = int(started.stdout.split()[-1])
+        assert new_pid != served.pid
+        again = served.run("-C", str(hub.repo), "list")
+        assert (again.returncode, again.stdout) == (0, direct_list.stdout)
+        assert served.status()["pid"] == new_pid and served.served() == 1
+        assert served.run("server", "stop").returncode == 0
+    finally:
+        os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+
+
+@pytest.mark.parametrize("kind", ["open to all", "symlink"])
+def test_an_unsafe_runtime_dir_means_running_in_process(runtime: Path, hub: Hub, kind: str) -> None:
+    target = runtime / "real"
+    target.mkdir(mode=0o700)
+    if kind == "symlink":
+        (runtime / "run").symlink_to(target)
+    else:
+        (runtime / "run").mkdir()
+        (runtime / "run").chmod(0o777)
+    env = {
+        **os.environ,
+        "GIT_SESSIONS_SERVER": "1",
+        "GIT_SESSIONS_RUNTIME_DIR": str(runtime / "run"),
+    }
+    expected = subprocess.run(
+        [SCRIPT, "-C", str(hub.repo), "list"], capture_output=True, text=True, check=True
+    )
+    result = subprocess.run(
+        [SCRIPT, "-C", str(hub.repo), "list"], env=env, capture_output=True, text=True
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (0, expected.stdout, "")
+    assert os.listdir(target) == [] and os.listdir(runtime / "run") == [], "no server, no socket"
+    refused = subprocess.run(
+        [SCRIPT, "server", "start"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1 and "not a private directory" in refused.stderr
+
+
+def test_the_server_exits_when_idle(runtime: Path, hub: Hub) -> None:
+    env = {
+        **os.environ,
+        "GIT_SESSIONS_SERVER": "1",
+        "GIT_SESSIONS_RUNTIME_DIR": str(runtime / "run"),
+        "GIT_SESSIONS_SERVER_IDLE": "1",
+    }
+    proc, _ = start_server(env)
+    listed = subprocess.run([SCRIPT, "-C", str(hub.repo), "list"], env=env, capture_output=True)
+    assert listed.returncode == 0
+    assert proc.wait(timeout=60) == 0
+    assert os.listdir(runtime / "run") == [f for f in os.listdir(runtime / "run") if "lock" in f]
+
+
+def test_the_server_exits_when_its_socket_is_removed(runtime: Path) -> None:
+    env = {
+        **os.environ,
+        "GIT_SESSIONS_SERVER": "1",
+        "GIT_SESSIONS_RUNTIME_DIR": str(runtime / "run"),
+    }
+    proc, _ = start_server(env)
+    (sock,) = (runtime / "run").glob("*.sock")
+    sock.unlink()
+    assert proc.wait(timeout=60) == 0
