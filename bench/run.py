@@ -27,6 +27,7 @@ import history
 import journal
 import queue_list
 import scale
+import server
 import startup
 import transport
 from _support import Row, seal, source_revision
@@ -158,7 +159,8 @@ def main() -> int:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: startup,claim,race,transport,journal,history,scale,queue,checkout",
+        help="comma-separated: startup,claim,race,transport,journal,history,scale,queue,server,"
+        "checkout",
     )
     args = parser.parse_args()
     gs = Path(sys.executable).parent / "git-sessions"
@@ -180,6 +182,7 @@ def main() -> int:
         "history": lambda d: history.measure(seal(d, gs, pyc=True), d, 2000, repeat)[0],
         "scale": lambda d: scale.measure(seal(d / "env", gs, pyc=True), d, 200, repeat)[0],
         "queue": lambda d: queue_rows(d, 10_000, repeat),
+        "server": lambda d: server.measure(d, gs, repeat),
         "checkout": lambda d: checkout.measure(
             seal(d / "env", gs, pyc=True), d, [1000, 12000], max(3, repeat // 2)
         )[0],

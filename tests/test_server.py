@@ -421,3 +421,19 @@ def test_the_server_exits_when_its_socket_is_removed(runtime: Path) -> None:
     (sock,) = (runtime / "run").glob("*.sock")
     sock.unlink()
     assert proc.wait(timeout=60) == 0
+
+
+def test_shell_completion_through_the_server(served: Served, hub: Hub) -> None:
+    """typer ends a completion with sys.exit: the child ends the same way a process does."""
+    (slug,) = add_planned(hub.repo, 1)
+    asked = {
+        "_GIT_SESSIONS_COMPLETE": "complete_bash",
+        "COMP_WORDS": f"git-sessions -C {hub.repo} show 2026-01",
+        "COMP_CWORD": "4",
+    }
+    before = served.served()
+    through = served.run(env={**served.env, **asked})
+    here = served.run(env={**direct(served.env), **asked})
+    assert (through.returncode, through.stdout, through.stderr) == (0, f"{slug}\n", "")
+    assert (here.returncode, here.stdout, here.stderr) == (0, f"{slug}\n", "")
+    assert served.served() == before + 1

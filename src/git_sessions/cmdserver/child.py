@@ -38,7 +38,7 @@ def run(
             argv = request["argv"]
             assert isinstance(argv, list)
             sys.argv = [str(a) for a in argv]
-            code = main(sys.argv[1:])
+            code = _as_a_process(main, sys.argv[1:])
     except BaseException:  # the child must never unwind into the server's loop
         import traceback
 
@@ -46,6 +46,29 @@ def run(
         code = _EXIT_SETUP
     finally:
         _finish(code)
+
+
+def _as_a_process(main: Callable[[list[str]], int], args: list[str]) -> int:
+    """`main(args)`, ending as `sys.exit(main())` would end an interpreter: SystemExit's code
+    (typer's shell completion exits that way), a traceback and 1 for anything else that
+    escapes, death by SIGINT for an uncaught KeyboardInterrupt."""
+    try:
+        return main(args)
+    except SystemExit as exc:
+        if exc.code is None or isinstance(exc.code, int):
+            return exc.code or 0
+        sys.stderr.write(f"{exc.code}\n")
+        return 1
+    except KeyboardInterrupt:
+        _finish_streams()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        return 130
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+        return 1
 
 
 def _restore_signals() -> None:
@@ -122,10 +145,14 @@ def _watch(conn: socket.socket) -> None:
     threading.Thread(target=wait, name="client-watchdog", daemon=True).start()
 
 
-def _finish(code: int) -> None:
+def _finish_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
+
+
+def _finish(code: int) -> None:
+    _finish_streams()
     try:
         atexit._run_exitfuncs()  # what an ordinary exit would run (logging's flush...)
     finally:
