@@ -31,7 +31,7 @@ def server_start(
         # would inherit. It prints `ready PID` once it serves, `running` if another one does.
         control.become_server()
     started, pid = control.start()
-    out(f"{'started' if started else 'already running'}: pid {pid}")
+    out(f"{'started' if started else 'already running'}: pid {pid or '?'}")
 
 
 @server_app.command("stop")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import fcntl
 import io
 import os
 import signal
@@ -132,14 +133,37 @@ def _adopt_process(request: dict[str, wire.Value]) -> int:
 
 def _watch(conn: socket.socket) -> None:
     """Die with the client: its end of the connection closing (even by kill -9) means the
-    command dies at that instant, as it would have in-process."""
+    command dies at that instant, as it would have in-process.
 
+    The kernel does it: with O_ASYNC, F_SETOWN (us) and F_SETSIG (SIGKILL) on our end, the
+    client's close queues SIGKILL for us while the client is still exiting, before its parent
+    can see it dead, so nothing the parent does next (closing our stdin, running git) can
+    race a last step of ours. The client sends nothing after its request, so no other event
+    fires. A thread blocked reading the connection (the fallback where F_SETSIG is missing)
+    would lose that race: it has to be scheduled first."""
+    fd = conn.fileno()
+    setsig = getattr(fcntl, "F_SETSIG", None)
+    if setsig is None:
+        _watch_with_a_thread(conn)
+        return
+    fcntl.fcntl(fd, fcntl.F_SETOWN, os.getpid())
+    fcntl.fcntl(fd, setsig, signal.SIGKILL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)
+    try:  # gone before the above took effect?
+        gone = conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except BlockingIOError:
+        gone = False
+    except OSError:
+        gone = True
+    if gone:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _watch_with_a_thread(conn: socket.socket) -> None:
     def wait() -> None:
-        try:
+        with contextlib.suppress(OSError):
             while conn.recv(4096):
                 pass
-        except OSError:
-            pass
         os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=wait, name="client-watchdog", daemon=True).start()
