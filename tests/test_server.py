@@ -436,3 +436,13 @@ def test_shell_completion_through_the_server(served: Served, hub: Hub) -> None:
     assert (through.returncode, through.stdout, through.stderr) == (0, f"{slug}\n", "")
     assert (here.returncode, here.stdout, here.stderr) == (0, f"{slug}\n", "")
     assert served.served() == before + 1
+
+
+def test_which_commands_stay_in_process() -> None:
+    from git_sessions.cmdserver.client import in_process
+
+    for args in (["server", "status"], ["-C", "x", "mcp"], ["watch"], ["guard"], ["override"]):
+        assert in_process(args), args
+    for args in (["log", "x"], ["-C", "mcp", "list"], ["override", "-f", "-"], ["--version"]):
+        assert not in_process(args), args
+    assert not in_process(["override", "--unlock"]) and in_process(["override", "-r", "why"])

@@ -25,7 +25,9 @@ else:  # the C module: `signal` imports enum, 2-3 ms of the client's few
 # Long-lived or semantics-changing commands stay in-process. `server` manages the server itself;
 # `mcp` and `watch` run for a long time and forking saves nothing on their start; `guard` runs
 # as a hook inside git on the hub's host (often another account, with git's quarantine
-# environment), where a per-user server has nothing to offer and should not be spawned.
+# environment), where a per-user server has nothing to offer and should not be spawned;
+# `override` without --file or --unlock runs the user's editor, which wants the terminal as
+# its controlling terminal (a served child has none: it lives in the server's session).
 IN_PROCESS = frozenset({"server", "mcp", "watch", "guard"})
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 EXIT_LOST = 70
@@ -52,9 +54,16 @@ def command_word(args: list[str]) -> str | None:
     return None
 
 
+def in_process(args: list[str]) -> bool:
+    word = command_word(args)
+    if word == "override":
+        return not any(a == "--unlock" or a.startswith(("--file", "-f")) for a in args)
+    return word in IN_PROCESS
+
+
 def run(argv: list[str]) -> int | None:
     """Run `argv` (sys.argv) through the server: its exit code, or None to run it here."""
-    if command_word(argv[1:]) in IN_PROCESS:
+    if in_process(argv[1:]):
         return None
     environ = dict(os.environ)
     inputs = rendezvous.key_inputs(environ)
