@@ -299,16 +299,25 @@ def test_a_command_killed_by_a_signal_kills_its_client_alike(served: Served, hub
 
 
 def test_a_sent_command_never_runs_twice_even_if_the_server_dies(served: Served, hub: Hub) -> None:
-    (slug,) = add_planned(hub.repo, 1)
-    proc = held_at(served, hub.repo, "claim:before-publish", "claim", slug, "--json")
+    first, second = add_planned(hub.repo, 2)
+    finishing = held_at(served, hub.repo, "claim:before-publish", "claim", first, "--json")
+    (finishing_child,) = children_of(served.pid)
+    dying = held_at(served, hub.repo, "claim:before-publish", "claim", second, "--json")
+    (dying_child,) = set(children_of(served.pid)) - {finishing_child}
     os.kill(served.pid, signal.SIGKILL)
     served.proc.wait()
-    out, err = proc.communicate("\n", timeout=60)  # the orphaned child goes on and finishes
-    assert proc.returncode == 70, err
+    # the orphaned child goes on, finishes and reports its own exit code
+    out, err = finishing.communicate("\n", timeout=60)
+    assert finishing.returncode == 0, err
+    assert json.loads(out)["already_held"] is False
+    # a child that dies too leaves its client with no status from anyone: it says so
+    os.kill(dying_child, signal.SIGKILL)
+    out, err = dying.communicate(timeout=60)
+    assert dying.returncode == 70, err
     assert err.startswith("error: the git-sessions server went away"), err
-    assert json.loads(out)["already_held"] is False, "the child claimed it, once"
-    claims = git(hub.hub, "log", "--format=%s", "main").count(f"[{slug}] chore: claim session")
-    assert claims == 1
+    log = git(hub.hub, "log", "--format=%s", "main")
+    assert log.count(f"[{first}] chore: claim session") == 1, "claimed once, not run again"
+    assert log.count(f"[{second}] chore: claim session") == 0, "not run here after all"
     served.proc = subprocess.Popen(["true"])  # the fixture's stop finds nothing to wait for
 
 

@@ -46,7 +46,7 @@ def run(
         traceback.print_exc()
         code = _EXIT_SETUP
     finally:
-        _finish(code)
+        _finish(code, conn)
 
 
 def _as_a_process(main: Callable[[list[str]], int], args: list[str]) -> int:
@@ -175,9 +175,13 @@ def _finish_streams() -> None:
             stream.flush()
 
 
-def _finish(code: int) -> None:
+def _finish(code: int, conn: socket.socket) -> None:
+    """Flush, run the atexit handlers, tell the client the code, exit. The client need not
+    wait for the server to reap us: tearing a large process down takes milliseconds."""
     _finish_streams()
     try:
         atexit._run_exitfuncs()  # what an ordinary exit would run (logging's flush...)
+        with contextlib.suppress(OSError):
+            wire.send(conn, {"exit": code & 0xFF})
     finally:
         os._exit(code & 0xFF)

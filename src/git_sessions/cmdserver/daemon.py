@@ -284,6 +284,8 @@ def _reap(state: State) -> None:
         state.last = time.monotonic()
         if conn is None:
             continue
+        # the child has sent its exit code itself, unless it died of a signal: this reply is
+        # then the client's only news (else the client has gone, or reads the same code)
         if os.WIFSIGNALED(status):
             reply: dict[str, wire.Value] = {"signal": os.WTERMSIG(status)}
         else:

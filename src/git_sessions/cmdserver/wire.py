@@ -110,7 +110,9 @@ def receive(sock: _socket.socket) -> tuple[Value, list[int]]:
     """One message and the descriptors that came with it (the caller owns and closes them).
     WireError if the connection ends first or the message is malformed; OSError as raised."""
     space = _socket.CMSG_SPACE(MAX_FDS * 4)
-    data, ancillary, flags, _ = sock.recvmsg(65536, space)
+    # the length alone first: never read into the next message (the child's exit code can
+    # follow its pid at once); the descriptors come with the first byte
+    data, ancillary, flags, _ = sock.recvmsg(_LENGTH.size, space)
     fds: list[int] = []
     for level, kind, body in ancillary:
         if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
@@ -119,20 +121,13 @@ def receive(sock: _socket.socket) -> tuple[Value, list[int]]:
     try:
         if flags & _socket.MSG_CTRUNC:
             raise WireError("too many descriptors")
-        chunks = [data]
-        have = len(data)
-        if have < _LENGTH.size:
-            chunks.append(_exactly(sock, _LENGTH.size - have))
-            have = _LENGTH.size
-        head = b"".join(chunks)
-        (length,) = _LENGTH.unpack_from(head)
+        if not data:
+            raise WireError("the connection ended before a message")
+        head = data + _exactly(sock, _LENGTH.size - len(data))
+        (length,) = _LENGTH.unpack(head)
         if length > MAX_MESSAGE:
             raise WireError("message too large")
-        need = _LENGTH.size + length - len(head)
-        if need < 0:
-            raise WireError("more than one message")
-        body = head[_LENGTH.size :] + (_exactly(sock, need) if need else b"")
-        return decode(body), fds
+        return decode(_exactly(sock, length)), fds
     except (WireError, OSError):
         for fd in fds:
             os.close(fd)
