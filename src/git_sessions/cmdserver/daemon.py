@@ -107,7 +107,10 @@ def serve(*, on_ready: Callable[[int], object]) -> int:
 
 def _lock(state: State) -> None:
     path = rendezvous.lock_path(state.directory, state.name)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as exc:  # e.g. a symlink planted in place of the lock file
+        raise BadInput(f"cannot open the lock file {path}: {exc.strerror}") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
