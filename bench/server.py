@@ -15,6 +15,7 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -122,15 +123,21 @@ def journal_rows(root: Path, gs: Path, repeat: int) -> list[Row]:
     ]
 
 
+def quiet(env: Env, args: list[str | Path], cwd: Path) -> None:
+    subprocess.run(args, cwd=cwd, env=env.vars, stdout=subprocess.DEVNULL, check=True)
+
+
 def queue_rows(root: Path, gs: Path, count: int, repeat: int) -> list[Row]:
     env = seal(root / "env", gs, pyc=True)
     (root / "queue").mkdir()
     repo = queue_list.setup(root / "queue", count, env.vars)
     server = Server(env, root)
     try:
+        # output to /dev/null on both sides (as bench/queue_list.py): reading 10,000 lines
+        # of ls-tree through a pipe into Python costs the bench, not git
         steps = {
-            "queue": lambda _: server.env.run([gs, "queue", "--json", "-c", "python"], repo),
-            "ls-tree": lambda _: env.run(["git", "ls-tree", "-r", "main"], repo),
+            "queue": lambda _: quiet(server.env, [gs, "queue", "--json", "-c", "python"], repo),
+            "ls-tree": lambda _: quiet(env, ["git", "ls-tree", "-r", "main"], repo),
         }
         wall, cpu = paired(server, steps, repeat)
     finally:

@@ -122,8 +122,7 @@ def _stand_in(sock: _socket.socket, directory: str) -> int | None:
         else:
             pending.append(signum)
 
-    for signum in FORWARDED:
-        signal.signal(signum, forward)
+    before = {signum: signal.signal(signum, forward) for signum in FORWARDED}
     try:
         reply = _reply(sock)
     except (wire.WireError, OSError):
@@ -131,6 +130,12 @@ def _stand_in(sock: _socket.socket, directory: str) -> int | None:
     if reply.get("stale") is not None or reply.get("refused") is not None:
         if reply.get("stale") is not None:
             spawn(directory)  # the old server is on its way out: start the next one
+        # running here after all: this process's own handlers again, and the signals that
+        # came meanwhile delivered to it (Ctrl-C then interrupts, as during any start-up)
+        for signum, handler in before.items():
+            signal.signal(signum, handler)
+        for waiting in pending:
+            os.kill(os.getpid(), waiting)
         return None
     pid = reply.get("pid")
     if not isinstance(pid, int) or pid <= 0:
