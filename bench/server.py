@@ -131,6 +131,9 @@ def queue_rows(root: Path, gs: Path, count: int, repeat: int) -> list[Row]:
     env = seal(root / "env", gs, pyc=True)
     (root / "queue").mkdir()
     repo = queue_list.setup(root / "queue", count, env.vars)
+    # packed, as in bench/queue_list.py (whose environment lets auto-gc run): ls-tree over
+    # 20,000 loose objects costs 8x more, an unfairly slow floor
+    env.git(repo, "gc", "-q")
     server = Server(env, root)
     try:
         # output to /dev/null on both sides (as bench/queue_list.py): reading 10,000 lines

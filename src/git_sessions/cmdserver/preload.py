@@ -3,6 +3,7 @@ change on disk: a child of a stale server would run old code)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pkgutil
 import sys
@@ -10,6 +11,9 @@ from importlib import import_module
 
 # Not preloaded: the entry points (importing __main__ would run a command), the MCP server
 # (its optional dependency is heavy and `mcp` runs in-process anyway) and the man page writer.
+# Imported lazily by typer's click on a command's first run (found by comparing sys.modules
+# before and after running commands in a preloaded process): every child's run is a first run.
+LAZY = ("typer._click.decorators", "typer._click._textwrap", "encodings.ascii")
 SKIP = frozenset({"git_sessions.__main__", "git_sessions.mcpserver", "git_sessions.cli.manpage"})
 
 
@@ -28,6 +32,9 @@ def everything() -> None:
     for info in pkgutil.walk_packages(git_sessions.__path__, "git_sessions."):
         if info.name not in SKIP:
             import_module(info.name)
+    for name in LAZY:
+        with contextlib.suppress(ImportError):  # another typer: only slower
+            import_module(name)
 
 
 def snapshot(previous: dict[str, tuple[int, int]] | None = None) -> dict[str, tuple[int, int]]:
