@@ -455,3 +455,39 @@ def test_which_commands_stay_in_process() -> None:
     for args in (["log", "x"], ["-C", "mcp", "list"], ["override", "-f", "-"], ["--version"]):
         assert not in_process(args), args
     assert not in_process(["override", "--unlock"]) and in_process(["override", "-r", "why"])
+
+
+@pytest.mark.parametrize(
+    "messages, code",
+    [
+        ([{"pid": 1}, {"exit": 3}], 3),
+        ([{"exit": 3}, {"pid": 1}], 3),  # a quick child reported before the server sent its pid
+        ([{"pid": 1}], 70),  # nobody reported: the command may or may not have run
+        ([{"pid": "x"}, {"exit": 0}], 70),
+    ],
+)
+def test_the_client_takes_pid_and_status_in_either_order(
+    messages: list[dict[str, object]], code: int
+) -> None:
+    import socket
+
+    from git_sessions.cmdserver import client, wire
+
+    saved = {s: signal.getsignal(s) for s in client.FORWARDED}
+    ours, theirs = socket.socketpair()
+    try:
+        for message in messages:
+            wire.send(theirs, message)  # type: ignore[arg-type]
+        theirs.close()
+        assert client._stand_in(ours, "/nonexistent") == code
+    finally:
+        ours.close()
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+
+
+def test_many_quick_commands_in_a_row(served: Served, tmp_path: Path) -> None:
+    for _ in range(30):
+        result = served.run("--version", cwd=tmp_path)
+        assert (result.returncode, result.stdout, result.stderr) == (0, "git-sessions 0.1.0\n", "")
+    assert served.served() == 30

@@ -137,17 +137,21 @@ def _stand_in(sock: _socket.socket, directory: str) -> int | None:
         for waiting in pending:
             os.kill(os.getpid(), waiting)
         return None
-    pid = reply.get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        return _lost()
-    child["pid"] = pid
-    for waiting in pending:
-        os.kill(pid, waiting)
-    try:
-        status = _reply(sock)
-    except (wire.WireError, OSError):
-        return _lost()
-    code, killed = status.get("exit"), status.get("signal")
+    # the child's pid (from the server) and its status (from the child itself, or from the
+    # server when it died of a signal) come in either order: a quick child can finish before
+    # the server, which forked it, has sent the pid
+    while "exit" not in reply and "signal" not in reply:
+        pid = reply.get("pid")
+        if not isinstance(pid, int) or pid <= 0:
+            return _lost()
+        child["pid"] = pid
+        for waiting in pending:
+            os.kill(pid, waiting)
+        try:
+            reply = _reply(sock)
+        except (wire.WireError, OSError):
+            return _lost()
+    code, killed = reply.get("exit"), reply.get("signal")
     if isinstance(killed, int) and killed > 0:
         signal.signal(killed, signal.SIG_DFL)
         os.kill(os.getpid(), killed)
