@@ -54,7 +54,7 @@ def test_env_in_a_worktree_opens_no_repository(
     env = dict(os.environ, SESSION_ID=slug)
     code, names = loaded(worktree / "src" if (worktree / "src").is_dir() else worktree, "env")
     assert code == 0
-    assert names == {"typer"}, names
+    assert names == set(), names  # nor typer: cli/fast.py answers it
     code, names = loaded(hub.repo, "env", slug, env=env)  # outside the worktree: read the hub
     assert code == 0
     assert "pydantic" not in names and "jinja2" not in names
