@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -85,6 +86,25 @@ def test_any_plan_text_parses(text: str) -> None:
 def test_yaml_loader_is_total(text: str) -> None:
     with contextlib.suppress(yamltext.Refused):
         yamltext.load(text)
+
+
+@FUZZ
+@given(st.text(alphabet=st.sampled_from(" \t\r\n#a:\x85\u2028\x01\x7f\ufeff"), max_size=30))
+def test_comments_only_yaml_is_what_pyyaml_makes_of_it(text: str) -> None:
+    """yamltext answers a document of comments without PyYAML: the same answer, or refusal."""
+    import yaml
+
+    def outcome(load: Any) -> object:
+        try:
+            return load()
+        except (yaml.YAMLError, yamltext.Refused):
+            return "refused"
+
+    ours = outcome(lambda: yamltext.load(text))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert ours == outcome(lambda: yaml.load(text, Loader=loader)), text
+    if yamltext._COMMENTS.fullmatch(text):
+        assert ours is None
 
 
 @FUZZ
