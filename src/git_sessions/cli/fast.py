@@ -37,6 +37,9 @@ def answer(args: Sequence[str], environ: Mapping[str, str]) -> int | None:
             text = _env(start, rest, environ)
         else:
             return None
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted\n")  # as main() does on the typer path
+        return 130
     except Exception:  # never answer in doubt: the typer path reports it (or its bug)
         return None
     if text is None:
