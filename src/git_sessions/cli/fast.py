@@ -30,6 +30,8 @@ def answer(args: Sequence[str], environ: Mapping[str, str]) -> int | None:
     directory, command, rest = split
     try:
         os.getcwd()  # gone: typer's path says so in its own words
+        if os.path.exists(directory) and not os.access(directory, os.R_OK):
+            return None  # typer refuses an unreadable -C path: its words too
         start = Path(directory).resolve()
         if command == "queue":
             text = _queue(start, rest, environ)
