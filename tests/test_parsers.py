@@ -261,3 +261,22 @@ def test_the_package_templates_render_in_the_sandbox(tmp_path: Path) -> None:
     context = session_context("2026-01-01-x", Draft(("x",)), dt.date(2026, 1, 1))
     for name in ("SESSION.md.j2", "worklog.md.j2", "active-plan.md.j2", "subsessions.md.j2"):
         assert templates.render(name, context, lambda _: None).strip()
+
+
+def test_the_config_memo_follows_the_text(tmp_path: Path) -> None:
+    """config.yaml's parsed YAML is remembered with its exact text: a changed text is parsed
+    again, remembered data still goes through every check, a broken memo is ignored."""
+    import json
+
+    memo = tmp_path / "git-sessions" / "config-yaml.json"
+    assert parse_config("remote: up\n", memo).remote == "up"
+    assert json.loads(memo.read_text())["data"] == {"remote": "up"}
+    assert parse_config("remote: other\n", memo).remote == "other"
+    memo.write_text(json.dumps({"version": 1, "text": "remote: x\n", "data": {"remote": "a b"}}))
+    with pytest.raises(BadInput, match="not a remote name"):
+        parse_config("remote: x\n", memo)
+    memo.write_text("{not json")
+    assert parse_config("remote: x\n", memo).remote == "x"
+    memo.unlink()
+    parse_config("remote: x\nwhen: 2026-01-01\n", memo)  # a date: JSON cannot hold it
+    assert not memo.exists()

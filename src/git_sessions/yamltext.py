@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def load_remembered(text: str, memo: Path) -> Any:
     if _plain(data):
         with contextlib.suppress(OSError):
             memo.parent.mkdir(parents=True, exist_ok=True)
-            temp = memo.with_name(f".{memo.name}.{os.getpid()}")
+            temp = memo.with_name(f".{memo.name}.{os.getpid()}.{threading.get_ident()}")
             temp.write_text(json.dumps({"version": 1, "text": text, "data": data}))
             os.replace(temp, memo)
     return data
