@@ -135,10 +135,15 @@ def test_lock_round_trip(pairs: list[tuple[str, int]]) -> None:
 @FUZZ
 @given(YAMLISH)
 def test_config_is_total(text: str) -> None:
+    import tempfile
+
     try:
         config = parse_config(text)
     except BadInput:
         return
+    with tempfile.TemporaryDirectory() as folder:  # the memo: written, then read back
+        memo = Path(folder) / "config-yaml.json"
+        assert parse_config(text, memo) == config == parse_config(text, memo)
     assert config.port_base + config.port_block * config.port_slots - 1 <= 65535
     assert not config.worktree_root.startswith("/") and ".." not in config.worktree_root.split("/")
 
@@ -280,3 +285,7 @@ def test_the_config_memo_follows_the_text(tmp_path: Path) -> None:
     memo.unlink()
     parse_config("remote: x\nwhen: 2026-01-01\n", memo)  # a date: JSON cannot hold it
     assert not memo.exists()
+    parse_config("remote: x\ndeep: " + "[" * 900 + "]" * 900 + "\n", memo)  # json recurses
+    assert not memo.exists()
+    memo.write_text("[" * 100_000 + "]" * 100_000)
+    assert parse_config("remote: x\n", memo).remote == "x"

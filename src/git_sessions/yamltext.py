@@ -54,7 +54,7 @@ def load_remembered(text: str, memo: Path) -> Any:
     text it came from: a command that reads the same config.yaml as the last one does not
     import PyYAML (~10 ms). Data JSON cannot hold exactly (a date, a float, a non-string key)
     is not remembered; a memo that cannot be read or written is no error."""
-    with contextlib.suppress(OSError, ValueError):
+    with contextlib.suppress(OSError, ValueError, RecursionError):
         entry = json.loads(memo.read_bytes())
         if isinstance(entry, dict) and entry.get("version") == 1 and entry.get("text") == text:
             return entry.get("data")
@@ -68,15 +68,23 @@ def load_remembered(text: str, memo: Path) -> Any:
     return data
 
 
-def _plain(data: Any) -> bool:
-    """Only strings, ints, booleans, None and lists and string-keyed mappings of them."""
-    if data is None or isinstance(data, str | int):  # bool is an int
-        return True
-    if isinstance(data, list):
-        return all(_plain(item) for item in data)
-    if isinstance(data, dict):
-        return all(isinstance(k, str) and _plain(v) for k, v in data.items())
-    return False
+def _plain(data: Any, max_depth: int = 32) -> bool:
+    """Only strings, ints, booleans, None and lists and string-keyed mappings of them, nested
+    at most `max_depth` deep (json recurses: a deeper memo could not be written or read)."""
+    stack = [(data, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if item is None or isinstance(item, str | int):  # bool is an int
+            continue
+        if depth >= max_depth:
+            return False
+        if isinstance(item, list):
+            stack.extend((value, depth + 1) for value in item)
+        elif isinstance(item, dict) and all(isinstance(k, str) for k in item):
+            stack.extend((value, depth + 1) for value in item.values())
+        else:
+            return False
+    return True
 
 
 def _first_line(exc: Exception) -> str:
