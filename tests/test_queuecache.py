@@ -139,6 +139,7 @@ def test_packed_refs_are_read_too(hub: Hub, capsys: pytest.CaptureFixture[str]) 
         lambda data: data.replace(b'"tip": "', b'"tip": "0', 1),
         lambda data: data + b"tail",
         lambda data: data.replace(b"needs rust", b"needs rusT"),  # same length, other bytes
+        lambda data: b"[" * 100_000 + b"]" * 100_000 + b"\n" + data,  # too deep for json
     ],
 )
 def test_a_corrupt_entry_is_not_used(

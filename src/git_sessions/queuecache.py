@@ -107,7 +107,7 @@ def lookup(question: Question, environ: Mapping[str, str]) -> str | None:
     head, _, output = data.partition(b"\n")
     try:
         header = json.loads(head)
-    except ValueError:
+    except (ValueError, RecursionError):  # a damaged (or deeply nested) header: no answer
         return None
     if not isinstance(header, dict) or header.get("key") != key:
         return None
