@@ -228,3 +228,13 @@ def test_the_coordination_layout_is_cached_on_its_branch(
     assert queuecache.lookup(_question(hub.repo, args), os.environ) is None
     code, out, _ = cli(hub.repo, *args, capsys=capsys)
     assert code == 0 and "2026-03-03-late-plan" in out and out == _slow(hub.repo, args, capsys)
+
+
+def test_a_broken_plan_cache_is_an_empty_one(tmp_path: Path) -> None:
+    from git_sessions import plancache
+
+    path = plancache.cache_path(tmp_path)
+    path.parent.mkdir()
+    for broken in ("", "{not json", "[" * 100_000 + "]" * 100_000, '{"version": 0}'):
+        path.write_text(broken)
+        assert plancache.load(path) == {}
