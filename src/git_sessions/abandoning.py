@@ -104,7 +104,7 @@ def abandon(
                 ctx.ws.common_dir, slug, ending="abandoned", tip=work.tip, commit=commit
             )
 
-    published = update_main(ctx.hub, build, before_publish=ending)
+    published = update_main(ctx.hub, build, before_publish=ending, claims={slug: work.claim})
     if mine:
         cleanup(ctx, slug, work.tip, keep_branch=True)
     return Abandonment(

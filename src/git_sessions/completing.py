@@ -160,7 +160,9 @@ def complete(
         split = landings.publish(ctx, slug, build, timing, ending, landing, record)
         commit, attempts = split.code or split.archive, split.attempts
     else:
-        published = update_main(ctx.hub, build, timing, before_publish=ending)
+        published = update_main(
+            ctx.hub, build, timing, before_publish=ending, claims={slug: work.claim}
+        )
         commit, attempts = published.commit, published.attempts
     faults.point("complete:after-publish")
     removed = cleanup(ctx, slug, work.tip, keep_branch=False)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from git_sessions import endrecord
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Write
 from git_sessions.errors import BadInput, Conflict, GitFailure
@@ -105,7 +106,7 @@ def merge_base(objects: Objects, base: str | None, session_start: str) -> str | 
 @dataclass(frozen=True)
 class Split:
     code: str | None  # the commit with the code (on main, or the review branch); None: none
-    archive: str  # the new tip of the coordination branch
+    archive: str  # the archive commit on the coordination branch (its end record follows)
     attempts: int
 
 
@@ -143,13 +144,16 @@ def publish_split(
         archive = objects.write(
             protocol, Change(extra, message, change.author, start_tree=archive_tree)
         )
+        # the end record follows the archive on the coordination branch, in the same update
+        record = endrecord.following(change, hub.snapshot(protocol), hub.snapshot(archive))
+        tip = archive if record is None else objects.write(archive, record)
         if before_publish is not None:
             before_publish(code, archive)
         updates: list[tuple[str, str | None, str]] = []
         if code is not None:
             old = main if code_ref is None else hub.heads().get(code_ref)
             updates.append((target, old, code))
-        updates.append((f"refs/heads/{ctx.protocol_branch}", protocol, archive))
+        updates.append((f"refs/heads/{ctx.protocol_branch}", protocol, tip))
         try:
             if hub.publish_refs(updates):
                 return Split(code, archive, attempt)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from git_sessions import endrecord
 from git_sessions.edits import Change
 from git_sessions.errors import Conflict
 from git_sessions.index import with_index
@@ -33,10 +34,11 @@ class Hub(Protocol):
 
 @dataclass(frozen=True)
 class Published:
-    commit: str  # the new tip (or the unchanged tip when there was nothing to do)
+    commit: str  # the commit made (or the unchanged tip when there was nothing to do)
     base: str | None
     attempts: int
     changed: bool
+    tip: str = ""  # main's new tip: `commit`, or the end record right after it (endrecord)
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,14 @@ def update_main(
     timing: Timing = Timing(),
     *,
     before_publish: Callable[[str], None] | None = None,
+    claims: Mapping[str, str] | None = None,
 ) -> Published:
     """Publish the change `build` returns for the current main; retry lost races.
 
     `build` returning None means nothing to do (an idempotent repeat); its errors propagate.
     `before_publish` sees each commit about to be published (to record it durably first).
+    A change that ends sessions is followed by their end record (endrecord.py), published
+    with it by the same compare-and-swap; `claims` names their claim commits if known.
     """
     start = timing.clock()
     attempt = 0
@@ -79,10 +84,12 @@ def update_main(
             return Published(base or "", base, attempt, changed=False)
         change = with_index(snapshot, change)  # INDEX.md follows every transition
         new = hub.commit(base, change)
+        record = endrecord.following(change, snapshot, hub.snapshot(new), claims)
+        tip = new if record is None else hub.commit(new, record)
         if before_publish is not None:
             before_publish(new)
-        if hub.publish(base, new):
-            return Published(new, base, attempt, changed=True)
+        if hub.publish(base, tip):
+            return Published(new, base, attempt, changed=True, tip=tip)
         if timing.clock() - start > timing.deadline:
             raise Conflict(
                 f"lost the race for main {attempt} times in {timing.deadline:.0f}s",
