@@ -281,3 +281,37 @@ def test_the_guard_refuses_a_record_inside_the_ending(hub: Hub, capsys: Capsys) 
     result = push(clone)
     assert result.returncode != 0 and "may only be written right after" in result.stderr
     assert hub.main() == claimed
+
+
+# --------------------------------------------------------------------------- coordination layout
+
+
+@pytest.mark.parametrize("how", ["complete", "abandon"])
+def test_the_coordination_branch_records_its_endings(
+    hub: Hub, capsys: Capsys, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    from test_coordination import BRANCH, plan, split, work
+    from test_coordination import claim as claim_split
+
+    split(hub, capsys)
+    slug = plan(hub.repo, capsys, "split", "ending")
+    wt = claim_split(hub.repo, capsys, slug)
+    claimed = git(hub.hub, "rev-parse", BRANCH).strip()
+    work(wt, slug, "code.txt", "x\n")
+    extra = ("--reason", "stop") if how == "abandon" else ()
+    ok(hub.repo, how, slug, *extra, capsys=capsys)
+    tip = git(hub.hub, "rev-parse", BRANCH).strip()
+    archive = git(hub.hub, "rev-parse", f"{tip}^").strip()
+    text = git(hub.hub, "show", f"{tip}:{folder(how, slug)}/.ended")
+    assert parse_record(text) == EndRecord(archive, claimed)
+    with monkeypatch.context() as patched:
+        walk_forbidden(patched)
+        recorded = reads(hub, slug, capsys)
+    # without it (plain git on the coordination branch): the walk, with the same result
+    other = hub.clone("other")
+    git(other, "checkout", "-q", "-B", "coord", f"origin/{BRANCH}")
+    git(other, "rm", "-q", f"{folder(how, slug)}/.ended")
+    git(other, "commit", "-qm", "drop the record")
+    git(other, "push", "-q", "origin", f"HEAD:{BRANCH}")
+    assert reads(hub, slug, capsys) == recorded
+    assert run_process(hub.repo, "check").returncode == 0
