@@ -74,10 +74,9 @@ def record_subject(slug: str, ending: str) -> str:
 # --------------------------------------------------------------------------- writing
 
 
-def ended_by(change: Change, before: Snapshot, after: Snapshot) -> list[tuple[str, str]]:
-    """(state, slug) of each session that `change`, which took `before` to `after`, ended:
-    active in `before`, in completed/ or abandoned/ in `after`. Only the folders the edits
-    write into are looked at."""
+def candidates(change: Change) -> set[tuple[str, str]]:
+    """(state, slug) of each completed/ or abandoned/ session folder `change` writes into
+    (pure: most changes write none, and then no tree is read)."""
     found: set[tuple[str, str]] = set()
     for edit in change.edits:
         path = _written(edit)
@@ -86,9 +85,16 @@ def ended_by(change: Change, before: Snapshot, after: Snapshot) -> list[tuple[st
             slug = path.removeprefix(prefix).split("/", 1)[0] if path.startswith(prefix) else ""
             if is_slug(slug):
                 found.add((state, slug))
+    return found
+
+
+def ended_by(change: Change, before: Snapshot, after: Snapshot) -> list[tuple[str, str]]:
+    """(state, slug) of each session that `change`, which took `before` to `after`, ended:
+    active in `before`, in completed/ or abandoned/ in `after`. Only the folders the edits
+    write into are looked at."""
     return sorted(
         (state, slug)
-        for state, slug in found
+        for state, slug in candidates(change)
         if after.is_dir(session_dir(state, slug))
         and not before.is_dir(session_dir(state, slug))
         and before.is_dir(session_dir("active", slug))

@@ -84,7 +84,9 @@ def update_main(
             return Published(base or "", base, attempt, changed=False)
         change = with_index(snapshot, change)  # INDEX.md follows every transition
         new = hub.commit(base, change)
-        record = endrecord.following(change, snapshot, hub.snapshot(new), claims)
+        record = None
+        if endrecord.candidates(change):
+            record = endrecord.following(change, snapshot, hub.snapshot(new), claims)
         tip = new if record is None else hub.commit(new, record)
         if before_publish is not None:
             before_publish(new)
