@@ -112,6 +112,21 @@ def test_check_reports_a_bad_record_without_history(hub: Hub, capsys: Capsys) ->
     assert code != 0
     found = [v["message"] for v in json.loads(out)["violations"] if v["rule"] == "ended"]
     assert found == [f"{path}: not an end record"]
+    # a well-formed one outside completed/ and abandoned/ is misplaced
+    misplaced = f"{SESSIONS}/planned/2026-01-01-task-999/.ended"
+    push_files(
+        hub.repo,
+        {
+            misplaced: record_text(EndRecord("a" * 40, None)),
+            misplaced.replace(".ended", "SESSION.md"): "---\ntitle: x\n---\n# x\n",
+        },
+        "misplaced",
+    )
+    code, out, _ = cli(hub.repo, "check", "--json", capsys=capsys)
+    found = [v["message"] for v in json.loads(out)["violations"] if v["rule"] == "ended"]
+    assert sorted(found) == sorted(
+        [f"{path}: not an end record", f"{misplaced}: only an ended session has one"]
+    )
 
 
 def test_a_reap_to_abandoned_is_recorded_too(hub: Hub, capsys: Capsys) -> None:

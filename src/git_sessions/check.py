@@ -326,7 +326,11 @@ def check_content(snap: History, plans: dict[str, Any] | None = None) -> list[Vi
         wanted = ("events.jsonl", "drift.md", f"{session.slug}.patch", ENDED_FILE)
         text = {name: snap.blob_text(blobs[name]) for name in wanted if name in blobs}
         if ENDED_FILE in text:
-            found += _end_record(session.path, session.state, text[ENDED_FILE])
+            from git_sessions.endrecord import misplaced_or_malformed
+
+            bad_record = misplaced_or_malformed(session.state, text[ENDED_FILE])
+            if bad_record:
+                found.append(Violation("ended", f"{session.path}/{ENDED_FILE}: {bad_record}"))
         bad = bad_lines(text.get("events.jsonl", ""))
         if bad:
             lines = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")
@@ -348,18 +352,6 @@ def check_content(snap: History, plans: dict[str, Any] | None = None) -> list[Vi
         except BadInput as exc:
             found.append(Violation("config", exc.message))
     return found
-
-
-def _end_record(path: str, state: str, text: str) -> list[Violation]:
-    """A `.ended` is the tiny JSON the record commit writes, in an ended session only (whether
-    it names the right commits is the guard's to judge, and readers check before trusting)."""
-    from git_sessions.endrecord import ENDED_STATES, parse_record
-
-    if state not in ENDED_STATES:
-        return [Violation("ended", f"{path}/{ENDED_FILE}: only an ended session has one")]
-    if parse_record(text) is None:
-        return [Violation("ended", f"{path}/{ENDED_FILE}: not an end record")]
-    return []
 
 
 def check(

@@ -63,6 +63,14 @@ def parse_record(text: str | None) -> EndRecord | None:
     return record if record_text(record) == text else None
 
 
+def misplaced_or_malformed(state: str, text: str) -> str | None:
+    """What `check` holds against a `.ended` in a session in `state`, without history (whether
+    it names the right commits is the guard's to judge; readers check before trusting)."""
+    if state not in ENDED_STATES:
+        return "only an ended session has one"
+    return "not an end record" if parse_record(text) is None else None
+
+
 def record_path(state: str, slug: str) -> str:
     return f"{session_dir(state, slug)}/{ENDED_FILE}"
 
