@@ -137,11 +137,8 @@ def is_claim(active: Snapshot, slug: str, claim: str) -> bool:
     except GitFailure:
         return False
     parent = found.parent()
-    return parent is not None and parent.commit == base and found.is_dir(_active(slug))
-
-
-def _active(slug: str) -> str:
-    return session_dir("active", slug)
+    active_dir = session_dir("active", slug)
+    return parent is not None and parent.commit == base and found.is_dir(active_dir)
 
 
 def record_change(
@@ -194,8 +191,8 @@ def span(snap: Snapshot, slug: str, state: str) -> tuple[Snapshot, Snapshot | No
         if not before.is_dir(active):
             return None
         if claim_base(before, slug) is not None:
-            # the usual case: the claim's marker confirms it (and a record without a claim
-            # lies, as such a claim can always be found)
+            # the usual case: the claim's marker confirms it (a record without a claim is
+            # left to the walk, which settles whether the claim can be found)
             ok = record.claim is not None and is_claim(before, slug, record.claim)
             return (end, snap.at(record.claim)) if ok and record.claim else None
         if record.claim is None:
