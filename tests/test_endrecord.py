@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import Hub, add_planned, age_claims, cli, git, push_files, run_process
 
+from git_sessions import endrecord
 from git_sessions.endrecord import EndRecord, parse_record, record_text
 from git_sessions.gitrepo import Snapshot
 from git_sessions.protocol import LOCK_FILE, SESSIONS
@@ -25,7 +26,9 @@ def ok(repo: Path, *args: str, capsys: Capsys) -> str:
     return out
 
 
-def ended(hub: Hub, capsys: Capsys, how: str) -> tuple[str, str, str]:
+def ended(
+    hub: Hub, capsys: Capsys, how: str, monkeypatch: pytest.MonkeyPatch | None = None
+) -> tuple[str, str, str]:
     """A session claimed, journalled, worked on and then completed or abandoned: (slug, the
     claim commit, the ending commit)."""
     [slug] = add_planned(hub.repo, 1)
@@ -36,6 +39,8 @@ def ended(hub: Hub, capsys: Capsys, how: str) -> tuple[str, str, str]:
     git(wt, "add", "code.py")
     git(wt, "commit", "-qm", f"[{slug}] feat: code")
     push_files(hub.repo, {"elsewhere.txt": "main moves on\n"}, "unrelated")
+    if monkeypatch is not None:
+        claim_walk_forbidden(monkeypatch)
     if how == "complete":
         out = ok(hub.repo, "complete", slug, "--json", capsys=capsys)
     else:
@@ -60,11 +65,21 @@ def walk_forbidden(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Snapshot, "holding_run", refuse)
 
 
+def claim_walk_forbidden(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ending knows its claim from the session branch: the record needs no walk to it."""
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("walked main back to the claim for the end record")
+
+    monkeypatch.setattr(endrecord, "claim_commits", refuse)
+
+
 @pytest.mark.parametrize("how", ["complete", "abandon"])
 def test_the_record_follows_the_ending_and_reads_like_the_walk(
     hub: Hub, capsys: Capsys, monkeypatch: pytest.MonkeyPatch, how: str
 ) -> None:
-    slug, claimed, ending = ended(hub, capsys, how)
+    with monkeypatch.context() as patched:
+        slug, claimed, ending = ended(hub, capsys, how, patched)
     # main's tip is the record, the ending commit's only child, by the same identity
     tip = hub.main()
     assert git(hub.hub, "rev-parse", f"{tip}^").strip() == ending
@@ -314,7 +329,9 @@ def test_the_coordination_branch_records_its_endings(
     claimed = git(hub.hub, "rev-parse", BRANCH).strip()
     work(wt, slug, "code.txt", "x\n")
     extra = ("--reason", "stop") if how == "abandon" else ()
-    ok(hub.repo, how, slug, *extra, capsys=capsys)
+    with monkeypatch.context() as patched:
+        claim_walk_forbidden(patched)
+        ok(hub.repo, how, slug, *extra, capsys=capsys)
     tip = git(hub.hub, "rev-parse", BRANCH).strip()
     archive = git(hub.hub, "rev-parse", f"{tip}^").strip()
     text = git(hub.hub, "show", f"{tip}:{folder(how, slug)}/.ended")

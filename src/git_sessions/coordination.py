@@ -13,7 +13,8 @@ nothing there (compared by tree, not ancestry) and only the archive is published
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from git_sessions import endrecord
@@ -84,6 +85,14 @@ def session_base(
     return ws.objects.write(main, Change(edits, message, who, start_tree=tree))
 
 
+def protocol_claim(objects: Objects, start: str) -> str:
+    """The claim commit on the protocol branch for a session whose branch starts at `start`:
+    the `Claim:` that `session_base` wrote, else `start` itself (the default layout, where the
+    branch starts at the claim). A hint only: the end record checks it (endrecord.is_claim)."""
+    found = re.search(r"^Claim: ([0-9a-f]{40,64})$", objects.info(start).message, re.M)
+    return found.group(1) if found else start
+
+
 def view(ctx: Context) -> tuple[str | None, str | None, Snapshot]:
     """main's tip, the coordination branch's tip, and a snapshot of their join (a commit on
     top of main that is never published)."""
@@ -121,10 +130,12 @@ def publish_split(
     code_ref: str | None = None,
     timing: Timing = Timing(),
     before_publish: Callable[[str | None, str], None] | None = None,
+    claims: Mapping[str, str] | None = None,
 ) -> Split:
     """Build a change on the view, land its code on main (or `code_ref`) and its `_AGENTS/`
     on the coordination branch. `finish(code)` names the archive's message and extra edits
-    once the code commit is known. Lost races retry with backoff, as `update_main`."""
+    once the code commit is known. Lost races retry with backoff, as `update_main`; the end
+    record of what the change ended follows the archive (`claims`: as for `update_main`)."""
     hub = ctx.hub
     objects = hub.objects
     target = code_ref or f"refs/heads/{ctx.branch}"
@@ -145,7 +156,7 @@ def publish_split(
             protocol, Change(extra, message, change.author, start_tree=archive_tree)
         )
         # the end record follows the archive on the coordination branch, in the same update
-        record = endrecord.following(change, hub.snapshot(protocol), hub.snapshot(archive))
+        record = endrecord.following(change, hub.snapshot(protocol), hub.snapshot(archive), claims)
         tip = archive if record is None else objects.write(archive, record)
         if before_publish is not None:
             before_publish(code, archive)
