@@ -17,7 +17,6 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from git_sessions import endrecord
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Write
 from git_sessions.errors import BadInput, Conflict, GitFailure
@@ -156,6 +155,8 @@ def publish_split(
             protocol, Change(extra, message, change.author, start_tree=archive_tree)
         )
         # the end record follows the archive on the coordination branch, in the same update
+        from git_sessions import endrecord
+
         record = endrecord.following(change, hub.snapshot(protocol), hub.snapshot(archive), claims)
         tip = archive if record is None else objects.write(archive, record)
         if before_publish is not None:

@@ -22,12 +22,11 @@ from typing import TYPE_CHECKING
 from git_sessions.edits import Change, Edit, Identity, Move, Write
 from git_sessions.errors import GitFailure
 from git_sessions.history import claim_base, claim_commits
-from git_sessions.protocol import ENDED_FILE, SESSIONS, is_slug, session_dir
+from git_sessions.protocol import ENDED_FILE, ENDED_STATES, SESSIONS, is_slug, session_dir
 
 if TYPE_CHECKING:
     from git_sessions.gitrepo import Snapshot
 
-ENDED_STATES = ("completed", "abandoned")
 MAX_RECORD = 200  # two ids of 64 hex digits and the JSON around them fit in 170
 _ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 

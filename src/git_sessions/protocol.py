@@ -42,6 +42,7 @@ OVERRIDE_FILE = ".override"
 # Written by the commit right after the one that ends a session (endrecord.py): the ids of the
 # ending and claim commits, so readers need not walk main back to them.
 ENDED_FILE = ".ended"
+ENDED_STATES = ("completed", "abandoned")
 INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 
 _SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")

@@ -13,11 +13,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from git_sessions import endrecord
-from git_sessions.edits import Change
+from git_sessions.edits import Change, Move, Write
 from git_sessions.errors import Conflict
 from git_sessions.index import with_index
 from git_sessions.layouts import refuse_moved
+from git_sessions.protocol import ENDED_STATES, SESSIONS
+
+# where an ending writes: only a change writing there can need an end record
+_ENDED_FOLDERS = tuple(f"{SESSIONS}/{state}/" for state in ENDED_STATES)
 
 if TYPE_CHECKING:
     from git_sessions.gitrepo import Snapshot
@@ -57,6 +60,14 @@ def backoff(attempt: int, timing: Timing) -> float:
     return float(ceiling * timing.jitter())
 
 
+def _may_end(change: Change) -> bool:
+    return any(
+        (e.dst if isinstance(e, Move) else e.path).startswith(_ENDED_FOLDERS)
+        for e in change.edits
+        if isinstance(e, Move | Write)
+    )
+
+
 def update_main(
     hub: Hub,
     build: Callable[[Snapshot], Change | None],
@@ -85,7 +96,9 @@ def update_main(
         change = with_index(snapshot, change)  # INDEX.md follows every transition
         new = hub.commit(base, change)
         record = None
-        if endrecord.candidates(change):
+        if _may_end(change):
+            from git_sessions import endrecord  # only for endings: claims never import it
+
             record = endrecord.following(change, snapshot, hub.snapshot(new), claims)
         tip = new if record is None else hub.commit(new, record)
         if before_publish is not None:
