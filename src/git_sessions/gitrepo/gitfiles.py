@@ -23,8 +23,14 @@ MISSING = ""  # in a fingerprint: the file does not exist
 # command uses (besides every GIT_* one, all of which are kept in a fingerprint).
 ENVIRONMENT = ("HOME", "XDG_CONFIG_HOME")
 # ...but for these, which choose how a command runs and never what it answers: an answer
-# cached by the typer path must serve the fast path too (cli/fast.py)
-NOT_INPUTS = ("GIT_SESSIONS_NO_FAST",)
+# cached by the typer path must serve the fast path too (cli/fast.py), and one cached by a
+# command run in-process must serve one run by the command server (docs/server.md)
+NOT_INPUTS = (
+    "GIT_SESSIONS_NO_FAST",
+    "GIT_SESSIONS_SERVER",
+    "GIT_SESSIONS_RUNTIME_DIR",
+    "GIT_SESSIONS_SERVER_IDLE",
+)
 
 
 def read_file(path: Path, max_size: int = MAX_FILE) -> bytes | None:
