@@ -97,9 +97,10 @@ def main() -> int:
             )
         if args.profile:
             for kind in KINDS:
-                print(f"\n== {kind}: top {args.profile} by cumulative time ==")
+                print(f"\n== {kind}: top {args.profile} ==")
                 stats = pstats.Stats(profiles[kind], stream=sys.stdout)
-                stats.strip_dirs().sort_stats("cumulative").print_stats(args.profile)
+                order = os.environ.get("PROFILE_SORT", "cumulative")  # or tottime
+                stats.strip_dirs().sort_stats(order).print_stats(args.profile)
     finally:
         os.chdir("/")
         shutil.rmtree(root, ignore_errors=True)

@@ -8,6 +8,7 @@ between the two is repaired by claiming again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -123,8 +124,10 @@ def _claim_change(
     kind: AgentKind,
     *,
     clone: bool = False,
+    clean: str | None = None,
 ) -> Change | None:
-    """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat)."""
+    """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat);
+    `clean`: a tree already found free of checkout hazards (see hazards.checkout)."""
     state = transitions.current_state(snap, slug)
     if state == "planned":
         plan = catalog.load(snap, slug)
@@ -147,7 +150,7 @@ def _claim_change(
         if owner is not None and (owner.name, owner.email) == (who.name, who.email):
             by += " from another clone"
         raise Conflict(f"session {slug} is already claimed{by}", hint="claim another session")
-    problems = hazards.for_claim(snap, state, slug) if state == "planned" else []
+    problems = hazards.for_claim(snap, state, slug, clean=clean) if state == "planned" else []
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise BadInput(
@@ -176,6 +179,8 @@ def claim(
     caps = tuple(capabilities)
     chosen: list[str] = []
     use_clone = clone if clone is not None else ctx.config.workspace == "clone"
+    known = _clean_tree(ctx)
+    clean = [known]
 
     def build(snap: Snapshot) -> Change | None:
         if slug is not None:
@@ -195,7 +200,11 @@ def claim(
                 )
             target = ready[0].slug
         chosen[:] = [target]
-        return _claim_change(ctx, snap, target, who, int(clock()), kind, clone=use_clone)
+        now = int(clock())
+        change = _claim_change(ctx, snap, target, who, now, kind, clone=use_clone, clean=clean[0])
+        if change is not None:  # a planned session: main's tree was checked for hazards
+            clean[0] = snap.object_id("")
+        return change
 
     def record(commit: str) -> None:
         # before publishing: a claim that lands is always one this clone knows it made
@@ -204,6 +213,8 @@ def claim(
 
     published = update_main(ctx.hub, build, timing, before_publish=record)
     faults.point("claim:after-publish")
+    if clean[0] != known:
+        _remember_clean(ctx, clean[0])
     ctx.save_plans()
     target = chosen[0]
     path = worktree_path(ctx, target) if make_worktree else None
@@ -240,6 +251,36 @@ def claim(
         bootstrap=setup,
         kind=kind,
     )
+
+
+def _clean_tree_file(ctx: Context) -> Path:
+    return ctx.ws.common_dir / "git-sessions" / "clean-tree"
+
+
+def _clean_tree(ctx: Context) -> str | None:
+    """The main tree the last claim here found free of checkout hazards: the next one checks
+    only what changed since (a whole-tree scan is 5 ms at 3,000 files, 30 ms at 20,000)."""
+    try:
+        text = _clean_tree_file(ctx).read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text if len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text) else None
+
+
+def _remember_clean(ctx: Context, tree: str | None) -> None:
+    """Record `tree` as checked (a cache: any tree that passed is a correct value, so
+    racing claims of one clone may overwrite each other; a failed write costs a full scan)."""
+    if tree is None:
+        return
+    path = _clean_tree_file(ctx)
+    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp.write_text(f"{tree}\n")
+        os.replace(temp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 def _bootstrap_once(

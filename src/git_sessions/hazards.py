@@ -20,6 +20,8 @@ class Tree(Protocol):
 
     def kinds(self, path: str) -> Iterator[tuple[str, str]]: ...
 
+    def paths_since(self, tree: str) -> list[str] | None: ...
+
 
 def name_problem(name: str) -> str | None:
     """Why `name` may not appear in `_AGENTS/`, or None."""
@@ -41,12 +43,27 @@ def checkout_problem(name: str) -> str | None:
     return None
 
 
-def checkout(tree: Tree) -> list[str]:
+def checkout(tree: Tree, *, clean: str | None = None) -> list[str]:
     """Entries anywhere in the tree that would make every worktree checkout and every merge
-    of main fail (a whole-tree scan: about 30 ms for 20,000 files)."""
+    of main fail (a whole-tree scan: about 30 ms for 20,000 files).
+
+    `clean`: the id of a tree of the same repository already found free of them (the main a
+    previous claim checked); then only the names on the paths to what changed since are
+    checked, which costs what changed. Only entries that are not folders are compared, and a
+    folder reaches the checkout only through one (git checks out files, symlinks and
+    gitlinks), so a bad name that would fail a checkout is on one of those paths."""
+    changed = tree.paths_since(clean) if clean is not None else None
+    if changed is None:
+        named = (where for where, _ in tree.kinds("") if where)
+    else:
+        named = (
+            "/".join(parts[: n + 1])
+            for parts in (path.split("/") for path in changed)
+            for n in range(len(parts))
+        )
     found = []
-    for where, _ in tree.kinds(""):
-        problem = checkout_problem(where.rsplit("/", 1)[-1]) if where else None
+    for where in dict.fromkeys(named):
+        problem = checkout_problem(where.rsplit("/", 1)[-1])
         if problem:
             found.append(f"{where!r} {problem}")
     return found
@@ -90,13 +107,14 @@ def in_session(tree: Tree, state: str, slug: str) -> list[str]:
     return [*scan(tree, f"{SESSIONS}/{state}/{slug}"), *scan(tree, f"{KNOWLEDGE}/sessions/{slug}")]
 
 
-def for_claim(tree: Tree, state: str, slug: str) -> list[str]:
-    """What would make claiming `slug` unsafe: checked before the claim is published."""
+def for_claim(tree: Tree, state: str, slug: str, *, clean: str | None = None) -> list[str]:
+    """What would make claiming `slug` unsafe: checked before the claim is published
+    (`clean`: as for `checkout`)."""
     return [
         *layout(tree),
         *in_session(tree, state, slug),
         *scan(tree, TEMPLATES_DIR),
-        *checkout(tree),
+        *checkout(tree, clean=clean),
     ]
 
 

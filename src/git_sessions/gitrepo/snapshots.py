@@ -145,6 +145,28 @@ class Snapshot:
                     prefix = f"{where}/" if where else ""
                     stack += [(f"{prefix}{e.name}", e.filemode, e.id) for e in tree if e.name]
 
+    def paths_since(self, tree: str) -> list[str] | None:
+        """Paths of the entries that are not folders (files, symlinks, gitlinks) added or
+        changed since tree `tree`; None if `tree` is not a tree of this repository.
+
+        libgit2's tree diff steps over every folder whose id did not change, so this costs
+        what changed (a claim: the state folders it touches), not the size of the tree."""
+        if self._tree is None:
+            return None
+        try:
+            old = self._repo.get(tree)
+        except ValueError:
+            return None
+        if not isinstance(old, pygit2.Tree):
+            return None
+        diff = old.diff_to_tree(self._tree, flags=pygit2.enums.DiffOption.SKIP_BINARY_CHECK)
+        gone = pygit2.enums.DeltaStatus.DELETED
+        return [
+            d.new_file.raw_path.decode("utf-8", "surrogateescape")
+            for d in diff.deltas
+            if d.status != gone
+        ]
+
     def at(self, commit: str) -> Snapshot:
         """The snapshot of another commit of this repository; GitFailure if there is none."""
         try:
