@@ -28,9 +28,11 @@ def test_the_scan_since_a_clean_tree_finds_what_the_whole_scan_finds(
     clean = record(hub.repo).read_text().strip()
     assert git(hub.hub, "cat-file", "-t", clean).strip() == "tree"
     assert clean == git(hub.hub, "rev-parse", "main~1^{tree}").strip(), "the tree it checked"
+    empty = git(hub.repo, "hash-object", "-w", "-t", "tree", "/dev/null").strip()
     head = put(
         hub.repo,
         {
+            "empty/.git": ("040000", "tree", empty),
             "deep/er/.GIT./hooks/x": blob(hub.repo, "x"),
             "docs/git~1": blob(hub.repo, "y"),
             f"long/{'n' * 256}": blob(hub.repo, "z"),
@@ -41,14 +43,18 @@ def test_the_scan_since_a_clean_tree_finds_what_the_whole_scan_finds(
     )
     snap = Workspace(hub.repo).snapshot(head)
     whole = hazards.checkout(snap)
-    assert len(whole) == 3 and any(p == "'deep/er/.GIT.' is a .git entry" for p in whole)
+    assert (
+        len(whole) == 4
+        and "'empty/.git' is a .git entry" in whole
+        and any(p == "'deep/er/.GIT.' is a .git entry" for p in whole)
+    )
     assert sorted(hazards.checkout(snap, clean=clean)) == sorted(whole)
     changed = snap.paths_since(clean)
-    assert changed is not None, "the diff, not the whole scan, was used"
-    assert {"deep/er/.GIT./hooks/x", "fine/link", "fine/module"} <= set(changed)
+    assert changed is not None, "only what changed, not the whole tree, was scanned"
+    assert {"deep/er/.GIT.", "deep/er/.GIT./hooks/x", "fine/link", "fine/module"} <= set(changed)
     assert "README.md" not in changed, changed
     code, _, err = cli(hub.repo, "claim", victim, capsys=capsys)
-    assert code == 1 and "is a .git entry" in err, err
+    assert code == 1 and "(and 3 more)" in err, err
     assert record(hub.repo).read_text().strip() == clean, "a refused tree is not recorded"
 
 

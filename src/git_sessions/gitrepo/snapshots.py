@@ -146,11 +146,13 @@ class Snapshot:
                     stack += [(f"{prefix}{e.name}", e.filemode, e.id) for e in tree if e.name]
 
     def paths_since(self, tree: str) -> list[str] | None:
-        """Paths of the entries that are not folders (files, symlinks, gitlinks) added or
-        changed since tree `tree`; None if `tree` is not a tree of this repository.
+        """Paths of the entries (folders too) that are new or changed since tree `tree`: the
+        ones whose name and id were not both in `tree` at that place; None if `tree` is not a
+        tree of this repository.
 
-        libgit2's tree diff steps over every folder whose id did not change, so this costs
-        what changed (a claim: the state folders it touches), not the size of the tree."""
+        A folder whose id did not change is skipped whole, so this costs the size of the
+        folders that changed (a claim: the state folders it touches), not of the tree. (A
+        libgit2 tree diff would read every folder on both sides, and lists no folders.)"""
         if self._tree is None:
             return None
         try:
@@ -159,13 +161,23 @@ class Snapshot:
             return None
         if not isinstance(old, pygit2.Tree):
             return None
-        diff = old.diff_to_tree(self._tree, flags=pygit2.enums.DiffOption.SKIP_BINARY_CHECK)
-        gone = pygit2.enums.DeltaStatus.DELETED
-        return [
-            d.new_file.raw_path.decode("utf-8", "surrogateescape")
-            for d in diff.deltas
-            if d.status != gone
-        ]
+        found: list[str] = []
+        stack: list[tuple[str, pygit2.Tree | None, pygit2.Tree]] = [("", old, self._tree)]
+        while stack:
+            prefix, before, after = stack.pop()
+            known = {e.name: e for e in before} if before is not None else {}
+            for entry in after:
+                name = entry.name
+                was = known.get(name)
+                if name is None or (was is not None and was.id == entry.id):
+                    continue
+                found.append(f"{prefix}{name}")
+                if entry.filemode == _TREE:
+                    sub = self._repo[entry.id]
+                    prev = self._repo[was.id] if was is not None and was.filemode == _TREE else None
+                    if isinstance(sub, pygit2.Tree):
+                        stack.append((f"{prefix}{name}/", _tree_or_none(prev), sub))
+        return found
 
     def at(self, commit: str) -> Snapshot:
         """The snapshot of another commit of this repository; GitFailure if there is none."""
@@ -239,6 +251,10 @@ class Snapshot:
         """(author name, author email, author time) of `commit`."""
         obj = self._repo[commit].peel(pygit2.Commit)
         return obj.author.name, obj.author.email, obj.author.time
+
+
+def _tree_or_none(obj: pygit2.Object | None) -> pygit2.Tree | None:
+    return obj if isinstance(obj, pygit2.Tree) else None
 
 
 def _is_tree(tree: pygit2.Tree, name: str) -> bool:
