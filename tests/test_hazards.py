@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import Hub, add_planned, cli, git
 
-from git_sessions import hazards
+from git_sessions import claiming, hazards
 from git_sessions.gitrepo import Workspace
 from test_hostile import blob, gitlink, link, put
 
@@ -70,9 +70,18 @@ def test_a_record_of_no_tree_here_means_the_whole_scan(hub: Hub, capsys: Capsys,
     assert snap.paths_since(kept) is None
 
 
-def test_each_claim_records_the_tree_it_checked(hub: Hub, capsys: Capsys) -> None:
-    slugs = add_planned(hub.repo, 2)
-    for slug in slugs:
-        before = git(hub.hub, "rev-parse", "main^{tree}").strip()
-        assert cli(hub.repo, "claim", slug, "--no-worktree", capsys=capsys)[0] == 0
-        assert record(hub.repo).read_text().strip() == before
+def test_the_record_is_replaced_once_the_scan_since_it_has_grown(
+    hub: Hub, capsys: Capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(claiming, "RECORD_AFTER", 24)  # a claim here scans about 20 entries
+    first, second, third = add_planned(hub.repo, 3)
+    checked = git(hub.hub, "rev-parse", "main^{tree}").strip()
+    assert cli(hub.repo, "claim", first, "--no-worktree", capsys=capsys)[0] == 0
+    assert record(hub.repo).read_text().strip() == checked, "no record: the whole scan"
+    assert cli(hub.repo, "claim", second, "--no-worktree", capsys=capsys)[0] == 0
+    assert record(hub.repo).read_text().strip() == checked, "a small scan: kept"
+    one = blob(hub.repo, "x")
+    put(hub.repo, {f"code/f{n:03d}.txt": one for n in range(8)})
+    grown = git(hub.hub, "rev-parse", "main^{tree}").strip()
+    assert cli(hub.repo, "claim", third, "--no-worktree", capsys=capsys)[0] == 0
+    assert record(hub.repo).read_text().strip() == grown

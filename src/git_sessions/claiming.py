@@ -124,10 +124,11 @@ def _claim_change(
     kind: AgentKind,
     *,
     clone: bool = False,
-    clean: str | None = None,
+    clean: list[str | None] | None = None,
 ) -> Change | None:
-    """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat);
-    `clean`: a tree already found free of checkout hazards (see hazards.checkout)."""
+    """The claim commit for `slug`, or None if `who` already holds it (idempotent repeat).
+    `clean`: [a tree already found free of checkout hazards (see hazards.checkout)], set to
+    this main's tree when checking it cost enough to be worth recording."""
     state = transitions.current_state(snap, slug)
     if state == "planned":
         plan = catalog.load(snap, slug)
@@ -150,7 +151,13 @@ def _claim_change(
         if owner is not None and (owner.name, owner.email) == (who.name, who.email):
             by += " from another clone"
         raise Conflict(f"session {slug} is already claimed{by}", hint="claim another session")
-    problems = hazards.for_claim(snap, state, slug, clean=clean) if state == "planned" else []
+    problems = []
+    if state == "planned":
+        known = clean[0] if clean else None
+        found = hazards.for_claim(snap, state, slug, clean=known)
+        problems = found.problems
+        if clean and not problems and (known is None or found.looked_at > RECORD_AFTER):
+            clean[0] = snap.object_id("")
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise BadInput(
@@ -201,10 +208,7 @@ def claim(
             target = ready[0].slug
         chosen[:] = [target]
         now = int(clock())
-        change = _claim_change(ctx, snap, target, who, now, kind, clone=use_clone, clean=clean[0])
-        if change is not None:  # a planned session: main's tree was checked for hazards
-            clean[0] = snap.object_id("")
-        return change
+        return _claim_change(ctx, snap, target, who, now, kind, clone=use_clone, clean=clean)
 
     def record(commit: str) -> None:
         # before publishing: a claim that lands is always one this clone knows it made
@@ -251,6 +255,12 @@ def claim(
         bootstrap=setup,
         kind=kind,
     )
+
+
+# The tree recorded as clean is replaced only once the scan since it looks at more entries
+# than this: the folders a claim changes are scanned whatever the record's age, and a write
+# and a rename of the record cost about as much as looking at this many entries.
+RECORD_AFTER = 256
 
 
 def _clean_tree_file(ctx: Context) -> Path:
