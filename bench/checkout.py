@@ -86,7 +86,7 @@ def checkout(env: Env, repo: Path, kind: str, name: str) -> tuple[float, float]:
 
 
 def measure(env: Env, root: Path, sizes: list[int], repeat: int) -> tuple[list[Row], list[str]]:
-    lines = [f"{'files':>8}  {'':>4}" + "".join(f"{k + ' ms':>26}" for k in KINDS)]
+    lines = [f"{'files':>8}  {'':>4}" + "".join(f"{k + ' ms':>28}" for k in KINDS)]
     saved = dict(os.environ)
     os.environ.update(env.vars)  # for Workspace's git processes, as for env.git's
     try:
@@ -112,8 +112,8 @@ def _measure(
                 cpu[kind].append(used)
         med = {k: statistics.median(v) for k, v in wall.items()}
         mcpu = {k: statistics.median(v) for k, v in cpu.items()}
-        lines.append(f"{files:>8}  wall" + "".join(f"{med[k] * 1000:26.1f}" for k in KINDS))
-        lines.append(f"{'':>8}  cpu " + "".join(f"{mcpu[k] * 1000:26.1f}" for k in KINDS))
+        lines.append(f"{files:>8}  wall" + "".join(f"{med[k] * 1000:28.1f}" for k in KINDS))
+        lines.append(f"{'':>8}  cpu " + "".join(f"{mcpu[k] * 1000:28.1f}" for k in KINDS))
         rows.append(
             Row(
                 f"worktree checkout (ours: sparse, 1 git) vs git worktree add, {files} files",
