@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from conftest import Hub, add_planned, git, run_process
 
+from git_sessions.context import open_context
 from git_sessions.errors import GitFailure
-from git_sessions.gitrepo import Workspace
+from git_sessions.gitrepo import LocalHub, Workspace
 from test_claim_race import killed_at
 
 PATTERNS = ("/*", "!/_AGENTS/sessions/*/*/", "/_AGENTS/sessions/active/mine/")
@@ -122,3 +123,33 @@ def test_a_claim_killed_before_the_linked_checkout_is_repaired_by_claiming_again
     listed = git(hub.repo, "worktree", "list", "--porcelain")
     assert listed.count(f"worktree {wt}\n") == 1 and "locked" not in listed
     assert run_process(hub.repo, "check").returncode == 0
+
+
+def test_a_claim_copies_its_objects_from_a_local_hub_instead_of_fetching(hub: Hub) -> None:
+    first, second = add_planned(hub.repo, 2)
+    tracking = git(hub.repo, "rev-parse", "origin/main").strip()
+    for slug in (first, second):
+        done = run_process(hub.repo, "claim", slug, "--json")
+        assert done.returncode == 0, done.stderr
+        claim = json.loads(done.stdout)["commit"]
+        assert git(hub.repo, "cat-file", "-t", claim).strip() == "commit"
+    assert git(hub.repo, "rev-parse", "origin/main").strip() == tracking, "no fetch ran"
+    git(hub.repo, "fsck", "--connectivity-only", "--no-dangling")
+    assert (
+        git(hub.repo, "rev-list", "--count", claim).strip()
+        == git(hub.hub, "rev-list", "--count", "main").strip()
+    )
+    ctx = open_context(hub.repo)
+    assert isinstance(ctx.hub, LocalHub)
+    other = hub.clone("other")
+    git(other, "commit", "-q", "--allow-empty", "-m", "one")
+    git(other, "commit", "-q", "--allow-empty", "-m", "two")
+    git(other, "push", "-q", "origin", "main")
+    tip = git(hub.hub, "rev-parse", "main").strip()
+    assert not ctx.hub.copy_commit(tip, limit=1), "over the limit: fetch instead"
+    assert git(hub.repo, "cat-file", "-t", tip, check=False) == "", "nothing was written"
+    (ctx.ws.common_dir / "shallow").write_text("")
+    assert not ctx.hub.copy_commit(tip), "a shallow clone always fetches"
+    (ctx.ws.common_dir / "shallow").unlink()
+    assert ctx.hub.copy_commit(tip)
+    git(hub.repo, "fsck", "--connectivity-only", "--no-dangling", tip)

@@ -341,7 +341,11 @@ def _adopt_hub_branch(ctx: Context, slug: str) -> None:
 def _claim_commit(ctx: Context, slug: str, tip: str, *, held: bool) -> str:
     """The commit that claimed `slug` (`tip` itself unless this was a repeat), fetched locally."""
     if not ctx.ws.has_commit(tip):
-        ctx.ws.fetch(ctx.config.remote, ctx.protocol_branch)
+        from git_sessions.gitrepo import LocalHub
+
+        # a hub on this filesystem: copy the claim's few objects rather than fetch
+        if not (isinstance(ctx.hub, LocalHub) and ctx.hub.copy_commit(tip)):
+            ctx.ws.fetch(ctx.config.remote, ctx.protocol_branch)
     if not held:
         return tip
     branch = ctx.ws.ref_target(f"refs/heads/{worktree.branch_name(slug)}")
