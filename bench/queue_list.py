@@ -3,7 +3,8 @@
 The floor is `git ls-tree -r` of the same tree: listing what is there, no plan read. Cold means
 no cache at all (every SESSION.md parsed); "plan cache only" means the plans are cached by blob
 id but the last answer is not (as after main moved); warm means the same call again with main
-where it was (the stored answer is printed).
+where it was (the stored answer is printed, by the typer-free fast path of cli/fast.py; "typer
+path" is the same call with GIT_SESSIONS_NO_FAST=1, paired in each round).
 
     .venv/bin/python bench/queue_list.py [--sessions 10000] [--repeat 5]
 """
@@ -19,6 +20,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _support import children_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 CLI = [sys.executable, "-m", "git_sessions"]
@@ -36,10 +39,14 @@ def sealed_env(home: Path) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
-    start = time.perf_counter()
+NO_FAST = {"GIT_SESSIONS_NO_FAST": "1"}
+
+
+def run(cmd: list[str], cwd: Path, env: dict[str, str], *, cpu: bool = False) -> float:
+    """Wall time of one run, or with `cpu` its user+sys time."""
+    start, used = time.perf_counter(), children_cpu()
     subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    return children_cpu() - used if cpu else time.perf_counter() - start
 
 
 def setup(base: Path, count: int, env: dict[str, str]) -> Path:
@@ -66,11 +73,13 @@ def setup(base: Path, count: int, env: dict[str, str]) -> Path:
 
 
 def measure(repo: Path, env: dict[str, str], repeat: int) -> dict[str, list[float]]:
-    """R rounds of: the floor, a cold queue, one with the plan cache only, a warm one."""
+    """R rounds of: the floor, a cold queue, one with the plan cache only, a warm one, a warm
+    one on the typer path; then the two warm ones' cpu time."""
     caches = repo / ".git" / "git-sessions"
     queue = [*CLI, "queue", "--json", "-c", "python"]
     run(queue, repo, env)  # compile bytecode once, like an installed package
-    times: dict[str, list[float]] = {"floor": [], "cold": [], "plans": [], "warm": []}
+    names = ("floor", "cold", "plans", "warm", "typer", "warm cpu", "typer cpu")
+    times: dict[str, list[float]] = {name: [] for name in names}
     for _ in range(repeat):
         times["floor"].append(run(["git", "ls-tree", "-r", "main"], repo, env))
         shutil.rmtree(caches, ignore_errors=True)
@@ -78,10 +87,13 @@ def measure(repo: Path, env: dict[str, str], repeat: int) -> dict[str, list[floa
         shutil.rmtree(caches / "queue")
         times["plans"].append(run(queue, repo, env))
         times["warm"].append(run(queue, repo, env))
+        times["typer"].append(run(queue, repo, {**env, **NO_FAST}))
+        times["warm cpu"].append(run(queue, repo, env, cpu=True))
+        times["typer cpu"].append(run(queue, repo, {**env, **NO_FAST}, cpu=True))
     shutil.rmtree(caches)
-    answers = [subprocess.run(queue, cwd=repo, env=env, capture_output=True, check=True).stdout
-               for _ in range(3)]  # fmt: skip
-    if answers[0] != answers[1] or answers[1] != answers[2]:
+    answers = [subprocess.run(queue, cwd=repo, env=extra, capture_output=True, check=True).stdout
+               for extra in (env, env, {**env, **NO_FAST}, env)]  # fmt: skip
+    if len(set(answers)) != 1:
         raise SystemExit("FAIL: a cached queue printed other bytes than the cold one")
     return times
 
@@ -108,6 +120,8 @@ def main() -> int:
         print(f"{'queue --json, cold cache':<28}{c * 1000:9.1f} ms  ratio to floor {c / f:6.1f}")
         print(f"{'queue --json, plan cache':<28}{p * 1000:9.1f} ms  ratio to floor {p / f:6.1f}")
         print(f"{'queue --json, warm cache':<28}{w * 1000:9.1f} ms  ratio to floor {w / f:6.1f}")
+        t = statistics.median(times["typer"])
+        print(f"{'  on the typer path':<28}{t * 1000:9.1f} ms  ratio to floor {t / f:6.1f}")
         print(f"warm minus start-up: {(w - startup) * 1000:.1f} ms of work")
         print(f"target: cold < 500 ms: {'met' if c < 0.5 else 'MISSED'}")
     finally:

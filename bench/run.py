@@ -117,8 +117,11 @@ def queue_rows(root: Path, count: int, repeat: int) -> list[Row]:
     repo = queue_list.setup(root, count, env)
     times = queue_list.measure(repo, env, repeat)
     f, c, p, w = (statistics.median(times[k]) for k in ("floor", "cold", "plans", "warm"))
+    t, wc, tc = (statistics.median(times[k]) for k in ("typer", "warm cpu", "typer cpu"))
     return [
         Row(f"queue --json, {count} planned, warm vs git ls-tree -r", w, f, "<= 2"),
+        Row("  the same on the typer path (GIT_SESSIONS_NO_FAST=1)", t, f, "-"),
+        Row("  warm, cpu time: fast path vs typer path", wc, tc, "-"),
         Row("  main moved (plan cache only) vs git ls-tree -r", p, f, "-"),
         Row(f"queue --json, {count} planned, cold (s; goal < 0.5 s)", c, None, "< 0.5"),
     ]

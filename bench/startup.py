@@ -84,6 +84,15 @@ def measure(env: Env, root: Path, repeat: int) -> tuple[list[Row], list[str]]:
         lines.append(_line(name, wall, costs))
         if name.startswith("env"):  # log does real work: bench/journal.py compares it
             rows.append(Row(f"start-up: {name} vs python -c pass", wall, floor, "-"))
+    # env's fast path (cli/fast.py) against its typer path, paired in cpu time
+    typer_path = {**agent, "GIT_SESSIONS_NO_FAST": "1"}
+    wall = timed(env, [env.gs, "env"], worktree, repeat, **typer_path)
+    rows.append(Row("  env on the typer path (GIT_SESSIONS_NO_FAST=1)", wall, floor, "-"))
+    fast_cpu, typer_cpu = (
+        timed(env, [env.gs, "env"], worktree, repeat, cpu=True, **extra)
+        for extra in (agent, typer_path)
+    )
+    rows.append(Row("  env, cpu time: fast path vs typer path", fast_cpu, typer_cpu, "-"))
     claims = []
     for _ in range(repeat):
         start = time.perf_counter()

@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -88,6 +89,25 @@ def test_yaml_loader_is_total(text: str) -> None:
 
 
 @FUZZ
+@given(st.text(alphabet=st.sampled_from(" \t\r\n#a:\x85\u2028\x01\x7f\ufeff"), max_size=30))
+def test_comments_only_yaml_is_what_pyyaml_makes_of_it(text: str) -> None:
+    """yamltext answers a document of comments without PyYAML: the same answer, or refusal."""
+    import yaml
+
+    def outcome(load: Any) -> object:
+        try:
+            return load()
+        except (yaml.YAMLError, yamltext.Refused):
+            return "refused"
+
+    ours = outcome(lambda: yamltext.load(text))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    assert ours == outcome(lambda: yaml.load(text, Loader=loader)), text
+    if yamltext._COMMENTS.fullmatch(text):
+        assert ours is None
+
+
+@FUZZ
 @given(
     st.lists(NASTY | st.sampled_from(["2026-01-01-a:1", "2026-01-01-a:" + "9" * 50]), max_size=6)
 )
@@ -115,10 +135,15 @@ def test_lock_round_trip(pairs: list[tuple[str, int]]) -> None:
 @FUZZ
 @given(YAMLISH)
 def test_config_is_total(text: str) -> None:
+    import tempfile
+
     try:
         config = parse_config(text)
     except BadInput:
         return
+    with tempfile.TemporaryDirectory() as folder:  # the memo: written, then read back
+        memo = Path(folder) / "config-yaml.json"
+        assert parse_config(text, memo) == config == parse_config(text, memo)
     assert config.port_base + config.port_block * config.port_slots - 1 <= 65535
     assert not config.worktree_root.startswith("/") and ".." not in config.worktree_root.split("/")
 
@@ -241,3 +266,26 @@ def test_the_package_templates_render_in_the_sandbox(tmp_path: Path) -> None:
     context = session_context("2026-01-01-x", Draft(("x",)), dt.date(2026, 1, 1))
     for name in ("SESSION.md.j2", "worklog.md.j2", "active-plan.md.j2", "subsessions.md.j2"):
         assert templates.render(name, context, lambda _: None).strip()
+
+
+def test_the_config_memo_follows_the_text(tmp_path: Path) -> None:
+    """config.yaml's parsed YAML is remembered with its exact text: a changed text is parsed
+    again, remembered data still goes through every check, a broken memo is ignored."""
+    import json
+
+    memo = tmp_path / "git-sessions" / "config-yaml.json"
+    assert parse_config("remote: up\n", memo).remote == "up"
+    assert json.loads(memo.read_text())["data"] == {"remote": "up"}
+    assert parse_config("remote: other\n", memo).remote == "other"
+    memo.write_text(json.dumps({"version": 1, "text": "remote: x\n", "data": {"remote": "a b"}}))
+    with pytest.raises(BadInput, match="not a remote name"):
+        parse_config("remote: x\n", memo)
+    memo.write_text("{not json")
+    assert parse_config("remote: x\n", memo).remote == "x"
+    memo.unlink()
+    parse_config("remote: x\nwhen: 2026-01-01\n", memo)  # a date: JSON cannot hold it
+    assert not memo.exists()
+    parse_config("remote: x\ndeep: " + "[" * 900 + "]" * 900 + "\n", memo)  # json recurses
+    assert not memo.exists()
+    memo.write_text("[" * 100_000 + "]" * 100_000)
+    assert parse_config("remote: x\n", memo).remote == "x"

@@ -24,9 +24,11 @@ sys.stderr.write("LOADED " + json.dumps([code, loaded]) + "\\n")
 """
 
 
-def loaded(cwd: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, set[str]]:
+def loaded(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, heavy: tuple[str, ...] = HEAVY
+) -> tuple[int, set[str]]:
     proc = subprocess.run(
-        [sys.executable, "-c", PROBE.format(heavy=HEAVY), *args],
+        [sys.executable, "-c", PROBE.format(heavy=heavy), *args],
         cwd=cwd,
         capture_output=True,
         text=True,
@@ -54,10 +56,37 @@ def test_env_in_a_worktree_opens_no_repository(
     env = dict(os.environ, SESSION_ID=slug)
     code, names = loaded(worktree / "src" if (worktree / "src").is_dir() else worktree, "env")
     assert code == 0
-    assert names == {"typer"}, names
+    assert names == set(), names  # nor typer: cli/fast.py answers it
     code, names = loaded(hub.repo, "env", slug, env=env)  # outside the worktree: read the hub
     assert code == 0
     assert "pydantic" not in names and "jinja2" not in names
+
+
+def test_hot_commands_do_not_parse_yaml_or_hash_for_nothing(
+    hub: Hub, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The session's journal and reads: config.yaml's YAML is remembered in the git dir once
+    parsed (PyYAML ~10 ms), and our modules import hashlib (OpenSSL, ~2 ms) only to hash."""
+    from git_sessions.config import DEFAULT_CONFIG
+
+    assert (hub.repo / "_AGENTS/config.yaml").read_text() == DEFAULT_CONFIG  # as init wrote it
+    memo = hub.repo / ".git/git-sessions/config-yaml.json"
+    memo.unlink(missing_ok=True)
+    first, second, third = add_planned(hub.repo, 3)
+    code, out, err = cli(hub.repo, "claim", first, "--json", capsys=capsys)
+    assert code == 0, err
+    worktree = Path(json.loads(out)["worktree"])
+    assert memo.is_file()
+    watched = ("yaml", "hashlib", "jinja2", "pydantic")
+    # commands that take the workspace lock get hashlib from filelock (secrets -> hmac)
+    cases = [(worktree, ["status"], set()), (worktree, ["queue", "--json"], set())]
+    cases += [(worktree, ["log", "an entry"], {"hashlib"}), (worktree, ["heartbeat"], set())]
+    cases += [(hub.repo, ["claim", second, "--no-worktree"], {"hashlib"})]
+    cases += [(hub.repo, ["claim", third], {"hashlib"})]
+    for cwd, args, expected in cases:
+        code, names = loaded(cwd, *args, heavy=watched)
+        assert code == 0, args
+        assert names == expected, (args, names)
 
 
 def test_reads_and_claims_never_build_pydantic_adapters(hub: Hub) -> None:

@@ -13,7 +13,6 @@ list: approving a list as bootstrap steps does not let it run as verify commands
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
@@ -39,6 +38,8 @@ def store(common_dir: Path, kind: str = "bootstrap") -> Path:
 
 
 def fingerprint(commands: Sequence[str]) -> str:
+    import hashlib  # ~2 ms (OpenSSL): journal commands import this module and never hash
+
     return hashlib.sha256(json.dumps(list(commands)).encode()).hexdigest()
 
 

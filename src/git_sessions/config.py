@@ -66,11 +66,13 @@ MAX_LIST = 100
 MAX_COMMAND = 4096
 
 
-def parse_config(text: str) -> Config:
+def parse_config(text: str, memo: Path | None = None) -> Config:
     """Parse config.yaml totally: unknown keys are ignored, anything else that is not what
-    the table in docs/protocol.md allows is a BadInput naming the key."""
+    the table in docs/protocol.md allows is a BadInput naming the key. With `memo` (a file in
+    the git dir) the YAML is parsed once per text, not once per command."""
     try:
-        data: Any = yamltext.load(text) or {}
+        loaded = yamltext.load(text) if memo is None else yamltext.load_remembered(text, memo)
+        data: Any = loaded or {}
     except yamltext.Refused as exc:
         raise BadInput(f"{CONFIG_FILE}: {exc}") from None
     if not isinstance(data, dict):
@@ -150,11 +152,12 @@ def _inside(key: str, text: str) -> str:
     return text
 
 
-def load_config(root: Path) -> Config:
+def load_config(root: Path, common_dir: Path | None = None) -> Config:
     """Read the checked-out config.yaml of the repository at `root` (defaults if absent).
 
     The local copy is read, not the hub's: it says where the hub is. It came from the hub all
-    the same (pulled), so it is read without following symlinks and parsed totally.
+    the same (pulled), so it is read without following symlinks and parsed totally. Given the
+    repository's `common_dir`, the parsed YAML is remembered there (see yamltext).
     """
     data = safefs.read_bytes(root, CONFIG_FILE)
     if data is None:
@@ -163,7 +166,8 @@ def load_config(root: Path) -> Config:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise BadInput(f"{CONFIG_FILE} is not UTF-8 text") from None
-    return parse_config(text)
+    memo = None if common_dir is None else common_dir / "git-sessions" / "config-yaml.json"
+    return parse_config(text, memo)
 
 
 def _nested(data: dict[str, Any], section: str, names: dict[str, str]) -> dict[str, Any]:

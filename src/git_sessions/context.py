@@ -123,6 +123,6 @@ def timeout_seconds(config: Config, environ: Mapping[str, str]) -> float:
 
 def open_context(start: Path) -> Context:
     ws = Workspace(start)
-    config = load_config(ws.root)
+    config = load_config(ws.root, ws.common_dir)
     ws.set_timeout(timeout_seconds(config, os.environ))
     return Context(ws, config)

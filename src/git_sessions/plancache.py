@@ -18,7 +18,7 @@ def load(path: Path) -> dict[str, Any]:
     """The cache, or an empty one if it is missing, unreadable or of another version."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep for json
         return {}
     if not isinstance(data, dict) or data.get("version") != VERSION:
         return {}

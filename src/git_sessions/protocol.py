@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from dataclasses import dataclass
 
@@ -39,6 +38,10 @@ CLAIM_FILE = ".claim"
 # Written by an audited `[<slug>] OVERRIDE: ...` commit next to the plan it writes: "plan <blob>",
 # so the default `check` accepts that plan without history (`check --deep` audits the commits).
 OVERRIDE_FILE = ".override"
+# Written by the commit right after the one that ends a session (endrecord.py): the ids of the
+# ending and claim commits, so readers need not walk main back to them.
+ENDED_FILE = ".ended"
+ENDED_STATES = ("completed", "abandoned")
 INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 
 _SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")
@@ -123,6 +126,8 @@ def parse_claim_marker(text: str | None) -> ClaimMarker | None:
 
 def blob_id(data: bytes) -> str:
     """The id git gives `data` as a blob (SHA-1 object format)."""
+    import hashlib  # ~2 ms (OpenSSL): only claims and overrides hash, every command imports us
+
     return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
 
 

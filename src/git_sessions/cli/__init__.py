@@ -165,6 +165,11 @@ def main(argv: list[str] | None = None) -> int:
 
         sys.stdout.write(f"git-sessions {__version__}\n")
         return 0
+    from git_sessions.cli import fast
+
+    answered = fast.answer(args, os.environ)  # a cached queue, env in a worktree: no typer
+    if answered is not None:
+        return answered
     import typer
     from typer._click import exceptions as click_exceptions
 

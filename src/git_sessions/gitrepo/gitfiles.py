@@ -22,6 +22,9 @@ MISSING = ""  # in a fingerprint: the file does not exist
 # Environment variables that change which repository, which configuration or which timeout a
 # command uses (besides every GIT_* one, all of which are kept in a fingerprint).
 ENVIRONMENT = ("HOME", "XDG_CONFIG_HOME")
+# ...but for these, which choose how a command runs and never what it answers: an answer
+# cached by the typer path must serve the fast path too (cli/fast.py)
+NOT_INPUTS = ("GIT_SESSIONS_NO_FAST",)
 
 
 def read_file(path: Path, max_size: int = MAX_FILE) -> bytes | None:
@@ -146,4 +149,8 @@ def fingerprint(paths: list[Path]) -> dict[str, str] | None:
 
 def environment(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment variables git or git-sessions read that can change a command's result."""
-    return {k: v for k, v in environ.items() if k.startswith("GIT_") or k in ENVIRONMENT}
+    return {
+        k: v
+        for k, v in environ.items()
+        if (k.startswith("GIT_") or k in ENVIRONMENT) and k not in NOT_INPUTS
+    }
