@@ -36,7 +36,8 @@ class Tree:
         return self.files.get(path)
 
     def object_id(self, path: str) -> str | None:
-        return path if path in self.files else None
+        folder = any(p.startswith(path + "/") for p in self.files)
+        return path if path in self.files or folder else None
 
     def folder_files(self, path: str, filename: str) -> dict[str, str]:
         # the path stands in for a blob id: blob_text resolves it
@@ -163,6 +164,8 @@ def test_locate() -> None:
     assert catalog.locate(tree(), "2025-10-14-a") == ["planned"]
     assert catalog.locate(tree(), "2025-10-14-c") == ["planned", "active"]
     assert catalog.locate(tree(), "2025-10-14-zzz") == []
+    for name in ("2025-10-14-a/SESSION.md", "2025-10-14-a/", "..", ".", "", "2025-10-14-a\0"):
+        assert catalog.locate(tree(), name) == [], name  # only an entry's own name
 
 
 def test_load() -> None:

@@ -171,8 +171,14 @@ def session_names(tree: Tree, state: str) -> list[str]:
 
 
 def locate(tree: Tree, slug: str) -> list[str]:
-    """The states whose folder holds `slug` (normally exactly one)."""
-    return [s for s in STATES if slug in tree.listdir(f"{SESSIONS}/{s}")]
+    """The states whose folder holds an entry named `slug` (normally exactly one).
+
+    One lookup per state rather than a listing: listing `completed/` made a Python string of
+    every archived session's name, four times per claim (2 ms each at 5,000 sessions). A
+    name that is not one entry's (a `depends_on` from the hub could say anything) is in none."""
+    if slug in ("", ".", "..") or "/" in slug or "\0" in slug:
+        return []
+    return [s for s in STATES if tree.object_id(f"{SESSIONS}/{s}/{slug}") is not None]
 
 
 def load(tree: Tree, slug: str) -> Session:

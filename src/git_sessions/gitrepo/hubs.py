@@ -30,6 +30,8 @@ from git_sessions.gitrepo.snapshots import Snapshot
 from git_sessions.gitrepo.trees import write_commit
 from git_sessions.gitrepo.workspace import Workspace
 
+_GITLINK = pygit2.GIT_FILEMODE_COMMIT
+
 
 def local_path(url: str, base: Path) -> Path:
     path = url.removeprefix("file://")
@@ -97,6 +99,42 @@ class LocalHub:
         with git_errors("opening the incoming objects"):
             for folder in folders:
                 self.repo.odb.add_disk_alternate(folder)
+
+    def copy_commit(self, commit: str, *, limit: int = 64) -> bool:
+        """Copy `commit` and what it names that the workspace lacks from the hub's objects
+        into the workspace's: the few objects a claim adds, where a libgit2 fetch from the
+        hub walked the whole tree of what both have (7 ms at 3,000 files, 29 ms at 20,000).
+
+        Children are written before what names them, so, as after a fetch, an object the
+        workspace has implies everything it names (which is why the walk stops at one). False,
+        having written nothing, over `limit` objects or in a shallow clone: then fetch."""
+        if self.ws is None or (self.ws.common_dir / "shallow").exists():
+            return False
+        into, source = self.ws.repo.odb, self.repo.odb
+        found: dict[pygit2.Oid, tuple[int, bytes]] = {}
+        order: list[pygit2.Oid] = []
+        stack: list[tuple[pygit2.Oid, bool]] = [(pygit2.Oid(hex=commit), False)]
+        with git_errors(f"copying {commit} from the hub"):
+            while stack:
+                oid, named = stack.pop()
+                if named:
+                    order.append(oid)
+                    continue
+                if oid in found or into.exists(oid):
+                    continue
+                if len(found) >= limit:
+                    return False
+                kind, data = source.read(oid)
+                found[oid] = (kind, data)
+                stack.append((oid, True))
+                obj = self.repo[oid]
+                if isinstance(obj, pygit2.Commit):
+                    stack += [(obj.tree_id, False), *((p, False) for p in obj.parent_ids)]
+                elif isinstance(obj, pygit2.Tree):
+                    stack += [(e.id, False) for e in obj if e.filemode != _GITLINK]
+            for oid in order:
+                into.write(*found[oid])
+        return True
 
     def head_branch(self) -> str | None:
         """The branch the hub's HEAD names."""

@@ -25,14 +25,43 @@ class Snapshot:
             self._tree = repo[start].peel(pygit2.Tree) if start else None
         except KeyError:
             raise GitFailure(f"object {tree or commit} is not in the repository") from None
+        self._folders: dict[str, pygit2.Tree | None] = {}
 
     def _object(self, path: str) -> pygit2.Object | None:
         if self._tree is None:
             return None
+        head, _, name = path.rpartition("/")
+        if not path or not name or "//" in path or path.startswith("/"):
+            try:  # libgit2's own reading of odd paths ("a/" is a)
+                return self._tree[path] if path else self._tree
+            except KeyError:
+                return None
+        folder = self._folder(head) if head else self._tree
+        if folder is None:
+            return None
         try:
-            return self._tree[path] if path else self._tree
+            return folder[name]
         except KeyError:
             return None
+
+    def _folder(self, path: str) -> pygit2.Tree | None:
+        """Folder `path` (None if absent or not a folder), parsed once per snapshot: libgit2
+        does not cache trees over 4 KB, so a lookup from the root re-read every folder on
+        the way, and a claim looks about 50 paths up, four of them through `completed/`
+        (0.5 ms each at 5,000 archived sessions)."""
+        if path in self._folders:
+            return self._folders[path]
+        head, _, name = path.rpartition("/")
+        parent = self._folder(head) if head else self._tree
+        found = None
+        if parent is not None:
+            try:
+                obj = parent[name]
+            except KeyError:
+                obj = None
+            found = obj if isinstance(obj, pygit2.Tree) else None
+        self._folders[path] = found
+        return found
 
     def read(self, path: str) -> bytes | None:
         """The content of regular file `path`; None if absent, a folder, a symlink or a gitlink
@@ -145,6 +174,40 @@ class Snapshot:
                     prefix = f"{where}/" if where else ""
                     stack += [(f"{prefix}{e.name}", e.filemode, e.id) for e in tree if e.name]
 
+    def paths_since(self, tree: str) -> list[str] | None:
+        """Paths of the entries (folders too) that are new or changed since tree `tree`: the
+        ones whose name and id were not both in `tree` at that place; None if `tree` is not a
+        tree of this repository.
+
+        A folder whose id did not change is skipped whole, so this costs the size of the
+        folders that changed (a claim: the state folders it touches), not of the tree. (A
+        libgit2 tree diff would read every folder on both sides, and lists no folders.)"""
+        if self._tree is None:
+            return None
+        try:
+            old = self._repo.get(tree)
+        except ValueError:
+            return None
+        if not isinstance(old, pygit2.Tree):
+            return None
+        found: list[str] = []
+        stack: list[tuple[str, pygit2.Tree | None, pygit2.Tree]] = [("", old, self._tree)]
+        while stack:
+            prefix, before, after = stack.pop()
+            known = {e.name: e for e in before} if before is not None else {}
+            for entry in after:
+                name = entry.name
+                was = known.get(name)
+                if name is None or (was is not None and was.id == entry.id):
+                    continue
+                found.append(f"{prefix}{name}")
+                if entry.filemode == _TREE:
+                    sub = self._repo[entry.id]
+                    prev = self._repo[was.id] if was is not None and was.filemode == _TREE else None
+                    if isinstance(sub, pygit2.Tree):
+                        stack.append((f"{prefix}{name}/", _tree_or_none(prev), sub))
+        return found
+
     def at(self, commit: str) -> Snapshot:
         """The snapshot of another commit of this repository; GitFailure if there is none."""
         try:
@@ -217,6 +280,10 @@ class Snapshot:
         """(author name, author email, author time) of `commit`."""
         obj = self._repo[commit].peel(pygit2.Commit)
         return obj.author.name, obj.author.email, obj.author.time
+
+
+def _tree_or_none(obj: pygit2.Object | None) -> pygit2.Tree | None:
+    return obj if isinstance(obj, pygit2.Tree) else None
 
 
 def _is_tree(tree: pygit2.Tree, name: str) -> bool:

@@ -39,7 +39,7 @@ class Workspace(Refs, Worktrees, Remotes):
                 f"not a git repository: {start}", hint="run this inside a git repository"
             )
         with git_errors("opening the repository"):
-            self.repo = pygit2.Repository(found)
+            self.repo = opened = pygit2.Repository(found)
         if self.repo.is_bare:
             raise BadInput("this is a bare repository", hint="run git-sessions in a clone")
         self.git_dir = Path(self.repo.path).resolve()
@@ -50,7 +50,7 @@ class Workspace(Refs, Worktrees, Remotes):
         else:
             self.common_dir = self.git_dir
         self.root = self.common_dir.parent
-        self.cwd_workdir = Path(pygit2.Repository(found).workdir or self.root).resolve()
+        self.cwd_workdir = Path(opened.workdir or self.root).resolve()
         self._lock: FileLock | None = None
         self.objects = Objects(self.repo)
         self.timeout = DEFAULT_TIMEOUT
