@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import sys
 from importlib import import_module
-from typing import TYPE_CHECKING
 
 from git_sessions.errors import Error
+
+# typing.TYPE_CHECKING without importing typing: a cached queue (cli/fast.py) never needs it
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:
     import typer
