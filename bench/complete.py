@@ -194,9 +194,16 @@ def leftovers(env: Env, hub: Hub, s: Session) -> list[str]:
 
 
 def check_main(env: Env, hub: Hub, s: Session) -> tuple[str, list[str]]:
-    """The hub's main after an ending: one new commit holding the branch's files."""
+    """The hub's main after an ending: one new commit holding the branch's files (ours is
+    followed by its end record, which adds only `.ended`)."""
     problems: list[str] = []
     main = env.hub_git(hub.path, "rev-parse", "main").stdout.strip()
+    subject = env.hub_git(hub.path, "log", "-1", "--format=%s", main).stdout
+    if f"[{s.slug}] record: ended in " in subject:
+        added = env.hub_git(hub.path, "diff", "--name-only", f"{main}^", main).stdout.split()
+        if added != [f"{SESSIONS}/completed/{s.slug}/.ended"]:
+            problems.append(f"the end record {main[:10]} changes {added}")
+        main = env.hub_git(hub.path, "rev-parse", f"{main}^").stdout.strip()
     parents = env.hub_git(hub.path, "rev-parse", f"{main}^@").stdout.split()
     if parents != [s.main_before]:
         problems.append(f"main {main[:10]} has parents {parents}, expected [{s.main_before}]")

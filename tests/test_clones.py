@@ -63,7 +63,8 @@ def test_journal_heartbeat_and_complete_from_inside_the_clone(hub: Hub, capsys: 
     ok(clone, "heartbeat", capsys=capsys)
     assert hub_branch(hub, slug) == git(clone, "rev-parse", "HEAD").strip()
     ok(clone, "complete", capsys=capsys)
-    assert git(hub.hub, "log", "-1", "--format=%s", "main").startswith(f"[{slug}] feat:")
+    # the squash, then its end record
+    assert git(hub.hub, "log", "-1", "--format=%s", "main^").startswith(f"[{slug}] feat:")
     assert "print('hi')" in git(hub.hub, "show", "main:a.py")
     assert not clone.exists()
     assert git(hub.hub, "branch", "--list", f"session/{slug}").strip() == ""

@@ -71,9 +71,10 @@ def test_complete_end_to_end(hub: Hub, capsys: pytest.CaptureFixture[str], tmp_p
     assert code == 0, err
     result = json.loads(out)
 
-    # one squash commit with one parent, the agreed message, subjects in the body
-    squash = hub.main()
-    assert result["commit"] == squash
+    # one squash commit with one parent, the agreed message, subjects in the body; its end
+    # record follows it (on main's tip)
+    squash = result["commit"]
+    assert git(hub.hub, "rev-parse", "main^").strip() == squash
     parents = git(hub.hub, "rev-list", "--parents", "-n1", squash).split()[1:]
     assert parents == [claim_commit]
     message = git(hub.hub, "log", "-1", "--format=%B", squash)
@@ -199,7 +200,9 @@ def test_two_agents_completing_at_once_both_land(
         assert f"part{n}.txt" in files
         assert f"_AGENTS/sessions/completed/{slug}/drift.md" in files
     subjects = git(hub.hub, "log", "--format=%s", "main").splitlines()
-    assert sum(s.endswith(": parallel " + s.split()[-1]) for s in subjects[:4]) == 4
+    # each squash is followed by its end record
+    assert sum(s.endswith(": parallel " + s.split()[-1]) for s in subjects[:8]) == 4
+    assert sum(" record: ended in " in s for s in subjects[:8]) == 4
     assert run_process(hub.repo, "check").returncode == 0
 
 
@@ -299,7 +302,7 @@ def test_after_merging_main_in_only_the_sessions_commits_are_reported(
     code, out, err = cli(hub.repo, "complete", slug, "--json", capsys=capsys)
     assert code == 0, err
     assert json.loads(out)["commits"] == 1
-    message = git(hub.hub, "log", "-1", "--format=%B", "main")
+    message = git(hub.hub, "log", "-1", "--format=%B", "main^")  # main: the end record
     assert "main moves on" not in message and "feat: mine" in message
     assert git(hub.hub, "show", "main:shared.txt") == "both\n"
 

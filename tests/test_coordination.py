@@ -90,7 +90,8 @@ def test_protocol_commits_never_touch_main(hub: Hub, capsys: Capsys) -> None:
     assert slug in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/completed")
     patch = git(hub.hub, "show", f"{BRANCH}:_AGENTS/sessions/completed/{slug}/{slug}.patch")
     assert "src/login.py" in patch
-    assert f"Landed: {hub.main()}" in git(hub.hub, "log", "-1", "--format=%B", BRANCH)
+    # the archive, then its end record
+    assert f"Landed: {hub.main()}" in git(hub.hub, "log", "-1", "--format=%B", f"{BRANCH}^")
     code, out, err = cli(hub.repo, "check", "--json", capsys=capsys)
     assert code == 0, out + err
     git(hub.hub, "fsck", "--no-progress")
@@ -147,7 +148,7 @@ def test_a_crash_between_main_and_the_archive_is_repaired_by_completing_again(
     # main holds the code once (judged by its tree, not ancestry): no second squash
     assert hub.main() == landed and git(hub.hub, "rev-parse", "main~1").strip() == main
     assert slug in on_branch(hub.hub, BRANCH, "_AGENTS/sessions/completed")
-    assert f"Landed: {landed}" in git(hub.hub, "log", "-1", "--format=%B", BRANCH)
+    assert f"Landed: {landed}" in git(hub.hub, "log", "-1", "--format=%B", f"{BRANCH}^")
     assert not (hub.repo / ".worktrees" / slug).exists()
     consistent(hub)
 

@@ -144,7 +144,7 @@ def test_a_forced_abandon_keeps_the_holders_pushed_work(hub: Hub) -> None:
     t = take_over(hub, str(hub.hub), "alice", "bob")
     result = run_process(hub.repo, "abandon", t.slug, "-r", "stuck", "--force", *who("carol"))
     assert result.returncode == 0, result.stderr
-    assert "Forced-by: carol" in git(hub.hub, "log", "-1", "--format=%B", "main")
+    assert "Forced-by: carol" in git(hub.hub, "log", "-1", "--format=%B", "main^")
     folder = f"main:_AGENTS/sessions/abandoned/{t.slug}"
     assert f"[{t.slug}] feat: new.txt" in git(hub.hub, "show", f"{folder}/{t.slug}.patch")
     assert "Forced-by: carol" in git(hub.hub, "show", f"{folder}/worklog.md")

@@ -109,7 +109,7 @@ class Builds:
 def test_publishes_at_once_without_a_race() -> None:
     hub, clock, build = FakeHub(), Clock(), Builds()
     result = update_main(hub, build, clock.timing())
-    assert result == Published("ours1", "c0", attempts=1, changed=True)
+    assert result == Published("ours1", "c0", attempts=1, changed=True, tip="ours1")
     assert hub.main == "ours1"
     assert build.seen == ["c0"]
     assert clock.sleeps == []

@@ -35,7 +35,7 @@ def test_a_session_without_code_commits_is_refused_unless_allowed(
     assert code == 0, err
     result = json.loads(out)
     assert result["allow_empty"] is True and result["code_commits"] == 0
-    assert "Allow-empty: yes" in git(hub.hub, "log", "-1", "--format=%B", "main")
+    assert "Allow-empty: yes" in git(hub.hub, "log", "-1", "--format=%B", "main^")
     report = json.loads(cli(hub.repo, "drift", slug, "--json", capsys=capsys)[1])
     assert report["allow_empty"] is True
     text = cli(hub.repo, "drift", slug, capsys=capsys)[1]
@@ -90,7 +90,7 @@ def test_verify_needs_approval_and_a_failure_changes_nothing(
     assert code == 0, err
     result = json.loads(out)
     [run] = result["verified"]
-    landed = hub.main()
+    landed = result["commit"]  # main's tip is its end record
     assert "Verified-by: test -f ok.txt" in git(hub.hub, "log", "-1", "--format=%B", landed)
     assert f"Verified-tree: {run['tree']}" in git(hub.hub, "log", "-1", "--format=%B", landed)
     # the verified tree is the landed one apart from the protocol's own bookkeeping
@@ -120,7 +120,7 @@ def test_a_main_that_moves_during_verification_is_merged_and_verified_again(
     result = json.loads(out)
     assert result["attempts"] == 2 and len(result["verified"]) == 2
     assert log.read_text() == "none\nother\n"  # the second run saw main's new file
-    landed = hub.main()
+    landed = result["commit"]
     assert git(hub.hub, "show", f"{landed}:other.txt") == "other\n"
     assert f"Verified-tree: {result['verified'][1]['tree']}" in git(
         hub.hub, "log", "-1", "--format=%B", landed
@@ -195,7 +195,7 @@ def test_the_code_patch_shows_a_conflict_resolution_and_reproduces_what_landed(
     git(wt, "commit", "-qm", f"[{slug}] fix: merge main")
     code, out, err = cli(hub.repo, "complete", slug, "--json", capsys=capsys)
     assert code == 0, err
-    landed = hub.main()
+    landed = json.loads(out)["commit"]
     parent = git(hub.hub, "rev-parse", f"{landed}^").strip()
     patch_text = git(hub.hub, "show", f"{landed}:{json.loads(out)['patch']}")
     assert "+resolved by hand" in patch_text and "-main" in patch_text

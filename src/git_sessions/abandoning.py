@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from git_sessions import leases, ownership, transitions, worktree
+from git_sessions import coordination, faults, leases, ownership, transitions, worktree
 from git_sessions.claiming import holder
 from git_sessions.context import Context
 from git_sessions.edits import Change, Edit, Identity, Remove, Write
@@ -103,8 +103,11 @@ def abandon(
             ownership.update(
                 ctx.ws.common_dir, slug, ending="abandoned", tip=work.tip, commit=commit
             )
+        faults.point("abandon:before-publish")
 
-    published = update_main(ctx.hub, build, before_publish=ending)
+    claims = {slug: coordination.protocol_claim(work.objects, work.claim)}
+    published = update_main(ctx.hub, build, before_publish=ending, claims=claims)
+    faults.point("abandon:after-publish")
     if mine:
         cleanup(ctx, slug, work.tip, keep_branch=True)
     return Abandonment(

@@ -12,6 +12,7 @@ from git_sessions.history import claim_commits
 from git_sessions.protocol import (
     CLAIM_FILE,
     CONFIG_FILE,
+    ENDED_FILE,
     ENV_FILE,
     INIT_SUBJECT,
     KNOWLEDGE,
@@ -322,8 +323,14 @@ def check_content(snap: History, plans: dict[str, Any] | None = None) -> list[Vi
                 continue  # check_layout reports it
             found.append(Violation("plan", f"{session.path}/SESSION.md: {problem}"))
         blobs = files[session.state].get(session.slug, {})
-        wanted = ("events.jsonl", "drift.md", f"{session.slug}.patch")
+        wanted = ("events.jsonl", "drift.md", f"{session.slug}.patch", ENDED_FILE)
         text = {name: snap.blob_text(blobs[name]) for name in wanted if name in blobs}
+        if ENDED_FILE in text:
+            from git_sessions.endrecord import misplaced_or_malformed
+
+            bad_record = misplaced_or_malformed(session.state, text[ENDED_FILE])
+            if bad_record:
+                found.append(Violation("ended", f"{session.path}/{ENDED_FILE}: {bad_record}"))
         bad = bad_lines(text.get("events.jsonl", ""))
         if bad:
             lines = ", ".join(map(str, bad[:5])) + (" ..." if len(bad) > 5 else "")

@@ -157,10 +157,13 @@ def complete(
     # each lost race redoes the merge and, with verify commands, runs them on the new tree
     timing = Timing(deadline=900.0) if commands else Timing()
     if ctx.split:
-        split = landings.publish(ctx, slug, build, timing, ending, landing, record)
+        claim = coordination.protocol_claim(work.objects, work.claim)
+        split = landings.publish(ctx, slug, build, timing, ending, landing, record, claim)
         commit, attempts = split.code or split.archive, split.attempts
     else:
-        published = update_main(ctx.hub, build, timing, before_publish=ending)
+        published = update_main(
+            ctx.hub, build, timing, before_publish=ending, claims={slug: work.claim}
+        )
         commit, attempts = published.commit, published.attempts
     faults.point("complete:after-publish")
     removed = cleanup(ctx, slug, work.tip, keep_branch=False)

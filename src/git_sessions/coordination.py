@@ -13,7 +13,8 @@ nothing there (compared by tree, not ancestry) and only the archive is published
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from git_sessions.context import Context
@@ -83,6 +84,14 @@ def session_base(
     return ws.objects.write(main, Change(edits, message, who, start_tree=tree))
 
 
+def protocol_claim(objects: Objects, start: str) -> str:
+    """The claim commit on the protocol branch for a session whose branch starts at `start`:
+    the `Claim:` that `session_base` wrote, else `start` itself (the default layout, where the
+    branch starts at the claim). A hint only: the end record checks it (endrecord.is_claim)."""
+    found = re.search(r"^Claim: ([0-9a-f]{40,64})$", objects.info(start).message, re.M)
+    return found.group(1) if found else start
+
+
 def view(ctx: Context) -> tuple[str | None, str | None, Snapshot]:
     """main's tip, the coordination branch's tip, and a snapshot of their join (a commit on
     top of main that is never published)."""
@@ -105,7 +114,7 @@ def merge_base(objects: Objects, base: str | None, session_start: str) -> str | 
 @dataclass(frozen=True)
 class Split:
     code: str | None  # the commit with the code (on main, or the review branch); None: none
-    archive: str  # the new tip of the coordination branch
+    archive: str  # the archive commit on the coordination branch (its end record follows)
     attempts: int
 
 
@@ -120,10 +129,12 @@ def publish_split(
     code_ref: str | None = None,
     timing: Timing = Timing(),
     before_publish: Callable[[str | None, str], None] | None = None,
+    claims: Mapping[str, str] | None = None,
 ) -> Split:
     """Build a change on the view, land its code on main (or `code_ref`) and its `_AGENTS/`
     on the coordination branch. `finish(code)` names the archive's message and extra edits
-    once the code commit is known. Lost races retry with backoff, as `update_main`."""
+    once the code commit is known. Lost races retry with backoff, as `update_main`; the end
+    record of what the change ended follows the archive (`claims`: as for `update_main`)."""
     hub = ctx.hub
     objects = hub.objects
     target = code_ref or f"refs/heads/{ctx.branch}"
@@ -143,13 +154,18 @@ def publish_split(
         archive = objects.write(
             protocol, Change(extra, message, change.author, start_tree=archive_tree)
         )
+        # the end record follows the archive on the coordination branch, in the same update
+        from git_sessions import endrecord
+
+        record = endrecord.following(change, hub.snapshot(protocol), hub.snapshot(archive), claims)
+        tip = archive if record is None else objects.write(archive, record)
         if before_publish is not None:
             before_publish(code, archive)
         updates: list[tuple[str, str | None, str]] = []
         if code is not None:
             old = main if code_ref is None else hub.heads().get(code_ref)
             updates.append((target, old, code))
-        updates.append((f"refs/heads/{ctx.protocol_branch}", protocol, archive))
+        updates.append((f"refs/heads/{ctx.protocol_branch}", protocol, tip))
         try:
             if hub.publish_refs(updates):
                 return Split(code, archive, attempt)

@@ -106,9 +106,12 @@ def publish(
     ending: Callable[[str], None],
     landing: str,
     record: ownership.Record | None,
+    claim: str | None = None,
 ) -> coordination.Split:
     """Publish a completion in the coordination layout: the code on main (or on land/<slug>),
-    the archive on the coordination branch."""
+    the archive on the coordination branch (then its end record; `claim`: the claim commit,
+    if known)."""
+    claims = {slug: claim} if claim else None
     done = session_dir("completed", slug)
     branch = waiting_branch(slug)
 
@@ -137,7 +140,7 @@ def publish(
 
     code_ref = f"refs/heads/{branch}" if landing == "review" else None
     return coordination.publish_split(
-        ctx, build, finish, code_ref=code_ref, timing=timing, before_publish=before
+        ctx, build, finish, code_ref=code_ref, timing=timing, before_publish=before, claims=claims
     )
 
 

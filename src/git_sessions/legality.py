@@ -68,7 +68,7 @@ def judge(step: Step, leases: Leases) -> str | None:
     """Why `step` is illegal, or None. A commit that leaves `_AGENTS/` alone is code."""
     if step.before.object_id(AGENTS) == step.after.object_id(AGENTS):
         return None
-    return _moves(step, leases) or _invariants(step)
+    return _moves(step, leases) or _records(step) or _invariants(step)
 
 
 def where(snap: Snapshot, states: tuple[str, ...] = STATES) -> dict[str, str]:
@@ -250,6 +250,21 @@ def _spawned_into(step: Step, folder: str) -> bool:
         return False
     old, new = step.before.read(path) or b"", step.after.read(path) or b""
     return new.startswith(old)
+
+
+def _records(step: Step) -> str | None:
+    """An end record (`.ended`) is written only by the commit right after the one that ended
+    its session, by the same identity, with exactly the content `endrecord` computes."""
+    from git_sessions import endrecord
+
+    written = endrecord.recorded(step.before, step.after)
+    if not written:
+        return None
+    subject = step.message.split("\n", 1)[0]
+    reason = endrecord.problem(step.before, step.after, subject, written)
+    if reason is None and not _is(step, endrecord.ending_author(step.before)):
+        reason = f"{written[0][1]}'s end record must be committed by whoever ended it"
+    return reason
 
 
 def _invariants(step: Step) -> str | None:

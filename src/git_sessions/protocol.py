@@ -38,6 +38,10 @@ CLAIM_FILE = ".claim"
 # Written by an audited `[<slug>] OVERRIDE: ...` commit next to the plan it writes: "plan <blob>",
 # so the default `check` accepts that plan without history (`check --deep` audits the commits).
 OVERRIDE_FILE = ".override"
+# Written by the commit right after the one that ends a session (endrecord.py): the ids of the
+# ending and claim commits, so readers need not walk main back to them.
+ENDED_FILE = ".ended"
+ENDED_STATES = ("completed", "abandoned")
 INIT_SUBJECT = f"[{AGENTS}] chore: initialise git-sessions"
 
 _SLUG = re.compile(r"(kb-)?(\d{4}-\d{2}-\d{2})(-[a-z0-9]+)+")

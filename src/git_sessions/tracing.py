@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from git_sessions import catalog, events, safefs, transitions, worktree
+from git_sessions import catalog, endrecord, events, safefs, transitions, worktree
 from git_sessions.claiming import holder, worktree_path
 from git_sessions.context import Context
 from git_sessions.edits import Identity
@@ -242,8 +242,12 @@ def _ended(snap: Snapshot, slug: str, state: str, title: str) -> Trace:
 
 
 def _span(snap: Snapshot, slug: str, state: str) -> tuple[Snapshot, Snapshot | None]:
-    """(the commit that ended the session, the one that claimed it), walking main back to the
-    end (the oldest commit of the run that holds the session in `state`)."""
+    """(the commit that ended the session, the one that claimed it): named by the session's
+    end record, checked in O(1); without one that holds up, by walking main back to the end
+    (the oldest commit of the run that holds the session in `state`) and on to the claim."""
+    recorded = endrecord.span(snap, slug, state)
+    if recorded is not None:
+        return recorded
     end, parent = snap.holding_run(f"{SESSIONS}/{state}", slug)
     if parent is None:
         return snap.at(end), None
