@@ -45,7 +45,7 @@ def test_git_dirs_agree_with_libgit2(hub: Hub) -> None:
     for start in starts:
         ws = Workspace(start)
         found = gitfiles.git_dirs(start.resolve(), os.environ)
-        assert found == (ws.git_dir, ws.common_dir), start
+        assert found == (str(ws.git_dir), str(ws.common_dir)), start
     assert gitfiles.git_dirs(hub.repo.resolve(), {"GIT_DIR": str(hub.repo / ".git")}) is None
     assert gitfiles.git_dirs(hub.hub.resolve(), os.environ) is None  # bare: not a clone
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
-from typing import Any
+
+# a cached queue reads VERSION (queuecache): json, pathlib and typing, which it does not
+# otherwise need, are imported where used
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from pathlib import Path
+    from typing import Any
 
 VERSION = 2  # 2: plans parsed with the total parser (priority range, control characters)
 
@@ -16,6 +20,8 @@ def cache_path(common_dir: Path) -> Path:
 
 def load(path: Path) -> dict[str, Any]:
     """The cache, or an empty one if it is missing, unreadable or of another version."""
+    import json
+
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError, RecursionError):  # RecursionError: nested too deep for json
@@ -33,6 +39,8 @@ def save(path: Path, entries: dict[str, Any], *, known: int, live: set[str] | No
     on disk now, so it never drops the others' (nor what another process wrote meanwhile).
     A command that read every session on main passes their blob ids as `live`: entries of
     plans no longer on main are pruned, so the cache stays the size of main."""
+    import json
+
     if len(entries) == known and live is None:
         return
     on_disk = load(path)

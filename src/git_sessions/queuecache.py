@@ -13,85 +13,145 @@ a few small files and one cache file.
 Only for a hub on this filesystem (a remote hub's main is known only by asking the network).
 Any doubt (a missing, corrupt or foreign entry, a changed input, a ref stored some way
 `gitfiles` does not read) falls back to the ordinary path, which then writes a fresh entry.
+
+An entry is a header of length-prefixed fields, then the answer. The inputs are encoded the
+same way when looking up and compared as bytes: no parser (json, with re, would be ~3 ms of a
+cached queue's ~20 ms, cli/fast.py), and every input is still compared byte for byte.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import zlib
-from collections.abc import Mapping
-from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
 
-from git_sessions import __version__, plancache, safefs
-from git_sessions.errors import BadInput
+from git_sessions import __version__, plancache
 from git_sessions.gitrepo import gitfiles
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from git_sessions.context import Context
 
-SCHEMA = 1  # bump when queue's output or what it depends on changes
+SCHEMA = 2  # bump when queue's output or what it depends on changes; 2: length-prefixed header
 KEEP = 8  # entries kept per repository (one per set of options in use)
 MAX_ENTRY = 256 * 1024 * 1024
-CONFIG_FILE = "_AGENTS/config.yaml"
+CONFIG_FILE = ("_AGENTS", "config.yaml")
+HEADER = 7  # fields before the answer: key, hub, branch, tip, length, crc32, inputs
 
 
-# NamedTuples, not dataclasses: importing dataclasses (inspect, ast, dis) costs ~5 ms of a
-# cached queue's ~30 ms in total (cli/fast.py)
-class Question(NamedTuple):
-    """One call of `queue`: where it started and its options."""
+def _encode(values: list[str]) -> bytes:
+    """`values` as `<length>:<bytes>\\n` each: unambiguous whatever they hold (surrogatepass:
+    a path or variable that is not UTF-8 is still encoded, and differently from any other)."""
+    out = []
+    for value in values:
+        data = value.encode("utf-8", "surrogatepass")
+        out.append(b"%d:%s\n" % (len(data), data))
+    return b"".join(out)
 
-    start: Path
-    capabilities: tuple[str, ...]
-    show_all: bool
-    as_json: bool
+
+def _decode(data: bytes, count: int) -> tuple[list[bytes], int] | None:
+    """The first `count` fields _encode wrote at the start of `data` and where they end;
+    None if `data` does not start that way (a damaged or foreign entry)."""
+    fields = []
+    at = 0
+    for _ in range(count):
+        colon = data.find(b":", at, at + 20)
+        if colon < 0 or not data[at:colon].isdigit():
+            return None
+        end = colon + 1 + int(data[at:colon])
+        if data[end : end + 1] != b"\n":
+            return None
+        fields.append(data[colon + 1 : end])
+        at = end + 1
+    return fields, at
+
+
+# Plain classes, not NamedTuples or dataclasses: importing typing or dataclasses costs a
+# cached queue several ms of its ~20 ms in total (cli/fast.py)
+class Question:
+    """One call of `queue`: where it started (an absolute path, symlinks resolved) and its
+    options."""
+
+    __slots__ = ("as_json", "capabilities", "show_all", "start")
+
+    def __init__(
+        self,
+        start: str | os.PathLike[str],
+        capabilities: tuple[str, ...],
+        show_all: bool,
+        as_json: bool,
+    ) -> None:
+        self.start = os.fspath(start)
+        self.capabilities = capabilities
+        self.show_all = show_all
+        self.as_json = as_json
 
     def key(self) -> str:
-        versions = [SCHEMA, __version__, plancache.VERSION]
-        return json.dumps(
-            [*versions, str(self.start), list(self.capabilities), self.show_all, self.as_json]
-        )
+        versions = [SCHEMA, __version__, plancache.VERSION, len(self.capabilities)]
+        flags = [self.start, *self.capabilities, self.show_all, self.as_json]
+        fields = _encode([str(value) for value in (*versions, *flags)])
+        return fields.decode("utf-8", "surrogatepass")
 
 
-class Before(NamedTuple):
+class Before:
     """The local inputs as they were before the ordinary path ran."""
 
-    question: Question
-    git_dir: Path
-    common_dir: Path
-    files: dict[str, str]
-    environment: dict[str, str]
+    __slots__ = ("common_dir", "environment", "files", "git_dir", "question")
+
+    def __init__(
+        self,
+        question: Question,
+        git_dir: str,
+        common_dir: str,
+        files: dict[str, str],
+        environment: dict[str, str],
+    ) -> None:
+        self.question = question
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+        self.files = files
+        self.environment = environment
 
 
-def _entry_path(common_dir: Path, key: str) -> Path:
-    return common_dir / "git-sessions" / "queue" / f"{zlib.crc32(key.encode()):08x}.txt"
+def _entry_path(common_dir: str, key: str) -> str:
+    name = f"{zlib.crc32(key.encode('utf-8', 'surrogatepass')):08x}.txt"
+    return os.path.join(common_dir, "git-sessions", "queue", name)
 
 
 def _local_files(
-    git_dir: Path, common_dir: Path, environ: Mapping[str, str]
+    git_dir: str, common_dir: str, environ: Mapping[str, str]
 ) -> dict[str, str] | None:
     files = gitfiles.fingerprint(gitfiles.config_files(git_dir, common_dir, environ))
     if files is None:
         return None
-    try:  # the way load_config reads it: a symlink on the way is refused there, so here too
-        config = safefs.read_bytes(common_dir.parent, CONFIG_FILE)
-    except (BadInput, OSError):
+    # the way load_config reads it (safefs): a symlink on the way is refused there, so here too
+    top = os.path.dirname(common_dir)
+    config = gitfiles.read_below(top, CONFIG_FILE)
+    if config is None:
         return None
-    name = str(common_dir.parent / CONFIG_FILE)
-    files[name] = gitfiles.MISSING if config is None else "=" + config.hex()
+    name = os.path.join(top, *CONFIG_FILE)
+    files[name] = gitfiles.MISSING if isinstance(config, str) else "=" + config.hex()
     return files
 
 
 def _inputs(
     question: Question, environ: Mapping[str, str]
-) -> tuple[Path, Path, dict[str, str]] | None:
+) -> tuple[str, str, dict[str, str]] | None:
     dirs = gitfiles.git_dirs(question.start, environ)
     if dirs is None:
         return None
     files = _local_files(*dirs, environ)
     return None if files is None else (*dirs, files)
+
+
+def _inputs_field(git_dir: str, files: dict[str, str], environment: dict[str, str]) -> str:
+    """Every local input as one string, the same for the same inputs in the same order (the
+    variables sorted: the order of the environment is not an input)."""
+    values = [git_dir, str(len(files))]
+    for name, content in (*files.items(), *sorted(environment.items())):
+        values += [name, content]
+    return _encode(values).decode("utf-8", "surrogatepass")
 
 
 def lookup(question: Question, environ: Mapping[str, str]) -> str | None:
@@ -104,25 +164,25 @@ def lookup(question: Question, environ: Mapping[str, str]) -> str | None:
     data = gitfiles.read_file(_entry_path(common_dir, key), MAX_ENTRY)
     if data is None:
         return None
-    head, _, output = data.partition(b"\n")
+    header = _decode(data, HEADER)
+    if header is None:
+        return None
+    (stored_key, hub_b, branch_b, tip_b, length, crc, inputs), start = header
+    if stored_key != key.encode("utf-8", "surrogatepass"):
+        return None
     try:
-        header = json.loads(head)
-    except (ValueError, RecursionError):  # a damaged (or deeply nested) header: no answer
+        hub, branch, tip = (v.decode("utf-8", "surrogatepass") for v in (hub_b, branch_b, tip_b))
+    except UnicodeDecodeError:
         return None
-    if not isinstance(header, dict) or header.get("key") != key:
-        return None
-    hub, branch, tip = header.get("hub"), header.get("branch"), header.get("tip")
-    if not (isinstance(hub, str) and isinstance(branch, str) and isinstance(tip, str)):
-        return None
-    files[str(Path(hub) / "HEAD")] = _content(Path(hub) / "HEAD")
+    files[os.path.join(hub, "HEAD")] = _content(os.path.join(hub, "HEAD"))
+    environment = gitfiles.environment(environ)
+    output = data[start:]
     same = (
-        header.get("git_dir") == str(git_dir)
-        and header.get("length") == len(output)
-        and header.get("crc32") == zlib.crc32(output)
-        and header.get("files") == files
-        and header.get("environment") == gitfiles.environment(environ)
+        length == b"%d" % len(output)
+        and crc == b"%d" % zlib.crc32(output)
+        and inputs == _inputs_field(git_dir, files, environment).encode("utf-8", "surrogatepass")
     )
-    if not same or gitfiles.read_ref(Path(hub), f"refs/heads/{branch}") != tip:
+    if not same or gitfiles.read_ref(hub, f"refs/heads/{branch}") != tip:
         return None
     try:
         return output.decode("utf-8")
@@ -149,52 +209,62 @@ def store(
     hub = ctx.hub
     if tip is None or not isinstance(hub, LocalHub):
         return
-    if (ctx.ws.git_dir, ctx.ws.common_dir) != (was.git_dir, was.common_dir):
+    if (str(ctx.ws.git_dir), str(ctx.ws.common_dir)) != (was.git_dir, was.common_dir):
         return  # libgit2 found another repository than gitfiles: never answer from here
     now = _inputs(was.question, environ)
     if now is None or now[2] != was.files or gitfiles.environment(environ) != was.environment:
         return
-    head = _content(hub.path / "HEAD")
+    hub_path = str(hub.path)
+    head = _content(os.path.join(hub_path, "HEAD"))
     # the protocol's branch is named by config.yaml, else it is main, named by config.yaml
     # or else by the hub's HEAD: then that HEAD must still name it
     named = ctx.config.protocol_branch or ctx.config.main_branch
     if named is None and head != f"=ref: refs/heads/{hub.branch}\n":
         return  # main's name came from a HEAD that has moved since
-    if gitfiles.read_ref(hub.path, f"refs/heads/{hub.branch}") != tip:
+    if gitfiles.read_ref(hub_path, f"refs/heads/{hub.branch}") != tip:
         return  # main moved meanwhile, or its ref is stored in a way gitfiles does not read
     key = was.question.key()
     encoded = output.encode("utf-8")
-    header = {
-        "key": key,
-        "git_dir": str(was.git_dir),
-        "files": {**was.files, str(hub.path / "HEAD"): head},
-        "environment": was.environment,
-        "hub": str(hub.path),
-        "branch": hub.branch,
-        "tip": tip,
-        "length": len(encoded),
-        "crc32": zlib.crc32(encoded),  # a damaged entry is not printed
-    }
+    files = {**was.files, os.path.join(hub_path, "HEAD"): head}
+    header = _encode(
+        [
+            key,
+            hub_path,
+            hub.branch,
+            tip,
+            str(len(encoded)),
+            str(zlib.crc32(encoded)),  # a damaged entry is not printed
+            _inputs_field(was.git_dir, files, was.environment),
+        ]
+    )
     path = _entry_path(was.common_dir, key)
-    with contextlib.suppress(OSError):  # a cache that cannot be written is no error
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{os.getpid()}")
-        temp.write_bytes(json.dumps(header).encode() + b"\n" + encoded)
+    try:  # a cache that cannot be written is no error
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        temp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}")
+        with open(temp, "wb") as handle:
+            handle.write(header + encoded)
         os.replace(temp, path)
-        _prune(path.parent)
+        _prune(os.path.dirname(path))
+    except OSError:
+        pass
 
 
-def _content(path: Path) -> str:
+def _content(path: str) -> str:
     data = gitfiles.read_file(path)
     return gitfiles.MISSING if data is None else "=" + data.decode("utf-8", "surrogateescape")
 
 
-def _prune(folder: Path) -> None:
+def _prune(folder: str) -> None:
     """Keep the KEEP most recently written entries."""
-    entries: list[tuple[float, Path]] = []
-    for path in folder.iterdir():
-        with contextlib.suppress(OSError):
-            entries.append((path.stat().st_mtime, path))
+    entries: list[tuple[float, str]] = []
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        try:
+            entries.append((os.stat(path).st_mtime, path))
+        except OSError:
+            continue
     for _, path in sorted(entries, reverse=True)[KEEP:]:
-        with contextlib.suppress(OSError):
-            path.unlink()
+        try:
+            os.unlink(path)
+        except OSError:
+            continue

@@ -11,6 +11,7 @@ from git_sessions.errors import Error
 # Not typing.TYPE_CHECKING: importing typing (and re) costs a command ~5 ms before it can even
 # hand itself to the command server (mypy treats any TYPE_CHECKING name as true).
 TYPE_CHECKING = False
+
 if TYPE_CHECKING:
     import typer
     from typer._click import exceptions as click_exceptions

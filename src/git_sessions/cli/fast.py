@@ -14,8 +14,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+
+# Nothing here, nor in what a cached queue imports (queuecache, gitfiles, plancache), imports
+# typing, pathlib, json or re: ~10 ms of a ~30 ms call, where python itself starts in ~9 ms
+# (tests/test_fast.py pins it)
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 OFF = "GIT_SESSIONS_NO_FAST"
 
@@ -32,7 +37,7 @@ def answer(args: Sequence[str], environ: Mapping[str, str]) -> int | None:
         os.getcwd()  # gone: typer's path says so in its own words
         if os.path.exists(directory) and not os.access(directory, os.R_OK):
             return None  # typer refuses an unreadable -C path: its words too
-        start = Path(directory).resolve()
+        start = os.path.realpath(directory)  # as Path.resolve() does
         if command == "queue":
             text = _queue(start, rest, environ)
         elif command == "env":
@@ -95,7 +100,7 @@ def _value(option: str, rest: list[str], index: int) -> tuple[str, int] | None:
     return value, index + step
 
 
-def _queue(start: Path, rest: list[str], environ: Mapping[str, str]) -> str | None:
+def _queue(start: str, rest: list[str], environ: Mapping[str, str]) -> str | None:
     """`queue`'s stored answer when the queue cache holds it (as cli/agents.py asks for it)."""
     from git_sessions import queuecache
 
@@ -118,16 +123,18 @@ def _queue(start: Path, rest: list[str], environ: Mapping[str, str]) -> str | No
     return queuecache.lookup(question, environ)
 
 
-def _env(start: Path, rest: list[str], environ: Mapping[str, str]) -> str | None:
+def _env(start: str, rest: list[str], environ: Mapping[str, str]) -> str | None:
     """`env`'s export lines from the session worktree we are in (as cli/claiming.py does)."""
+    from pathlib import Path
+
     from git_sessions.errors import Error
     from git_sessions.sessionenv import current_slug, exports_text, worktree_env_text
 
     if len(rest) > 1 or any(not arg or arg.startswith("-") for arg in rest):
         return None  # --json, -h, a second argument, `--`: typer's
     try:
-        name = current_slug(rest[0] if rest else None, start, dict(environ))
-        text = worktree_env_text(start, name)
+        name = current_slug(rest[0] if rest else None, Path(start), dict(environ))
+        text = worktree_env_text(Path(start), name)
         return None if text is None else exports_text(name, text)
     except Error:
         return None

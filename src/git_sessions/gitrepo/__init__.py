@@ -14,9 +14,12 @@ and a fast path (a cached `queue`) needs only `gitfiles`, which must not pull it
 from __future__ import annotations
 
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
 
+# typing.TYPE_CHECKING without importing typing, which a cached queue (gitfiles) never needs
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from git_sessions.gitrepo.clones import clone_shallow, clone_url, unshallow
     from git_sessions.gitrepo.failures import git_errors
     from git_sessions.gitrepo.hubs import (

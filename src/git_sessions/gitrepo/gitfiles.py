@@ -5,18 +5,24 @@ Only for start-up fast paths (a cached `queue` answers before pygit2 is imported
 function here answers None when it cannot be sure (a layout it does not know, a symlink, an
 unreadable file), and the caller then takes the ordinary path through libgit2. Nothing here
 writes to a repository.
+
+Paths are plain strings joined with os.path, and nothing beyond os is imported: on a cached
+`queue` (~20 ms in all) pathlib, re and typing would cost ~6 ms of imports (tests/test_fast.py
+pins that they stay out).
 """
 
 from __future__ import annotations
 
 import os
-import re
 import stat
-from collections.abc import Mapping
-from pathlib import Path
 
-_OID = re.compile(rb"[0-9a-f]{40}([0-9a-f]{24})?")
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (mypy knows the name)
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+_HEX = b"0123456789abcdef"
 _READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 MAX_FILE = 16 * 1024 * 1024  # a packed-refs or config file larger than this: take the slow path
 MISSING = ""  # in a fingerprint: the file does not exist
 # Environment variables that change which repository, which configuration or which timeout a
@@ -33,19 +39,15 @@ NOT_INPUTS = (
 )
 
 
-def read_file(path: Path, max_size: int = MAX_FILE) -> bytes | None:
-    """The bytes of a regular file, not following a symlink as its last component; None if it
-    is missing, a symlink, not a regular file, too large or unreadable."""
-    try:
-        fd = os.open(path, _READ)
-    except OSError:
-        return None
+def _read_fd(fd: int, max_size: int) -> bytes | None:
+    """The bytes of the regular file open as `fd` (closed here); None if it is not one or is
+    larger than `max_size`."""
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > max_size:
             return None
         chunks = []
-        while chunk := os.read(fd, 1 << 20):
+        while chunk := os.read(fd, max(info.st_size + 1, 1 << 16)):
             chunks.append(chunk)
         return b"".join(chunks)
     except OSError:
@@ -54,18 +56,55 @@ def read_file(path: Path, max_size: int = MAX_FILE) -> bytes | None:
         os.close(fd)
 
 
-def git_dirs(start: Path, environ: Mapping[str, str]) -> tuple[Path, Path] | None:
-    """(git dir, common git dir) of the repository whose working tree holds `start`, found the
-    way git does for an ordinary clone or a linked worktree: the nearest `.git` folder, or a
-    `.git` file saying `gitdir: PATH`. None for anything else (a bare repository, a ceiling,
-    $GIT_DIR set): the caller asks libgit2 instead."""
+def read_file(path: str, max_size: int = MAX_FILE) -> bytes | None:
+    """The bytes of a regular file, not following a symlink as its last component; None if it
+    is missing, a symlink, not a regular file, too large or unreadable."""
+    try:
+        fd = os.open(path, _READ)
+    except OSError:
+        return None
+    return _read_fd(fd, max_size)
+
+
+def read_below(base: str, names: tuple[str, ...]) -> bytes | str | None:
+    """The bytes of the regular file `base/names...`, opened one name at a time without
+    following a symlink anywhere below `base` (as safefs reads a file from the hub);
+    MISSING if a name on the way does not exist; None if it cannot be read with certainty."""
+    try:
+        fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    for index, name in enumerate(names):
+        last = index == len(names) - 1
+        try:
+            child = os.open(name, _READ if last else _DIR, dir_fd=fd)
+        except FileNotFoundError:
+            return MISSING
+        except OSError:
+            return None  # a symlink, a file where a folder should be, unreadable
+        finally:
+            os.close(fd)
+        fd = child
+    return _read_fd(fd, MAX_FILE)
+
+
+def git_dirs(start: str, environ: Mapping[str, str]) -> tuple[str, str] | None:
+    """(git dir, common git dir) of the repository whose working tree holds `start` (an
+    absolute path without symlinks), found the way git does for an ordinary clone or a linked
+    worktree: the nearest `.git` folder, or a `.git` file saying `gitdir: PATH`. None for
+    anything else (a bare repository, a ceiling, $GIT_DIR set): the caller asks libgit2."""
     if any(environ.get(name) for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES")):
         return None
-    for folder in (start, *start.parents):
-        dot = folder / ".git"
+    folder = start
+    while True:
+        dot = os.path.join(folder, ".git")
         try:
             info = os.lstat(dot)
         except FileNotFoundError:
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
             continue
         except OSError:
             return None
@@ -76,17 +115,22 @@ def git_dirs(start: Path, environ: Mapping[str, str]) -> tuple[Path, Path] | Non
             if text is None or not text.startswith(b"gitdir: "):
                 return None
             target = text[8:].strip().decode("utf-8", "surrogateescape")
-            git_dir = (folder / target).resolve()
+            git_dir = os.path.realpath(os.path.join(folder, target))
         else:
             return None
-        common = read_file(git_dir / "commondir")
+        common = read_file(os.path.join(git_dir, "commondir"))
         if common is None:
             return git_dir, git_dir
-        return git_dir, (git_dir / common.strip().decode("utf-8", "surrogateescape")).resolve()
-    return None
+        named = common.strip().decode("utf-8", "surrogateescape")
+        return git_dir, os.path.realpath(os.path.join(git_dir, named))
 
 
-def read_ref(repo: Path, ref: str) -> str | None:
+def _is_oid(value: bytes) -> bool:
+    """A full SHA-1 or SHA-256 object id in lowercase hex."""
+    return len(value) in (40, 64) and not value.translate(None, _HEX)
+
+
+def read_ref(repo: str, ref: str) -> str | None:
     """The object id `ref` (a full name under refs/) points at in the repository at `repo`,
     read as git stores it: the loose file, else its line in packed-refs. None if the ref does
     not exist or cannot be read with certainty (symbolic, reftable, a symlink, a malformed
@@ -94,17 +138,18 @@ def read_ref(repo: Path, ref: str) -> str | None:
     names = ref.split("/")
     if names[0] != "refs" or any(n in ("", ".", "..") or n.startswith(".") for n in names):
         return None
-    if os.path.lexists(repo / "reftable"):
+    if os.path.lexists(os.path.join(repo, "reftable")):
         return None
-    loose = read_file(repo.joinpath(*names))
+    path = os.path.join(repo, *names)
+    loose = read_file(path)
     if loose is not None:
         value = loose.strip()
-        return value.decode() if _OID.fullmatch(value) else None
-    if os.path.lexists(repo.joinpath(*names)):
+        return value.decode() if _is_oid(value) else None
+    if os.path.lexists(path):
         return None  # there but unreadable (a symlink, a folder): do not guess
     # git writes a new packed-refs before it deletes a loose ref, so a ref missing as a file
     # is in the packed-refs we read now (or was deleted: then it is in neither)
-    packed = read_file(repo / "packed-refs")
+    packed = read_file(os.path.join(repo, "packed-refs"))
     if packed is None:
         return None
     wanted = ref.encode()
@@ -113,30 +158,30 @@ def read_ref(repo: Path, ref: str) -> str | None:
             continue
         value, _, name = line.partition(b" ")
         if name == wanted:
-            return value.decode() if _OID.fullmatch(value) else None
+            return value.decode() if _is_oid(value) else None
     return None
 
 
-def config_files(git_dir: Path, common_dir: Path, environ: Mapping[str, str]) -> list[Path]:
+def config_files(git_dir: str, common_dir: str, environ: Mapping[str, str]) -> list[str]:
     """Every git configuration file that can apply to this repository (system, global, XDG,
     the repository's, the worktree's), existing or not."""
     home = environ.get("HOME", "")
     xdg = environ.get("XDG_CONFIG_HOME") or (f"{home}/.config" if home else "")
     found = [
-        Path(environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig"),
-        common_dir / "config",
-        git_dir / "config.worktree",
+        environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig",
+        os.path.join(common_dir, "config"),
+        os.path.join(git_dir, "config.worktree"),
     ]
     if environ.get("GIT_CONFIG_GLOBAL"):
-        found.append(Path(environ["GIT_CONFIG_GLOBAL"]))
+        found.append(environ["GIT_CONFIG_GLOBAL"])
     if home:
-        found.append(Path(home) / ".gitconfig")
+        found.append(os.path.join(home, ".gitconfig"))
     if xdg:
-        found.append(Path(xdg) / "git" / "config")
+        found.append(os.path.join(xdg, "git", "config"))
     return found
 
 
-def fingerprint(paths: list[Path]) -> dict[str, str] | None:
+def fingerprint(paths: list[str]) -> dict[str, str] | None:
     """Each path's content (MISSING if it does not exist); None if one cannot be read as a
     plain file or includes others (an `[include]` may name any file, so it is not cached)."""
     found: dict[str, str] = {}
