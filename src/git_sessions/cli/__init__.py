@@ -164,6 +164,19 @@ def _usage_hint(exc: click_exceptions.ClickException) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the process exit code (DESIGN.md section 3)."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args == ["--version"]:  # answered before typer is even imported
+        from git_sessions import __version__
+
+        sys.stdout.write(f"git-sessions {__version__}\n")
+        return 0
+    from git_sessions.cli import fast
+
+    # A cached queue, env in a worktree: answered here without typer, before the command
+    # server is asked (in-process this costs less than a fork: bench/run.py --only server).
+    answered = fast.answer(args, os.environ)
+    if answered is not None:
+        return answered
     if argv is None and os.environ.get("GIT_SESSIONS_SERVER") == "1":
         # A process entry with the command server on (docs/server.md): a preloaded child runs
         # the command with this process's stdio; None means run it here after all. Called with
@@ -173,17 +186,6 @@ def main(argv: list[str] | None = None) -> int:
         served = client.run(sys.argv)
         if served is not None:
             return served
-    args = sys.argv[1:] if argv is None else list(argv)
-    if args == ["--version"]:  # answered before typer is even imported
-        from git_sessions import __version__
-
-        sys.stdout.write(f"git-sessions {__version__}\n")
-        return 0
-    from git_sessions.cli import fast
-
-    answered = fast.answer(args, os.environ)  # a cached queue, env in a worktree: no typer
-    if answered is not None:
-        return answered
     import typer
     from typer._click import exceptions as click_exceptions
 
