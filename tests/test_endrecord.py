@@ -234,9 +234,9 @@ def test_a_kill_at_a_fault_point_leaves_no_ending_without_its_record(
 # --------------------------------------------------------------------------- the guard
 
 
-def plain_ending(hub: Hub, capsys: Capsys) -> tuple[Path, str, str, str]:
-    """A guarded hub where `one` completed its session with plain git (no record yet): the
-    clone, the slug, the claim commit and the ending commit."""
+def plain_move(hub: Hub, capsys: Capsys) -> tuple[Path, str, str]:
+    """A guarded hub where `one` claimed a session, and a clone where it is moved to
+    completed/ with plain git, not yet committed: the clone, the slug, the claim commit."""
     [slug] = add_planned(hub.repo, 1)
     guarded(hub)
     claim(hub.repo, slug, ONE, capsys, "--no-worktree")
@@ -244,6 +244,13 @@ def plain_ending(hub: Hub, capsys: Capsys) -> tuple[Path, str, str, str]:
     clone = hub.clone("plain")
     git(clone, "rm", "-q", f"{SESSIONS}/active/{slug}/.session-env")
     git(clone, "mv", f"{SESSIONS}/active/{slug}", f"{SESSIONS}/completed/{slug}")
+    return clone, slug, claimed
+
+
+def plain_ending(hub: Hub, capsys: Capsys) -> tuple[Path, str, str, str]:
+    """A guarded hub where `one` completed its session with plain git (no record yet): the
+    clone, the slug, the claim commit and the ending commit."""
+    clone, slug, claimed = plain_move(hub, capsys)
     commit(clone, {LOCK_FILE: ""}, f"[{slug}] feat: done by hand", ONE)
     result = push(clone)
     assert result.returncode == 0, result.stderr
@@ -296,13 +303,7 @@ def test_the_guard_refuses_a_forged_record(hub: Hub, capsys: Capsys, forgery: st
 
 def test_the_guard_refuses_a_record_inside_the_ending(hub: Hub, capsys: Capsys) -> None:
     """The ending commit cannot name itself: a `.ended` that arrives with it is forged."""
-    [slug] = add_planned(hub.repo, 1)
-    guarded(hub)
-    claim(hub.repo, slug, ONE, capsys, "--no-worktree")
-    claimed = hub.main()
-    clone = hub.clone("plain")
-    git(clone, "rm", "-q", f"{SESSIONS}/active/{slug}/.session-env")
-    git(clone, "mv", f"{SESSIONS}/active/{slug}", f"{SESSIONS}/completed/{slug}")
+    clone, slug, claimed = plain_move(hub, capsys)
     files = {
         LOCK_FILE: "",
         f"{SESSIONS}/completed/{slug}/.ended": record_text(EndRecord(claimed, claimed)),
