@@ -66,19 +66,7 @@ def build_hub(env: Env, root: Path, n: int, files: int, archive: int = 0) -> Hub
     """A bare hub with `git-sessions init` done and `n` planned sessions, built with plain git;
     `archive` completed sessions (the four session files each) too."""
     root.mkdir(parents=True)
-    hub = root / "hub.git"
-    env.git(root, "init", "-q", "--bare", "-b", "main", str(hub))
-    setup = clone(env, hub, root / "setup")
-    (setup / "README.md").write_text("bench\n")
-    for i in range(files):
-        path = setup / "src" / f"d{i // 100:03d}" / f"f{i:05d}.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"file {i}\n")
-    env.git(setup, "add", "-A")
-    env.git(setup, "commit", "-q", "-m", "initial")
-    env.git(setup, "push", "-q", "origin", "main")
-    env.run([env.gs, "init"], setup)
-    env.git(setup, "pull", "-q", "origin", "main")
+    hub, setup = env.initialised(root, "setup", files)
     width = max(3, len(str(n)))
     slugs = tuple(slug_of(i, width) for i in range(1, n + 1))
     for i, slug in enumerate(slugs, 1):
